@@ -1,0 +1,72 @@
+//! Parsing Kafka-style string values into typed ones, with errors that name the key.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+pub(crate) fn u64_value(key: &str, value: &str) -> Result<u64> {
+    value
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| Error::config(key, value, "expected a non-negative whole number"))
+}
+
+pub(crate) fn positive_u64(key: &str, value: &str) -> Result<u64> {
+    match u64_value(key, value)? {
+        0 => Err(Error::config(key, value, "must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+pub(crate) fn positive_u32(key: &str, value: &str) -> Result<u32> {
+    let n = positive_u64(key, value)?;
+    u32::try_from(n).map_err(|_| Error::config(key, value, "too large"))
+}
+
+/// A size in bytes that must fit in `u32` (record-size limits).
+pub(crate) fn size_u32(key: &str, value: &str) -> Result<u32> {
+    positive_u32(key, value)
+}
+
+pub(crate) fn bool_value(key: &str, value: &str) -> Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Error::config(key, value, "expected true or false")),
+    }
+}
+
+/// Milliseconds, scaled by `unit_ms` (1 for `.ms`, 60 000 for `.minutes`...).
+pub(crate) fn duration(key: &str, value: &str, unit_ms: u64) -> Result<Duration> {
+    let n = u64_value(key, value)?;
+    n.checked_mul(unit_ms)
+        .map(Duration::from_millis)
+        .ok_or_else(|| Error::config(key, value, "too large"))
+}
+
+/// Like [`duration`], but `-1` means unlimited (`None`), as Kafka's retention keys do.
+pub(crate) fn optional_duration(key: &str, value: &str, unit_ms: u64) -> Result<Option<Duration>> {
+    if value.trim() == "-1" {
+        return Ok(None);
+    }
+    duration(key, value, unit_ms).map(Some)
+}
+
+/// A byte count where `-1` means unlimited (`None`).
+pub(crate) fn optional_u64(key: &str, value: &str) -> Result<Option<u64>> {
+    if value.trim() == "-1" {
+        return Ok(None);
+    }
+    u64_value(key, value).map(Some)
+}
+
+pub(crate) fn non_empty(key: &str, value: &str) -> Result<String> {
+    if value.trim().is_empty() {
+        return Err(Error::config(key, value, "must not be empty"));
+    }
+    Ok(value.trim().to_string())
+}
+
+pub(crate) fn unknown(key: &str, value: &str, scope: &str) -> Error {
+    Error::config(key, value, format!("unknown {scope} configuration key"))
+}

@@ -1,0 +1,243 @@
+//! Producer configuration.
+
+use std::time::Duration;
+
+use super::parse;
+use super::KeyDoc;
+use crate::error::{Error, Result};
+
+/// How many replicas must have a batch before the producer counts it as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Acks {
+    /// Do not wait: the record counts as sent once handed to the sender.
+    None,
+    /// The leader has appended it.
+    Leader,
+    /// Every in-sync replica has it (at least `min.insync.replicas`).
+    #[default]
+    All,
+}
+
+impl Acks {
+    pub(crate) fn parse(key: &str, value: &str) -> Result<Self> {
+        match value.trim() {
+            "0" => Ok(Acks::None),
+            "1" => Ok(Acks::Leader),
+            "all" | "-1" => Ok(Acks::All),
+            _ => Err(Error::config(key, value, "expected 0, 1 or all")),
+        }
+    }
+}
+
+pub(crate) const KEYS: &[KeyDoc] = &[
+    KeyDoc {
+        name: "acks",
+        default: "all",
+        doc: "0: do not wait; 1: the leader appended; all: every in-sync replica has it",
+    },
+    KeyDoc {
+        name: "linger.ms",
+        default: "5",
+        doc: "How long a batch waits for more records before it is sent",
+    },
+    KeyDoc {
+        name: "batch.size",
+        default: "16384",
+        doc: "Bytes at which a partition's batch is sent without waiting",
+    },
+    KeyDoc {
+        name: "buffer.memory",
+        default: "33554432",
+        doc: "Bytes of unsent records a producer holds before send blocks",
+    },
+    KeyDoc {
+        name: "max.block.ms",
+        default: "60000",
+        doc: "How long send blocks on a full buffer before it fails",
+    },
+    KeyDoc {
+        name: "max.request.size",
+        default: "1048576",
+        doc: "Largest record a producer sends",
+    },
+    KeyDoc {
+        name: "delivery.timeout.ms",
+        default: "120000",
+        doc: "Upper bound on the time from send to success or failure",
+    },
+    KeyDoc {
+        name: "request.timeout.ms",
+        default: "30000",
+        doc: "How long one append waits for its acknowledgement",
+    },
+    KeyDoc {
+        name: "enable.idempotence",
+        default: "true",
+        doc: "Producer id and sequence numbers so retries never duplicate",
+    },
+    KeyDoc {
+        name: "retries",
+        default: "2147483647",
+        doc: "How often a retriable failure is retried within delivery.timeout.ms",
+    },
+    KeyDoc {
+        name: "retry.backoff.ms",
+        default: "100",
+        doc: "First wait before a retry",
+    },
+    KeyDoc {
+        name: "retry.backoff.max.ms",
+        default: "1000",
+        doc: "Longest wait between retries (the backoff doubles up to it)",
+    },
+    KeyDoc {
+        name: "client.id",
+        default: "producer",
+        doc: "Name used in thread names and errors",
+    },
+];
+
+/// How a [`Producer`](crate::Producer) batches, waits and retries.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use tidelog::{Acks, ProducerConfig};
+/// let config = ProducerConfig::new().acks(Acks::Leader).set("linger.ms", "1")?;
+/// # Ok::<(), tidelog::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProducerConfig {
+    pub(crate) acks: Acks,
+    pub(crate) linger: Duration,
+    pub(crate) batch_size: u32,
+    pub(crate) buffer_memory: u64,
+    pub(crate) max_block: Duration,
+    pub(crate) max_request_size: u32,
+    pub(crate) delivery_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) enable_idempotence: bool,
+    pub(crate) retries: u32,
+    pub(crate) retry_backoff: Duration,
+    pub(crate) retry_backoff_max: Duration,
+    pub(crate) client_id: String,
+}
+
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            acks: Acks::All,
+            linger: Duration::from_millis(5),
+            batch_size: 16_384,
+            buffer_memory: 32 << 20,
+            max_block: Duration::from_millis(60_000),
+            max_request_size: 1 << 20,
+            delivery_timeout: Duration::from_millis(120_000),
+            request_timeout: Duration::from_millis(30_000),
+            enable_idempotence: true,
+            retries: i32::MAX as u32,
+            retry_backoff: Duration::from_millis(100),
+            retry_backoff_max: Duration::from_millis(1000),
+            client_id: "producer".to_string(),
+        }
+    }
+}
+
+impl ProducerConfig {
+    /// The defaults (Kafka's).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Acknowledgement level.
+    ///
+    /// Default: [`Acks::All`]. Kafka: `acks`.
+    #[must_use]
+    pub fn acks(mut self, acks: Acks) -> Self {
+        self.acks = acks;
+        self
+    }
+
+    /// How long a batch waits for more records.
+    ///
+    /// Default: 5 ms. Kafka: `linger.ms`. Range: ≥ 0.
+    #[must_use]
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
+        self
+    }
+
+    /// Batch size in bytes at which a batch is sent at once.
+    ///
+    /// Default: 16 384. Kafka: `batch.size`. Range: ≥ 1.
+    #[must_use]
+    pub fn batch_size(mut self, bytes: u32) -> Self {
+        self.batch_size = bytes;
+        self
+    }
+
+    /// Bytes of unsent records held before `send` blocks.
+    ///
+    /// Default: 32 MiB. Kafka: `buffer.memory`. Range: ≥ 1.
+    #[must_use]
+    pub fn buffer_memory(mut self, bytes: u64) -> Self {
+        self.buffer_memory = bytes;
+        self
+    }
+
+    /// How long `send` blocks on a full buffer.
+    ///
+    /// Default: 60 s. Kafka: `max.block.ms`.
+    #[must_use]
+    pub fn max_block(mut self, max_block: Duration) -> Self {
+        self.max_block = max_block;
+        self
+    }
+
+    /// Upper bound from send to success or failure.
+    ///
+    /// Default: 120 s. Kafka: `delivery.timeout.ms`.
+    #[must_use]
+    pub fn delivery_timeout(mut self, timeout: Duration) -> Self {
+        self.delivery_timeout = timeout;
+        self
+    }
+
+    /// Whether retries are deduplicated by producer id and sequence.
+    ///
+    /// Default: true. Kafka: `enable.idempotence`.
+    #[must_use]
+    pub fn idempotence(mut self, enabled: bool) -> Self {
+        self.enable_idempotence = enabled;
+        self
+    }
+
+    /// Sets a value by its Kafka producer name, e.g. `"linger.ms"`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the key, for an unknown key or a bad value.
+    pub fn set(mut self, key: &str, value: &str) -> Result<Self> {
+        match key {
+            "acks" => self.acks = Acks::parse(key, value)?,
+            "linger.ms" => self.linger = parse::duration(key, value, 1)?,
+            "batch.size" => self.batch_size = parse::positive_u32(key, value)?,
+            "buffer.memory" => self.buffer_memory = parse::positive_u64(key, value)?,
+            "max.block.ms" => self.max_block = parse::duration(key, value, 1)?,
+            "max.request.size" => self.max_request_size = parse::size_u32(key, value)?,
+            "delivery.timeout.ms" => self.delivery_timeout = parse::duration(key, value, 1)?,
+            "request.timeout.ms" => self.request_timeout = parse::duration(key, value, 1)?,
+            "enable.idempotence" => self.enable_idempotence = parse::bool_value(key, value)?,
+            "retries" => {
+                let n = parse::u64_value(key, value)?;
+                self.retries = u32::try_from(n).unwrap_or(u32::MAX);
+            }
+            "retry.backoff.ms" => self.retry_backoff = parse::duration(key, value, 1)?,
+            "retry.backoff.max.ms" => self.retry_backoff_max = parse::duration(key, value, 1)?,
+            "client.id" => self.client_id = parse::non_empty(key, value)?,
+            _ => return Err(parse::unknown(key, value, "producer")),
+        }
+        Ok(self)
+    }
+}

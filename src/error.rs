@@ -1,0 +1,327 @@
+//! The one error type of the crate.
+//!
+//! Every failure a user, a configuration or the disk can cause is a variant of
+//! [`Error`]. Messages say what happened and what to do about it; I/O errors
+//! carry the operation and the path.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A specialised `Result` whose error is [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What is wrong with bytes that should have been a record batch or a file
+/// tidelog wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CorruptionKind {
+    /// The bytes end before the structure they describe does.
+    Truncated,
+    /// The stored checksum does not match the bytes it covers.
+    ChecksumMismatch {
+        /// The checksum stored in the header.
+        expected: u32,
+        /// The checksum computed over the bytes.
+        actual: u32,
+    },
+    /// The magic byte is not a format version tidelog knows.
+    BadMagic(u8),
+    /// A length field is negative, too small or larger than allowed.
+    BadLength(i64),
+    /// Offsets inside a log do not increase as they must.
+    NonMonotonicOffset {
+        /// The offset that was expected at least.
+        expected: u64,
+        /// The offset found.
+        found: u64,
+    },
+    /// Any other structural problem, named.
+    Malformed(&'static str),
+}
+
+impl std::fmt::Display for CorruptionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Truncated => f.write_str("data ends early (truncated)"),
+            Self::ChecksumMismatch { expected, actual } => {
+                write!(
+                    f,
+                    "checksum mismatch (stored {expected:#010x}, computed {actual:#010x})"
+                )
+            }
+            Self::BadMagic(m) => write!(f, "unknown format version (magic {m})"),
+            Self::BadLength(l) => write!(f, "invalid length field {l}"),
+            Self::NonMonotonicOffset { expected, found } => {
+                write!(f, "offset {found} where at least {expected} was expected")
+            }
+            Self::Malformed(what) => write!(f, "malformed data: {what}"),
+        }
+    }
+}
+
+/// Every error tidelog returns.
+///
+/// Match on variants with `matches!`; ask [`Error::is_retriable`] whether the
+/// same call may succeed later.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system call on a file or directory failed.
+    #[error("I/O error during {op} on {}: {source}; check the path, permissions and free space", path.display())]
+    Io {
+        /// What tidelog was doing.
+        op: &'static str,
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A file tidelog wrote is damaged beyond what recovery repairs.
+    #[error("corrupt data in {} at byte {position}: {kind}; restore the file from a replica or backup, or remove it", path.display())]
+    Corrupt {
+        /// The damaged file (empty when the bytes did not come from a file).
+        path: PathBuf,
+        /// Byte position of the damage inside the file.
+        position: u64,
+        /// What is wrong.
+        kind: CorruptionKind,
+    },
+
+    /// The data directory is already open in this or another process.
+    #[error("data directory {} is already open in this or another process; close that Log first", path.display())]
+    AlreadyOpen {
+        /// The locked directory.
+        path: PathBuf,
+    },
+
+    /// A topic name breaks Kafka's naming rules.
+    #[error("invalid topic name {name:?}: {reason}; use 1-249 characters of a-z A-Z 0-9 . _ -")]
+    InvalidTopicName {
+        /// The name as given (escaped when printed).
+        name: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+
+    /// `create_topic` named a topic that exists already.
+    #[error("topic {0:?} already exists; pick another name or delete it first")]
+    TopicAlreadyExists(String),
+
+    /// The topic does not exist (and was not created automatically).
+    #[error("unknown topic {0:?}; create it first or enable auto.create.topics.enable")]
+    UnknownTopic(String),
+
+    /// The partition number is outside the topic's partitions.
+    #[error("topic {topic:?} has {partitions} partitions; partition {partition} does not exist")]
+    InvalidPartition {
+        /// The topic.
+        topic: String,
+        /// The partition asked for.
+        partition: u32,
+        /// How many partitions the topic has.
+        partitions: u32,
+    },
+
+    /// A configuration key is unknown or its value is invalid.
+    #[error("invalid configuration {key} = {value:?}: {reason}")]
+    InvalidConfig {
+        /// The Kafka-style configuration key.
+        key: String,
+        /// The value given.
+        value: String,
+        /// Why it was refused and what is accepted.
+        reason: String,
+    },
+
+    /// A record or batch is larger than the configured limit; nothing was written.
+    #[error("record batch is {size} bytes, above the limit of {max} bytes (message.max.bytes / max.message.bytes / max.request.size); raise the limit or send smaller records")]
+    RecordTooLarge {
+        /// Size of the record or batch in bytes.
+        size: u64,
+        /// The limit in force.
+        max: u64,
+    },
+
+    /// A read asked for an offset outside the partition's log.
+    #[error("offset {offset} is out of range for {topic}-{partition} (log start {log_start_offset}, log end {log_end_offset}); seek to a valid offset or set auto.offset.reset")]
+    OffsetOutOfRange {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The offset asked for.
+        offset: u64,
+        /// The first offset still in the log.
+        log_start_offset: u64,
+        /// The next offset to be written.
+        log_end_offset: u64,
+    },
+
+    /// A consumer has no position and `auto.offset.reset` is `none`.
+    #[error("no committed offset or position for {topic}-{partition} and auto.offset.reset is none; seek explicitly or set auto.offset.reset to earliest or latest")]
+    NoOffsetForPartition {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+    },
+
+    /// An earlier fsync failed, so the partition refuses writes until reopened.
+    ///
+    /// After a failed fsync the kernel may have dropped the dirty pages, and a
+    /// later fsync can report success without the data being durable
+    /// ("fsyncgate"). Continuing would acknowledge records that may be lost, so
+    /// the partition stops taking writes.
+    #[error("partition log at {} is poisoned by a failed fsync ({reason}); close and reopen the Log to recover", path.display())]
+    Poisoned {
+        /// The partition directory.
+        path: PathBuf,
+        /// The failure that poisoned it.
+        reason: String,
+    },
+
+    /// The object was closed; it takes no more calls.
+    #[error("{0} is closed; create a new one")]
+    Closed(&'static str),
+
+    /// An operation did not complete within its time limit.
+    #[error("{op} timed out after {timeout:?}; the system may be overloaded or a broker down")]
+    Timeout {
+        /// What timed out (for example `max.block.ms`, `delivery.timeout.ms`).
+        op: &'static str,
+        /// The limit that ran out.
+        timeout: Duration,
+    },
+
+    /// The broker asked is not the partition's leader (retriable).
+    #[error("broker is not the leader for {topic}-{partition}; refresh metadata and retry")]
+    NotLeader {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+    },
+
+    /// No replica of the partition can lead right now (retriable).
+    #[error(
+        "{topic}-{partition} is offline: no eligible replica is alive; retry once a broker returns"
+    )]
+    PartitionOffline {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+    },
+
+    /// `acks=all` was refused before writing: too few in-sync replicas (retriable).
+    #[error("{topic}-{partition} has {in_sync} in-sync replicas, below min.insync.replicas = {required}; nothing was written, retry later")]
+    NotEnoughReplicas {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// In-sync replicas now.
+        in_sync: usize,
+        /// `min.insync.replicas`.
+        required: usize,
+    },
+
+    /// The ISR shrank after the append; the data may be in the log (retriable).
+    #[error("{topic}-{partition}: the in-sync replicas fell below min.insync.replicas after the append; the records may already be in the log, retry (idempotence prevents duplicates)")]
+    NotEnoughReplicasAfterAppend {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+    },
+
+    /// An idempotent producer's sequence number skipped ahead.
+    #[error("out-of-order sequence for producer {producer_id} on {topic}-{partition}: expected {expected}, got {found}")]
+    OutOfOrderSequence {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The producer id.
+        producer_id: i64,
+        /// The sequence the leader expected.
+        expected: i32,
+        /// The sequence received.
+        found: i32,
+    },
+
+    /// A replication factor larger than the number of brokers was asked for.
+    #[error("replication factor {requested} is larger than the {brokers} available brokers; lower it or start more brokers")]
+    InvalidReplicationFactor {
+        /// The replication factor asked for.
+        requested: u32,
+        /// Brokers in the cluster.
+        brokers: u32,
+    },
+
+    /// No broker with this id exists.
+    #[error("no broker with id {0}")]
+    UnknownBroker(u32),
+
+    /// A consumer subscribed without a `group.id`.
+    #[error("subscribe needs a group.id; set it in ConsumerConfig or use assign()")]
+    NoGroupId,
+
+    /// A commit was refused because the member is not part of the current generation.
+    #[error("commit failed for group {group:?}: {reason}; the partitions were reassigned, poll again to rejoin")]
+    CommitFailed {
+        /// The group.
+        group: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// The group is rebalancing; retry after the next poll (retriable).
+    #[error("group {0:?} is rebalancing; poll again to rejoin")]
+    RebalanceInProgress(String),
+
+    /// The group does not exist.
+    #[error("unknown consumer group {0:?}")]
+    UnknownGroup(String),
+
+    /// An admin operation needs a group with no active members.
+    #[error("consumer group {0:?} has active members; stop them before this operation")]
+    GroupNotEmpty(String),
+}
+
+impl Error {
+    /// Whether the same call may succeed if retried later.
+    ///
+    /// True for leadership changes, offline partitions, too few in-sync
+    /// replicas, rebalances and timeouts.
+    pub fn is_retriable(&self) -> bool {
+        matches!(
+            self,
+            Error::NotLeader { .. }
+                | Error::PartitionOffline { .. }
+                | Error::NotEnoughReplicas { .. }
+                | Error::NotEnoughReplicasAfterAppend { .. }
+                | Error::RebalanceInProgress(_)
+                | Error::Timeout { .. }
+        )
+    }
+
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn config(key: &str, value: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidConfig {
+            key: key.to_string(),
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+}

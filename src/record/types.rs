@@ -1,0 +1,188 @@
+//! The record values users hand in and get back.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// A named byte value attached to a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    name: String,
+    value: Bytes,
+}
+
+impl Header {
+    /// A header called `name` carrying `value`.
+    pub fn new(name: impl Into<String>, value: impl Into<Bytes>) -> Self {
+        Header {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    /// The header's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The header's value.
+    pub fn value(&self) -> &Bytes {
+        &self.value
+    }
+}
+
+/// A record to send: topic, value, and optionally key, partition, headers, timestamp.
+///
+/// # Examples
+/// ```
+/// use tidelog::ProducerRecord;
+/// let record = ProducerRecord::new("orders", "order-42")
+///     .key("customer-7")
+///     .header("source", "web")
+///     .timestamp(1_700_000_000_000);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerRecord {
+    pub(crate) topic: String,
+    pub(crate) partition: Option<u32>,
+    pub(crate) key: Option<Bytes>,
+    pub(crate) value: Option<Bytes>,
+    pub(crate) headers: Vec<Header>,
+    pub(crate) timestamp: Option<i64>,
+}
+
+impl ProducerRecord {
+    /// A record for `topic` with `value`; partition chosen by key or spread.
+    pub fn new(topic: impl Into<String>, value: impl Into<Bytes>) -> Self {
+        ProducerRecord {
+            topic: topic.into(),
+            partition: None,
+            key: None,
+            value: Some(value.into()),
+            headers: Vec::new(),
+            timestamp: None,
+        }
+    }
+
+    /// A record with no value (a tombstone).
+    pub fn tombstone(topic: impl Into<String>) -> Self {
+        ProducerRecord {
+            value: None,
+            ..ProducerRecord::new(topic, Bytes::new())
+        }
+    }
+
+    /// Sets the key; records with one key go to one partition.
+    #[must_use]
+    pub fn key(mut self, key: impl Into<Bytes>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sends to this partition, overriding the partitioner.
+    #[must_use]
+    pub fn partition(mut self, partition: u32) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<Bytes>) -> Self {
+        self.headers.push(Header::new(name, value));
+        self
+    }
+
+    /// Sets the timestamp, in milliseconds since the Unix epoch (default: send time).
+    #[must_use]
+    pub fn timestamp(mut self, millis: i64) -> Self {
+        self.timestamp = Some(millis);
+        self
+    }
+
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+}
+
+/// Where an acknowledged record was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMetadata {
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: u32,
+    pub(crate) offset: u64,
+    pub(crate) timestamp: i64,
+}
+
+impl RecordMetadata {
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The partition.
+    pub fn partition(&self) -> u32 {
+        self.partition
+    }
+
+    /// The record's offset in its partition.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The record's timestamp (CreateTime or LogAppendTime), ms since the epoch.
+    pub fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+}
+
+/// A record read by a consumer. Key, value and header values are slices of
+/// the fetched batch, not copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: u32,
+    pub(crate) offset: u64,
+    pub(crate) timestamp: i64,
+    pub(crate) key: Option<Bytes>,
+    pub(crate) value: Option<Bytes>,
+    pub(crate) headers: Vec<Header>,
+}
+
+impl ConsumerRecord {
+    /// The topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The partition.
+    pub fn partition(&self) -> u32 {
+        self.partition
+    }
+
+    /// The record's offset in its partition.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Timestamp in milliseconds since the Unix epoch.
+    pub fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+
+    /// The key, if the record has one.
+    pub fn key(&self) -> Option<&Bytes> {
+        self.key.as_ref()
+    }
+
+    /// The value; `None` for a tombstone.
+    pub fn value(&self) -> Option<&Bytes> {
+        self.value.as_ref()
+    }
+
+    /// The headers, in the order they were added.
+    pub fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+}
