@@ -14,3 +14,6 @@ pub(crate) use batch::{
 };
 pub(crate) use builder::BatchBuilder;
 pub use types::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};
+
+#[cfg(test)]
+mod props;

@@ -18,4 +18,10 @@ pub(crate) use checkpoint::{sync_dir, sync_parent, write_atomically};
 pub(crate) use partition_log::{AppendInfo, PartitionLog, PartitionLogConfig};
 
 #[cfg(test)]
+mod crash_tests;
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
+mod recovery_tests;
+#[cfg(test)]
 mod tests;
