@@ -7,6 +7,7 @@
 
 mod checkpoint;
 mod index;
+mod inspect;
 mod layout;
 mod partition_log;
 mod read;
@@ -15,8 +16,13 @@ mod retention;
 mod segment;
 
 pub(crate) use checkpoint::{sync_dir, sync_parent, write_atomically};
+pub use inspect::{
+    decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
+};
 pub(crate) use partition_log::{AppendInfo, PartitionLog, PartitionLogConfig};
 
+#[cfg(test)]
+mod corpus;
 #[cfg(test)]
 mod crash_tests;
 #[cfg(test)]
@@ -24,4 +30,4 @@ mod model_tests;
 #[cfg(test)]
 mod recovery_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
