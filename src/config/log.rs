@@ -13,17 +13,17 @@ const HOUR_MS: u64 = 3_600_000;
 pub(crate) const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "brokers",
-        default: "3",
+        default: "1",
         doc: "Number of simulated brokers (threads with their own directory)",
     },
     KeyDoc {
         name: "default.replication.factor",
-        default: "3",
+        default: "1",
         doc: "Replicas per partition for new topics",
     },
     KeyDoc {
         name: "min.insync.replicas",
-        default: "2",
+        default: "1",
         doc: "In-sync replicas an acks=all write needs",
     },
     KeyDoc {
@@ -133,7 +133,7 @@ pub(crate) const KEYS: &[KeyDoc] = &[
     },
     KeyDoc {
         name: "offsets.topic.replication.factor",
-        default: "3",
+        default: "1",
         doc: "Replicas of __consumer_offsets (capped at the broker count)",
     },
 ];
