@@ -5,4 +5,3 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod log;
-mod retention;
