@@ -29,7 +29,7 @@ use crate::topic::TopicPartition;
 /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
 /// use std::time::Duration;
 /// use tidelog::{ConsumerConfig, Log, OffsetReset, ProducerConfig, ProducerRecord, TopicPartition};
-/// let log = Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+/// let log = Log::open(dir.path())?;
 /// let producer = log.producer(ProducerConfig::new())?;
 /// producer.send_sync(ProducerRecord::new("orders", "order-1"))?;
 ///
@@ -82,7 +82,7 @@ impl Consumer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
     /// use tidelog::{ConsumerConfig, TopicConfig, TopicPartition};
     /// log.create_topic("orders", TopicConfig::new().partitions(2))?;
     /// let mut consumer = log.consumer(ConsumerConfig::new())?;
@@ -151,7 +151,7 @@ impl Consumer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
     /// use std::time::Duration;
     /// use tidelog::{ConsumerConfig, OffsetReset, ProducerConfig, ProducerRecord, TopicPartition};
     /// let producer = log.producer(ProducerConfig::new())?;

@@ -19,7 +19,7 @@ impl Consumer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
     /// use tidelog::{ConsumerConfig, TopicConfig, TopicPartition};
     /// log.create_topic("orders", TopicConfig::new())?;
     /// let mut consumer = log.consumer(ConsumerConfig::new())?;
@@ -45,7 +45,7 @@ impl Consumer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
     /// # use tidelog::{ConsumerConfig, TopicConfig, TopicPartition};
     /// # log.create_topic("orders", TopicConfig::new())?;
     /// let mut consumer = log.consumer(ConsumerConfig::new())?;
@@ -83,7 +83,7 @@ impl Consumer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
     /// # use tidelog::{ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
     /// let producer = log.producer(ProducerConfig::new())?;
     /// producer.send_sync(ProducerRecord::new("orders", "old"))?;
@@ -114,7 +114,7 @@ impl Consumer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
     /// # use tidelog::{ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
     /// let producer = log.producer(ProducerConfig::new())?;
     /// producer.send_sync(ProducerRecord::new("orders", "a").timestamp(1_000))?;
@@ -161,7 +161,7 @@ impl Consumer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
     /// # use tidelog::{ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
     /// let producer = log.producer(ProducerConfig::new())?;
     /// producer.send_sync(ProducerRecord::new("orders", "a"))?;

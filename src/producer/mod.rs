@@ -15,6 +15,9 @@ mod sender;
 mod shared;
 mod topics;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -47,7 +50,7 @@ pub(crate) use self::partitioner::PartitionerRef;
 /// ```
 /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
 /// use tidelog::{Log, ProducerConfig, ProducerRecord, TopicConfig};
-/// let log = Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+/// let log = Log::open(dir.path())?;
 /// log.create_topic("orders", TopicConfig::new().partitions(3))?;
 /// let producer = log.producer(ProducerConfig::new())?;
 /// producer.send(ProducerRecord::new("orders", "order-1").key("customer-7"))?;
@@ -111,7 +114,7 @@ impl Producer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
     /// use tidelog::{ProducerConfig, ProducerRecord};
     /// let producer = log.producer(ProducerConfig::new())?;
     /// producer.send(ProducerRecord::new("clicks", "page=/home"))?;
@@ -135,7 +138,7 @@ impl Producer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
     /// use tidelog::{ProducerConfig, ProducerRecord};
     /// let producer = log.producer(ProducerConfig::new())?;
     /// let metadata = producer.send_sync(ProducerRecord::new("orders", "order-1").partition(0))?;
@@ -169,7 +172,7 @@ impl Producer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
     /// use tidelog::{ProducerConfig, ProducerRecord};
     /// let producer = log.producer(ProducerConfig::new())?;
     /// let (tx, rx) = std::sync::mpsc::channel();
@@ -194,7 +197,7 @@ impl Producer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
     /// # use tidelog::{ProducerConfig, ProducerRecord};
     /// let producer = log.producer(ProducerConfig::new().set("linger.ms", "60000")?)?;
     /// producer.send(ProducerRecord::new("orders", "order-1"))?;
@@ -215,7 +218,7 @@ impl Producer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::builder(dir.path()).brokers(1).default_replication_factor(1).open()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
     /// # use tidelog::{Error, ProducerConfig, ProducerRecord};
     /// let producer = log.producer(ProducerConfig::new())?;
     /// producer.close();
@@ -279,8 +282,8 @@ impl Producer {
         let key = record.key.as_deref();
         let value = record.value.as_deref();
         let bound = BatchBuilder::record_size_bound(key, value, &record.headers);
-        self.check_size(HEADER_LEN + bound)?;
         let mut topic = shared.topics.get(&record.topic, &shared.core)?;
+        self.check_size(HEADER_LEN + bound, topic.shared.max_message_bytes)?;
         if record
             .partition
             .is_some_and(|p| p >= topic.partition_count())
@@ -321,15 +324,15 @@ impl Producer {
     }
 
     /// A record that could never be sent fails before it is queued.
-    fn check_size(&self, size: usize) -> Result<()> {
+    fn check_size(&self, size: usize, max_message_bytes: u32) -> Result<()> {
         let size = size as u64;
         let config = &self.shared.config;
-        let broker_max = u64::from(self.shared.core.config().message_max_bytes);
-        for max in [
+        let limits = [
             u64::from(config.max_request_size),
-            broker_max,
+            u64::from(max_message_bytes),
             config.buffer_memory,
-        ] {
+        ];
+        for max in limits {
             if size > max {
                 return Err(Error::RecordTooLarge { size, max });
             }

@@ -17,6 +17,9 @@ use crate::topic::TopicPartition;
 pub(crate) struct TopicShared {
     pub(crate) name: Arc<str>,
     pub(crate) sticky: StickyPartition,
+    /// The topic's `max.message.bytes` (or the broker's `message.max.bytes`):
+    /// a record that cannot fit fails at once instead of at the leader.
+    pub(crate) max_message_bytes: u32,
     partitions: AtomicU32,
 }
 
@@ -52,14 +55,14 @@ impl Topics {
             return Ok(Arc::clone(state));
         }
         let partitions = core.partition_count_or_create(name)?;
-        Ok(self.install(name, partitions))
+        Ok(self.install(name, partitions, core))
     }
 
     /// Asks the cluster again (after an error or for a partition beyond the
     /// cached count).
     pub(crate) fn refresh(&self, name: &str, core: &ClusterCore) -> Result<Arc<TopicState>> {
         let partitions = core.partition_count(name)?;
-        Ok(self.install(name, partitions))
+        Ok(self.install(name, partitions, core))
     }
 
     /// Drops a topic the cluster no longer knows.
@@ -71,7 +74,7 @@ impl Topics {
         self.map.read().values().cloned().collect()
     }
 
-    fn install(&self, name: &str, partitions: u32) -> Arc<TopicState> {
+    fn install(&self, name: &str, partitions: u32, core: &ClusterCore) -> Arc<TopicState> {
         let mut map = self.map.write();
         let existing = map.get(name).cloned();
         if let Some(state) = &existing {
@@ -84,6 +87,11 @@ impl Topics {
             None => Arc::new(TopicShared {
                 name: Arc::from(name),
                 sticky: StickyPartition::new(self.next_slot.load(Ordering::Relaxed) as u32),
+                max_message_bytes: core
+                    .topic_config(name)
+                    .ok()
+                    .and_then(|config| config.max_message_bytes)
+                    .unwrap_or(core.config().message_max_bytes),
                 partitions: AtomicU32::new(partitions),
             }),
         };
