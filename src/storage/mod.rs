@@ -1,9 +1,6 @@
 //! One replica of one partition on disk: segments, indexes, recovery, retention.
 //!
 //! Knows nothing about brokers or clients.
-// The producer, consumer and cluster layers are the users of this module;
-// until they land, parts of it are only reached from tests.
-#![allow(dead_code, unused_imports)]
 
 mod checkpoint;
 mod index;
@@ -15,7 +12,9 @@ mod recovery;
 mod retention;
 mod segment;
 
-pub(crate) use checkpoint::{sync_dir, sync_parent, write_atomically};
+#[allow(unused_imports, reason = "part of the storage API contract")]
+pub(crate) use checkpoint::sync_parent;
+pub(crate) use checkpoint::{sync_dir, write_atomically};
 pub use inspect::{
     decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
 };

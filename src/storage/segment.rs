@@ -220,10 +220,6 @@ impl Segment {
         &self.log_path
     }
 
-    pub(crate) fn file(&self) -> &File {
-        &self.log
-    }
-
     pub(crate) fn size(&self) -> u64 {
         self.state.read().size
     }
