@@ -95,4 +95,7 @@ pub use group::ConsumerGroup;
 pub use log::{Log, PartitionInfo, Topic};
 pub use producer::{Partitioner, Producer};
 pub use record::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};
+pub use storage::{
+    decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
+};
 pub use topic::TopicPartition;
