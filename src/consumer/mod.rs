@@ -128,6 +128,10 @@ impl Consumer {
 
     /// Adds one partition (if not yet assigned), starting at `position` when
     /// given (a committed offset) and per `auto.offset.reset` otherwise.
+    #[allow(
+        dead_code,
+        reason = "group membership drives the assignment through these"
+    )]
     pub(crate) fn add_partition(&mut self, tp: &TopicPartition, position: Option<u64>) {
         if self.partitions.iter().all(|p| &p.tp != tp) {
             let topic = self.topic_name(tp.topic());
@@ -140,12 +144,20 @@ impl Consumer {
     }
 
     /// Stops reading these partitions; their buffered records are dropped.
+    #[allow(
+        dead_code,
+        reason = "group membership drives the assignment through these"
+    )]
     pub(crate) fn remove_partitions(&mut self, partitions: &[TopicPartition]) {
         self.partitions.retain(|p| !partitions.contains(&p.tp));
         self.next_partition = 0;
     }
 
     /// Positions of the assigned partitions that have one (what a commit stores).
+    #[allow(
+        dead_code,
+        reason = "group membership drives the assignment through these"
+    )]
     pub(crate) fn positions(&self) -> Vec<(TopicPartition, u64)> {
         self.partitions
             .iter()
