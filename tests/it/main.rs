@@ -11,4 +11,5 @@ mod ordering;
 mod partitioner;
 mod produce_consume;
 mod producer_errors;
+mod retention;
 mod support;
