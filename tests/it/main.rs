@@ -11,5 +11,6 @@ mod ordering;
 mod partitioner;
 mod produce_consume;
 mod producer_errors;
+mod recovery;
 mod retention;
 mod support;
