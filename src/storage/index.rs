@@ -7,6 +7,11 @@
 //! the magic tells an offset index from a time index, and the version lets a
 //! later format be refused rather than misread. Any file that does not parse
 //! cleanly is rebuilt from the log, which is always the source of truth.
+//!
+//! The entries live in memory; the active segment's files are brought up to
+//! date when it is rolled or the log is closed, not on every append. That
+//! costs nothing in safety: after an unclean shutdown the active segment is
+//! always scanned and its indexes rebuilt.
 
 use std::fs::{File, OpenOptions};
 use std::marker::PhantomData;
@@ -155,10 +160,16 @@ impl<E: IndexEntry> IndexFile<E> {
         Ok((index, parse_entries(&bytes)))
     }
 
-    /// Writes entry number `n` (entries before it are already on file).
-    pub(crate) fn write_entry(&self, n: usize, entry: &E) -> Result<()> {
-        let mut buf = Vec::with_capacity(E::SIZE);
-        entry.encode(&mut buf);
+    /// Writes `entries` as entries number `n` onwards (those before are
+    /// already on file), in one write.
+    pub(crate) fn write_entries(&self, n: usize, entries: &[E]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::with_capacity(entries.len() * E::SIZE);
+        for entry in entries {
+            entry.encode(&mut buf);
+        }
         let at = INDEX_HEADER_LEN + (n * E::SIZE) as u64;
         self.file
             .write_all_at(&buf, at)
@@ -263,8 +274,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.index");
         let entries = offsets(&[1, 5, 9]);
-        let index = IndexFile::<OffsetEntry>::create(path.clone(), &entries[..2]).unwrap();
-        index.write_entry(2, &entries[2]).unwrap();
+        let index = IndexFile::<OffsetEntry>::create(path.clone(), &entries[..1]).unwrap();
+        index.write_entries(1, &entries[1..]).unwrap();
         let (_, loaded) = IndexFile::<OffsetEntry>::load(path.clone()).unwrap();
         assert_eq!(loaded.unwrap(), entries);
 

@@ -379,7 +379,7 @@ impl PartitionLog {
         if active.size() == 0 {
             return Ok(());
         }
-        active.seal_time_index()?;
+        active.seal_time_index();
         self.poison_on_error(active.sync_all())?;
         let base = self.log_end_offset.load(Ordering::Acquire);
         let segment = Arc::new(Segment::create(&self.dir, base)?);
@@ -432,7 +432,7 @@ impl PartitionLog {
         }
         self.check_writable_ignoring_close()?;
         let active = self.active()?;
-        active.seal_time_index()?;
+        active.seal_time_index();
         self.poison_on_error(active.sync_all())?;
         let end = self.log_end_offset();
         write_offset_checkpoint(&self.dir.join(RECOVERY_POINT), end)?;

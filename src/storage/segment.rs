@@ -240,22 +240,16 @@ impl Segment {
         header: &BatchHeader,
         index_interval_bytes: u64,
     ) -> Result<u64> {
-        let (position, step, entries) = {
+        let (position, step) = {
             let state = self.state.read();
             let step = state.step(self.base_offset, state.size, header, index_interval_bytes);
-            (state.size, step, (state.offsets.len(), state.times.len()))
+            (state.size, step)
         };
         if let Err(e) = self.log.write_all_at(batch, position) {
             // Drop any partial bytes so the file never ends in a torn batch
             // this process knows about; recovery handles the rest.
             let _ = self.log.set_len(position);
             return Err(Error::io("write", &self.log_path, e));
-        }
-        if let Some(entry) = &step.offset_entry {
-            self.offset_index.write_entry(entries.0, entry)?;
-        }
-        if let Some(entry) = &step.time_entry {
-            self.time_index.write_entry(entries.1, entry)?;
         }
         self.state.write().apply(&step);
         Ok(step.size)
@@ -280,13 +274,27 @@ impl Segment {
         Ok(())
     }
 
-    /// Fsyncs the log and both indexes (on roll and close).
+    /// Writes the index entries not yet on file, then fsyncs the log and
+    /// both indexes (on roll and close).
     pub(crate) fn sync_all(&self) -> Result<()> {
         let _guard = self.sync_lock.lock();
-        let (size, offsets, times) = {
+        let (size, offsets_from, offsets, times_from, times) = {
             let state = self.state.read();
-            (state.size, state.offsets.len(), state.times.len())
+            let pending_offsets = state
+                .offsets
+                .get(state.durable_offsets..)
+                .unwrap_or_default();
+            let pending_times = state.times.get(state.durable_times..).unwrap_or_default();
+            (
+                state.size,
+                state.durable_offsets,
+                pending_offsets.to_vec(),
+                state.durable_times,
+                pending_times.to_vec(),
+            )
         };
+        self.offset_index.write_entries(offsets_from, &offsets)?;
+        self.time_index.write_entries(times_from, &times)?;
         self.log
             .sync_data()
             .map_err(|e| Error::io("fsync", &self.log_path, e))?;
@@ -294,23 +302,17 @@ impl Segment {
         self.time_index.sync()?;
         let mut state = self.state.write();
         state.durable_size = size.min(state.size);
-        state.durable_offsets = offsets.min(state.offsets.len());
-        state.durable_times = times.min(state.times.len());
+        state.durable_offsets = (offsets_from + offsets.len()).min(state.offsets.len());
+        state.durable_times = (times_from + times.len()).min(state.times.len());
         Ok(())
     }
 
-    /// Writes a final time index entry for the newest maximum timestamp, so
-    /// the segment's largest timestamp is known after a reopen without a scan.
-    pub(crate) fn seal_time_index(&self) -> Result<()> {
+    /// Adds a final time index entry for the newest maximum timestamp, so
+    /// the segment's largest timestamp is known after a reopen without a
+    /// scan. `sync_all` writes it out.
+    pub(crate) fn seal_time_index(&self) {
         let mut state = self.state.write();
-        let n = state.times.len();
-        if let Some(entry) = state.maybe_time_entry(self.base_offset) {
-            if let Err(e) = self.time_index.write_entry(n, &entry) {
-                state.times.truncate(n);
-                return Err(e);
-            }
-        }
-        Ok(())
+        state.maybe_time_entry(self.base_offset);
     }
 
     /// Byte position to start scanning for `offset`, and the committed size.
