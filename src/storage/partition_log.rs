@@ -373,6 +373,13 @@ impl PartitionLog {
 
     /// Seals and fsyncs the active segment, then starts a new one at the log
     /// end offset; a no-op when the active segment is empty.
+    ///
+    /// The fsync runs under the writer lock: appends wait for it once per
+    /// segment (every `segment.bytes`), which keeps "every segment but the
+    /// active one is durable" simple to rely on. `segment.ms` counts from
+    /// when this process created or opened the segment, not from its first
+    /// record's timestamp as in Kafka, so records with old timestamps do not
+    /// roll a segment per batch.
     pub(super) fn roll_locked(&self, writer: &mut Writer) -> Result<()> {
         let active = self.active()?;
         if active.size() == 0 {
@@ -467,6 +474,8 @@ impl PartitionLog {
         let end = self.log_end_offset();
         write_offset_checkpoint(&self.dir.join(RECOVERY_POINT), end)?;
         write_offset_checkpoint(&self.dir.join(LOG_START_OFFSET), self.log_start_offset())?;
+        // A concurrent group-commit fsync may have failed meanwhile.
+        self.check_writable_ignoring_close()?;
         write_atomically(&self.dir.join(CLEAN_SHUTDOWN), b"")
     }
 
