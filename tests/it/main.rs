@@ -5,9 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod consumer;
+mod fuzz_corpus;
 mod log;
 mod ordering;
 mod partitioner;
 mod produce_consume;
 mod producer_errors;
+mod retention;
 mod support;
