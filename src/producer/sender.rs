@@ -196,8 +196,9 @@ impl Sender {
         ) {
             self.shared.topics.forget(&batch.partition.topic.name);
         }
-        batch.fail(error);
+        // Counted before the callbacks run, so a callback sees its failure counted.
         self.shared.count_failed(batch.record_count);
+        batch.fail(error);
         self.shared.batch_done(&batch);
     }
 
