@@ -252,6 +252,15 @@ impl Producer {
         self.shared.set_paused(paused);
     }
 
+    /// Test hook: the next `attempts` produce attempts fail with a
+    /// retriable error before reaching the leader.
+    #[cfg(test)]
+    pub(crate) fn fail_next_attempts(&self, attempts: u32) {
+        self.shared
+            .failing_attempts
+            .store(attempts, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Places, checks and encodes one record. On error the callback, if
     /// still here, runs with a copy of the error.
     fn append(

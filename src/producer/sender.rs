@@ -154,6 +154,10 @@ impl Sender {
         } else {
             mem::take(&mut batch.data)
         };
+        #[cfg(test)]
+        if let Some(error) = self.injected_failure(&batch) {
+            return self.on_complete(batch, Err(error));
+        }
         let timeout = config.request_timeout.min(remaining);
         let partition = Arc::clone(&batch.partition);
         let shared = Arc::clone(&self.shared);
@@ -164,6 +168,19 @@ impl Sender {
             timeout,
             Box::new(move |result| shared.queue.complete(batch, result)),
         );
+    }
+
+    #[cfg(test)]
+    fn injected_failure(&self, batch: &ProducerBatch) -> Option<Error> {
+        use std::sync::atomic::Ordering;
+        let failing = &self.shared.failing_attempts;
+        failing
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .ok()
+            .map(|_| Error::NotLeader {
+                topic: batch.partition.tp.topic().to_string(),
+                partition: batch.partition.tp.partition(),
+            })
     }
 
     fn on_complete(&mut self, mut batch: ProducerBatch, result: Result<AppendInfo>) {
