@@ -6,6 +6,7 @@
 
 mod accumulator;
 mod batch;
+mod duplicate;
 mod memory;
 mod murmur2;
 mod partitioner;
@@ -25,7 +26,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use parking_lot::{Condvar, Mutex};
 
 use self::accumulator::Append;
-use self::batch::{duplicate, run_callback, Callback};
+use self::batch::{run_callback, Callback};
+use self::duplicate::duplicate;
 use self::partitioner::{choose, Placement};
 use self::sender::Sender;
 use self::shared::Shared;

@@ -257,7 +257,7 @@ fn retry_at(
     let retriable =
         error.is_retriable() || (retrying && matches!(error, Error::OutOfOrderSequence { .. }));
     if !retriable || batch.attempts >= config.retries {
-        return Err(super::batch::duplicate(error));
+        return Err(super::duplicate::duplicate(error));
     }
     let backoff = backoff(
         config.retry_backoff,
