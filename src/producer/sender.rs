@@ -226,11 +226,12 @@ impl Sender {
         let timeout = self.shared.config.delivery_timeout;
         let mut expired = Vec::new();
         for partition in &mut self.partitions {
-            while partition
-                .queue
-                .front()
-                .is_some_and(|head| now.saturating_duration_since(head.created) >= timeout)
-            {
+            // Only a batch next in line may go, as when sending: an earlier
+            // one may still be on its way to this queue.
+            while partition.queue.front().is_some_and(|head| {
+                let in_line = head.attempts > 0 || head.order == partition.next_fresh;
+                in_line && now.saturating_duration_since(head.created) >= timeout
+            }) {
                 if let Some(batch) = partition.queue.pop_front() {
                     if batch.attempts == 0 {
                         partition.next_fresh += 1;
