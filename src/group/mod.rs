@@ -1,5 +1,7 @@
-//! Consumer groups (STUB — the groups helper implements).
-#![allow(dead_code, unused_variables, clippy::todo, missing_docs)]
+//! Consumer groups: membership and rebalancing, assignors, committed offsets
+//! and the admin handle.
+
+mod assignor;
 
 /// Admin handle on one consumer group.
 pub struct ConsumerGroup {}
