@@ -2,6 +2,10 @@
 //! and the admin handle.
 
 mod assignor;
+mod coordinator;
+mod description;
+
+pub use description::{GroupDescription, GroupState, MemberDescription};
 
 /// Admin handle on one consumer group.
 pub struct ConsumerGroup {}
