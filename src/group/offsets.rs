@@ -1,0 +1,357 @@
+//! Committed offsets, stored in the internal topic `__consumer_offsets`.
+//!
+//! A group's commits go to partition `abs(javaHash(group)) % partitions` of
+//! that topic (Kafka's placement), as one record per (group, topic,
+//! partition), written with `acks=all` so a commit survives what an
+//! acknowledged record survives: a restart, and with replication the loss of
+//! a broker. The latest record per key wins; a group's deletion writes
+//! tombstones.
+//!
+//! The store keeps every group's offsets in memory. It fills that map by
+//! replaying the whole topic the first time anything asks (the first group
+//! operation after the `Log` opens), so reads never touch the log.
+//!
+//! The topic itself is created lazily, on the first commit: with the default
+//! `offsets.topic.num.partitions` = 50 and a replication factor of 3 it is
+//! 150 partition directories, a cost a `Log` that never uses groups should
+//! not pay. Its replication factor is `offsets.topic.replication.factor`
+//! capped at the broker count, and its `min.insync.replicas` is capped at
+//! that factor so a single-broker `Log` can still commit.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use super::offset_record::{
+    decode_key, decode_value, encode_key, encode_value, fits_in_key, partition_for,
+    OffsetAndMetadata,
+};
+use crate::cluster::Core;
+use crate::config::{Acks, TopicConfig};
+use crate::error::{Error, Result};
+use crate::record::{BatchBuilder, BatchIter, ProducerStamp};
+use crate::topic::{TopicName, TopicPartition};
+
+/// The internal topic's name, as in Kafka.
+pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// How long a commit may take, retries included (Kafka's
+/// `offsets.commit.timeout.ms` default).
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the first load may wait for offline offsets partitions.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Most bytes of records one offsets batch carries (below `message.max.bytes`).
+const MAX_BATCH_BYTES: usize = 512 * 1024;
+
+const FETCH_BYTES: usize = 1 << 20;
+
+type GroupOffsets = BTreeMap<TopicPartition, OffsetAndMetadata>;
+
+#[derive(Default)]
+struct State {
+    loaded: bool,
+    /// Partition count of the topic once known to exist.
+    partitions: Option<u32>,
+    groups: BTreeMap<String, GroupOffsets>,
+}
+
+/// Every group's committed offsets, backed by `__consumer_offsets`.
+pub(crate) struct OffsetStore {
+    core: Core,
+    state: Mutex<State>,
+}
+
+impl OffsetStore {
+    pub(crate) fn new(core: Core) -> Self {
+        OffsetStore {
+            core,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The committed offset of `group` for `tp`, if any.
+    pub(crate) fn committed(
+        &self,
+        group: &str,
+        tp: &TopicPartition,
+    ) -> Result<Option<OffsetAndMetadata>> {
+        let state = self.loaded()?;
+        Ok(state.groups.get(group).and_then(|g| g.get(tp)).cloned())
+    }
+
+    /// Every committed offset of `group`.
+    pub(crate) fn group_offsets(&self, group: &str) -> Result<GroupOffsets> {
+        let state = self.loaded()?;
+        Ok(state.groups.get(group).cloned().unwrap_or_default())
+    }
+
+    /// Groups that have committed offsets.
+    pub(crate) fn groups(&self) -> Result<Vec<String>> {
+        let state = self.loaded()?;
+        Ok(state.groups.keys().cloned().collect())
+    }
+
+    /// Durably stores `offsets` for `group` (acks=all), then makes them
+    /// visible. Callers serialise commits of one group.
+    pub(crate) fn commit(&self, group: &str, offsets: &GroupOffsets) -> Result<()> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<(Vec<u8>, Option<Vec<u8>>)> = offsets
+            .iter()
+            .map(|(tp, committed)| {
+                (
+                    encode_key(group, tp),
+                    Some(encode_value(committed, now_ms())),
+                )
+            })
+            .collect();
+        self.write(group, &entries)?;
+        let mut state = self.state.lock();
+        let stored = state.groups.entry(group.to_string()).or_default();
+        for (tp, committed) in offsets {
+            stored.insert(tp.clone(), committed.clone());
+        }
+        Ok(())
+    }
+
+    /// Writes tombstones for every committed offset of `group` and forgets it.
+    pub(crate) fn delete_group(&self, group: &str) -> Result<()> {
+        let existing = self.group_offsets(group)?;
+        let tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = existing
+            .keys()
+            .map(|tp| (encode_key(group, tp), None))
+            .collect();
+        if !tombstones.is_empty() {
+            self.write(group, &tombstones)?;
+        }
+        self.state.lock().groups.remove(group);
+        Ok(())
+    }
+
+    fn loaded(&self) -> Result<parking_lot::MutexGuard<'_, State>> {
+        let mut state = self.state.lock();
+        if !state.loaded {
+            self.load(&mut state)?;
+            state.loaded = true;
+        }
+        Ok(state)
+    }
+
+    /// Replays the topic, if it exists, into `state`.
+    fn load(&self, state: &mut State) -> Result<()> {
+        let partitions = match self.core.partition_count(OFFSETS_TOPIC) {
+            Ok(n) => n,
+            Err(Error::UnknownTopic(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        state.partitions = Some(partitions);
+        let deadline = Instant::now() + LOAD_TIMEOUT;
+        for partition in 0..partitions {
+            let tp = TopicPartition::new(OFFSETS_TOPIC, partition);
+            self.retry(deadline, "loading committed offsets", || {
+                self.replay_partition(&tp, &mut state.groups)
+            })?;
+        }
+        Ok(())
+    }
+
+    fn replay_partition(
+        &self,
+        tp: &TopicPartition,
+        groups: &mut BTreeMap<String, GroupOffsets>,
+    ) -> Result<()> {
+        let offsets = self.core.offsets(tp)?;
+        let mut next = offsets.log_start_offset;
+        while next < offsets.high_watermark {
+            let fetched = self.core.fetch(tp, next, FETCH_BYTES)?;
+            let before = next;
+            for batch in BatchIter::new(fetched.data) {
+                let batch = batch.map_err(|kind| corrupt(tp, next, kind))?;
+                for record in batch.records() {
+                    let record = record.map_err(|kind| corrupt(tp, next, kind))?;
+                    if u64::try_from(record.offset).is_ok_and(|o| o >= next) {
+                        apply(groups, record.key.as_ref(), record.value.as_ref());
+                    }
+                }
+                next = u64::try_from(batch.header().last_offset())
+                    .map_or(next, |last| last.saturating_add(1).max(next));
+            }
+            if next == before {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends `entries` to the group's offsets partition with acks=all,
+    /// retrying while leadership moves.
+    fn write(&self, group: &str, entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
+        if !fits_in_key(group) {
+            return Err(Error::config(
+                "group.id",
+                group.chars().take(100).collect::<String>(),
+                "a group id must be shorter than 65536 bytes",
+            ));
+        }
+        let partitions = self.ensure_topic()?;
+        let tp = TopicPartition::new(OFFSETS_TOPIC, partition_for(group, partitions));
+        let deadline = Instant::now() + COMMIT_TIMEOUT;
+        for chunk in chunks(entries) {
+            self.retry(deadline, "offsets.commit.timeout.ms", || {
+                self.produce_batch(&tp, chunk, deadline)
+            })?;
+        }
+        Ok(())
+    }
+
+    fn produce_batch(
+        &self,
+        tp: &TopicPartition,
+        entries: &[(Vec<u8>, Option<Vec<u8>>)],
+        deadline: Instant,
+    ) -> Result<()> {
+        let mut builder = BatchBuilder::new(MAX_BATCH_BYTES);
+        let timestamp = now_ms();
+        for (key, value) in entries {
+            builder.push(timestamp, Some(key), value.as_deref(), &[]);
+        }
+        let batch = builder.finish(ProducerStamp::NONE);
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let timeout = deadline.saturating_duration_since(Instant::now());
+        self.core.produce(
+            tp,
+            batch,
+            Acks::All,
+            timeout,
+            Box::new(move |outcome| {
+                let _ = tx.send(outcome);
+            }),
+        );
+        match rx.recv_deadline(deadline + Duration::from_millis(100)) {
+            Ok(outcome) => outcome.map(|_| ()),
+            Err(_) => Err(Error::Timeout {
+                op: "offsets.commit.timeout.ms",
+                timeout: COMMIT_TIMEOUT,
+            }),
+        }
+    }
+
+    /// Creates `__consumer_offsets` if it does not exist; its partition count.
+    fn ensure_topic(&self) -> Result<u32> {
+        if let Some(n) = self.loaded()?.partitions {
+            return Ok(n);
+        }
+        let config = self.core.config();
+        let replicas = config
+            .offsets_topic_replication_factor
+            .min(config.brokers)
+            .max(1);
+        let topic = TopicConfig::new()
+            .partitions(config.offsets_topic_partitions)
+            .replication_factor(replicas)
+            .min_insync_replicas(config.min_insync_replicas.min(replicas));
+        match self
+            .core
+            .create_topic(&TopicName::any(OFFSETS_TOPIC)?, topic)
+        {
+            Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let partitions = self.core.partition_count(OFFSETS_TOPIC)?;
+        self.state.lock().partitions = Some(partitions);
+        Ok(partitions)
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or `deadline`
+    /// passes; between retriable failures it waits for the cluster to change.
+    fn retry<T>(
+        &self,
+        deadline: Instant,
+        op: &'static str,
+        mut attempt: impl FnMut() -> Result<T>,
+    ) -> Result<T> {
+        loop {
+            let seen = self.core.data_signal().current();
+            match attempt() {
+                Err(e) if e.is_retriable() && Instant::now() < deadline => {
+                    let pause = (Instant::now() + Duration::from_millis(20)).min(deadline);
+                    self.core.data_signal().wait_past(seen, pause);
+                }
+                Err(Error::Timeout { .. }) => {
+                    return Err(Error::Timeout {
+                        op,
+                        timeout: COMMIT_TIMEOUT,
+                    })
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Splits entries into batches of at most `MAX_BATCH_BYTES` of payload.
+fn chunks(
+    entries: &[(Vec<u8>, Option<Vec<u8>>)],
+) -> impl Iterator<Item = &[(Vec<u8>, Option<Vec<u8>>)]> {
+    let mut rest = entries;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut size = 0;
+        let mut count = 0;
+        for (key, value) in rest {
+            size += key.len() + value.as_ref().map_or(0, Vec::len) + 32;
+            if count > 0 && size > MAX_BATCH_BYTES {
+                break;
+            }
+            count += 1;
+        }
+        let (head, tail) = rest.split_at(count.min(rest.len()));
+        rest = tail;
+        Some(head)
+    })
+}
+
+fn apply(groups: &mut BTreeMap<String, GroupOffsets>, key: Option<&Bytes>, value: Option<&Bytes>) {
+    let Some(key) = key.and_then(|k| decode_key(k)) else {
+        return;
+    };
+    match value {
+        Some(value) => {
+            if let Some(committed) = decode_value(value) {
+                groups
+                    .entry(key.group)
+                    .or_default()
+                    .insert(key.tp, committed);
+            }
+        }
+        None => {
+            if let Some(stored) = groups.get_mut(&key.group) {
+                stored.remove(&key.tp);
+                if stored.is_empty() {
+                    groups.remove(&key.group);
+                }
+            }
+        }
+    }
+}
+
+fn corrupt(tp: &TopicPartition, offset: u64, kind: crate::error::CorruptionKind) -> Error {
+    Error::Corrupt {
+        path: std::path::PathBuf::from(tp.to_string()),
+        position: offset,
+        kind,
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
