@@ -126,6 +126,8 @@ pub(crate) struct GroupCoordinator {
     metadata: BTreeMap<String, u32>,
     /// Cooperative: partitions were withheld; rebalance again once stable.
     follow_up: bool,
+    /// Bumped by every change a member or waiter may care about.
+    version: u64,
 }
 
 impl GroupCoordinator {
@@ -139,7 +141,13 @@ impl GroupCoordinator {
             next_member: 0,
             metadata: BTreeMap::new(),
             follow_up: false,
+            version: 0,
         }
+    }
+
+    /// Changes whenever the state, the generation or the membership does.
+    pub(crate) fn version(&self) -> u64 {
+        self.version
     }
 
     pub(crate) fn state(&self) -> GroupState {
@@ -265,9 +273,18 @@ impl GroupCoordinator {
         status
     }
 
-    /// A heartbeat: liveness only. Answers what the member's next poll would
-    /// find, without picking anything up.
-    pub(crate) fn heartbeat(&mut self, member_id: &str, now: Instant) -> MemberStatus {
+    /// A heartbeat: liveness, and `last_poll`, when the member's user thread
+    /// last polled (so polls need not take the coordinator's lock). Answers
+    /// what the member's next poll would find, without picking anything up.
+    pub(crate) fn heartbeat(
+        &mut self,
+        member_id: &str,
+        last_poll: Instant,
+        now: Instant,
+    ) -> MemberStatus {
+        if let Some(member) = self.members.get_mut(member_id) {
+            member.last_poll = member.last_poll.max(last_poll);
+        }
         self.tick(now);
         let state = self.state;
         let Some(member) = self.members.get_mut(member_id) else {
@@ -343,6 +360,7 @@ impl GroupCoordinator {
 
     /// Marks the group deleted; only valid when it has no members.
     pub(crate) fn mark_dead(&mut self) {
+        self.version += 1;
         self.state = GroupState::Dead;
     }
 
@@ -365,6 +383,7 @@ impl GroupCoordinator {
     }
 
     fn membership_changed(&mut self, now: Instant) {
+        self.version += 1;
         if self.members.is_empty() {
             self.state = GroupState::Empty;
             self.strategy = None;
@@ -382,6 +401,7 @@ impl GroupCoordinator {
             return;
         }
         let _ = now;
+        self.version += 1;
         self.state = GroupState::PreparingRebalance;
         for member in self.members.values_mut() {
             member.joined = false;
@@ -413,6 +433,7 @@ impl GroupCoordinator {
             member.pending = Some(target.remove(id).unwrap_or_default());
         }
         self.state = GroupState::CompletingRebalance;
+        self.version += 1;
     }
 
     /// Cooperative first round: a partition still owned by another member is
@@ -439,6 +460,7 @@ impl GroupCoordinator {
             return;
         }
         self.state = GroupState::Stable;
+        self.version += 1;
         if std::mem::take(&mut self.follow_up) {
             self.start_rebalance(now);
         }

@@ -19,7 +19,8 @@
 //! that factor so a single-broker `Log` can still commit.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -28,7 +29,7 @@ use super::offset_record::{
     decode_key, decode_value, encode_key, encode_value, fits_in_key, partition_for,
     OffsetAndMetadata,
 };
-use crate::cluster::Core;
+use crate::cluster::{now_ms, ClusterCore};
 use crate::config::{Acks, TopicConfig};
 use crate::error::{Error, Result};
 use crate::record::{BatchBuilder, BatchIter, ProducerStamp};
@@ -61,12 +62,12 @@ struct State {
 
 /// Every group's committed offsets, backed by `__consumer_offsets`.
 pub(crate) struct OffsetStore {
-    core: Core,
+    core: Arc<ClusterCore>,
     state: Mutex<State>,
 }
 
 impl OffsetStore {
-    pub(crate) fn new(core: Core) -> Self {
+    pub(crate) fn new(core: Arc<ClusterCore>) -> Self {
         OffsetStore {
             core,
             state: Mutex::new(State::default()),
@@ -348,10 +349,4 @@ fn corrupt(tp: &TopicPartition, offset: u64, kind: crate::error::CorruptionKind)
         position: offset,
         kind,
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

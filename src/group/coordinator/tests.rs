@@ -104,7 +104,7 @@ fn a_join_makes_existing_members_rejoin_before_anyone_is_assigned() {
         .unwrap();
     assert_eq!(c.state(), GroupState::PreparingRebalance);
     assert_eq!(c.poll(&b, now), MemberStatus::AwaitingJoin);
-    assert_eq!(c.heartbeat(&a, now), MemberStatus::RejoinNeeded);
+    assert_eq!(c.heartbeat(&a, now, now), MemberStatus::RejoinNeeded);
     assert_eq!(c.poll(&a, now), MemberStatus::RejoinNeeded);
     c.join(Some(&a), request(AssignmentStrategy::Range), now)
         .unwrap();
@@ -153,7 +153,7 @@ fn a_member_without_heartbeats_is_evicted_after_the_session_timeout() {
     assert_eq!(c.next_deadline(), Some(start + SESSION));
     // b keeps heartbeating; a goes silent.
     let almost = start + SESSION;
-    c.heartbeat(&b, almost);
+    c.heartbeat(&b, almost, almost);
     assert!(!c.tick(almost));
     let later = almost + Duration::from_millis(1);
     assert!(c.tick(later));
@@ -182,12 +182,12 @@ fn a_member_that_stops_polling_is_evicted_after_max_poll_interval() {
     let mut now = start;
     while now < start + MAX_POLL {
         now += Duration::from_millis(100);
-        c.heartbeat(&a, now);
+        c.heartbeat(&a, start, now);
         assert!(!matches!(c.poll(&b, now), MemberStatus::Unknown));
     }
     now += Duration::from_millis(100);
-    c.heartbeat(&b, now);
-    assert_eq!(c.heartbeat(&a, now), MemberStatus::Unknown);
+    c.heartbeat(&b, now, now);
+    assert_eq!(c.heartbeat(&a, start, now), MemberStatus::Unknown);
     let owned = settle(&mut c, &[b.clone()], AssignmentStrategy::Range, now);
     assert_eq!(owned[&b].len(), 6);
 }
@@ -320,7 +320,7 @@ proptest! {
                         _ => {}
                     }
                 },
-                Op::Heartbeat(i) => if let Some(id) = ids.get(i) { c.heartbeat(id, now); },
+                Op::Heartbeat(i) => if let Some(id) = ids.get(i) { c.heartbeat(id, now, now); },
                 Op::Leave(i) => if i < ids.len() { let id = ids.remove(i); c.leave(&id, now); },
                 Op::Advance(ms) => { now += Duration::from_millis(ms); c.tick(now); }
             }
