@@ -19,7 +19,10 @@ pub use config::{
 };
 pub use consumer::Consumer;
 pub use error::{CorruptionKind, Error, Result};
-pub use group::ConsumerGroup;
+pub use group::{
+    ConsumerGroup, GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetSpec,
+    PartitionLag,
+};
 pub use log::{Log, PartitionInfo, Topic};
 pub use producer::{Partitioner, Producer};
 pub use record::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};

@@ -52,12 +52,40 @@ const FETCH_BYTES: usize = 1 << 20;
 
 type GroupOffsets = BTreeMap<TopicPartition, OffsetAndMetadata>;
 
+/// A committed offset and where its record sits in `__consumer_offsets`:
+/// a record only replaces one written before it, so the map agrees with the
+/// log even when completions of concurrent commits arrive out of order.
+#[derive(Debug, Clone)]
+struct Stored {
+    committed: OffsetAndMetadata,
+    log_offset: u64,
+}
+
+type Entries = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
 #[derive(Default)]
 struct State {
     loaded: bool,
     /// Partition count of the topic once known to exist.
     partitions: Option<u32>,
-    groups: BTreeMap<String, GroupOffsets>,
+    groups: BTreeMap<String, BTreeMap<TopicPartition, Stored>>,
+}
+
+impl State {
+    fn store(&mut self, group: &str, offsets: GroupOffsets, log_offset: u64) {
+        let stored = self.groups.entry(group.to_string()).or_default();
+        for (tp, committed) in offsets {
+            if stored.get(&tp).is_none_or(|s| s.log_offset <= log_offset) {
+                stored.insert(
+                    tp,
+                    Stored {
+                        committed,
+                        log_offset,
+                    },
+                );
+            }
+        }
+    }
 }
 
 /// Every group's committed offsets, backed by `__consumer_offsets`.
@@ -81,13 +109,25 @@ impl OffsetStore {
         tp: &TopicPartition,
     ) -> Result<Option<OffsetAndMetadata>> {
         let state = self.loaded()?;
-        Ok(state.groups.get(group).and_then(|g| g.get(tp)).cloned())
+        Ok(state
+            .groups
+            .get(group)
+            .and_then(|g| g.get(tp))
+            .map(|s| s.committed.clone()))
     }
 
     /// Every committed offset of `group`.
     pub(crate) fn group_offsets(&self, group: &str) -> Result<GroupOffsets> {
         let state = self.loaded()?;
-        Ok(state.groups.get(group).cloned().unwrap_or_default())
+        Ok(state
+            .groups
+            .get(group)
+            .map(|g| {
+                g.iter()
+                    .map(|(tp, s)| (tp.clone(), s.committed.clone()))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Groups that have committed offsets.
@@ -102,28 +142,49 @@ impl OffsetStore {
         if offsets.is_empty() {
             return Ok(());
         }
-        let entries: Vec<(Vec<u8>, Option<Vec<u8>>)> = offsets
-            .iter()
-            .map(|(tp, committed)| {
-                (
-                    encode_key(group, tp),
-                    Some(encode_value(committed, now_ms())),
-                )
-            })
-            .collect();
-        self.write(group, &entries)?;
-        let mut state = self.state.lock();
-        let stored = state.groups.entry(group.to_string()).or_default();
-        for (tp, committed) in offsets {
-            stored.insert(tp.clone(), committed.clone());
-        }
+        let log_offset = self.write(group, &entries(group, offsets))?;
+        self.state.lock().store(group, offsets.clone(), log_offset);
         Ok(())
+    }
+
+    /// Starts a commit and returns; `on_complete` runs once it is durable or
+    /// has failed. Unlike `commit`, a failure is not retried (as with
+    /// Kafka's `commitAsync`): a later commit supersedes it anyway.
+    pub(crate) fn commit_async(
+        store: &Arc<OffsetStore>,
+        group: &str,
+        offsets: GroupOffsets,
+        on_complete: Box<dyn FnOnce(Result<()>) + Send>,
+    ) {
+        let entries = entries(group, &offsets);
+        let target = store.check_group(group).and_then(|()| store.target(group));
+        let tp = match target {
+            Ok(tp) if chunks(&entries).count() == 1 => tp,
+            // Too large for one batch: fall back to the chunked, blocking path.
+            Ok(_) => return on_complete(store.commit(group, &offsets)),
+            Err(e) => return on_complete(Err(e)),
+        };
+        let group = group.to_string();
+        let owner = Arc::clone(store);
+        store.core.produce(
+            &tp,
+            build_batch(&entries),
+            Acks::All,
+            COMMIT_TIMEOUT,
+            Box::new(move |outcome| match outcome {
+                Ok(info) => {
+                    owner.state.lock().store(&group, offsets, info.last_offset);
+                    on_complete(Ok(()));
+                }
+                Err(e) => on_complete(Err(e)),
+            }),
+        );
     }
 
     /// Writes tombstones for every committed offset of `group` and forgets it.
     pub(crate) fn delete_group(&self, group: &str) -> Result<()> {
         let existing = self.group_offsets(group)?;
-        let tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = existing
+        let tombstones: Entries = existing
             .keys()
             .map(|tp| (encode_key(group, tp), None))
             .collect();
@@ -164,7 +225,7 @@ impl OffsetStore {
     fn replay_partition(
         &self,
         tp: &TopicPartition,
-        groups: &mut BTreeMap<String, GroupOffsets>,
+        groups: &mut BTreeMap<String, BTreeMap<TopicPartition, Stored>>,
     ) -> Result<()> {
         let offsets = self.core.offsets(tp)?;
         let mut next = offsets.log_start_offset;
@@ -175,8 +236,11 @@ impl OffsetStore {
                 let batch = batch.map_err(|kind| corrupt(tp, next, kind))?;
                 for record in batch.records() {
                     let record = record.map_err(|kind| corrupt(tp, next, kind))?;
-                    if u64::try_from(record.offset).is_ok_and(|o| o >= next) {
-                        apply(groups, record.key.as_ref(), record.value.as_ref());
+                    match u64::try_from(record.offset) {
+                        Ok(offset) if offset >= next => {
+                            apply(groups, offset, record.key.as_ref(), record.value.as_ref());
+                        }
+                        _ => {}
                     }
                 }
                 next = u64::try_from(batch.header().last_offset())
@@ -189,25 +253,39 @@ impl OffsetStore {
         Ok(())
     }
 
-    /// Appends `entries` to the group's offsets partition with acks=all,
-    /// retrying while leadership moves.
-    fn write(&self, group: &str, entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<()> {
-        if !fits_in_key(group) {
-            return Err(Error::config(
+    fn check_group(&self, group: &str) -> Result<()> {
+        match fits_in_key(group) {
+            true => Ok(()),
+            false => Err(Error::config(
                 "group.id",
                 group.chars().take(100).collect::<String>(),
                 "a group id must be shorter than 65536 bytes",
-            ));
+            )),
         }
+    }
+
+    /// The offsets partition that holds `group`'s commits.
+    fn target(&self, group: &str) -> Result<TopicPartition> {
         let partitions = self.ensure_topic()?;
-        let tp = TopicPartition::new(OFFSETS_TOPIC, partition_for(group, partitions));
+        Ok(TopicPartition::new(
+            OFFSETS_TOPIC,
+            partition_for(group, partitions),
+        ))
+    }
+
+    /// Appends `entries` to the group's offsets partition with acks=all,
+    /// retrying while leadership moves; returns the last record's offset.
+    fn write(&self, group: &str, entries: &Entries) -> Result<u64> {
+        self.check_group(group)?;
+        let tp = self.target(group)?;
         let deadline = Instant::now() + COMMIT_TIMEOUT;
+        let mut last = 0;
         for chunk in chunks(entries) {
-            self.retry(deadline, "offsets.commit.timeout.ms", || {
+            last = self.retry(deadline, "offsets.commit.timeout.ms", || {
                 self.produce_batch(&tp, chunk, deadline)
             })?;
         }
-        Ok(())
+        Ok(last)
     }
 
     fn produce_batch(
@@ -215,18 +293,12 @@ impl OffsetStore {
         tp: &TopicPartition,
         entries: &[(Vec<u8>, Option<Vec<u8>>)],
         deadline: Instant,
-    ) -> Result<()> {
-        let mut builder = BatchBuilder::new(MAX_BATCH_BYTES);
-        let timestamp = now_ms();
-        for (key, value) in entries {
-            builder.push(timestamp, Some(key), value.as_deref(), &[]);
-        }
-        let batch = builder.finish(ProducerStamp::NONE);
+    ) -> Result<u64> {
         let (tx, rx) = crossbeam_channel::bounded(1);
         let timeout = deadline.saturating_duration_since(Instant::now());
         self.core.produce(
             tp,
-            batch,
+            build_batch(entries),
             Acks::All,
             timeout,
             Box::new(move |outcome| {
@@ -234,7 +306,7 @@ impl OffsetStore {
             }),
         );
         match rx.recv_deadline(deadline + Duration::from_millis(100)) {
-            Ok(outcome) => outcome.map(|_| ()),
+            Ok(outcome) => outcome.map(|info| info.last_offset),
             Err(_) => Err(Error::Timeout {
                 op: "offsets.commit.timeout.ms",
                 timeout: COMMIT_TIMEOUT,
@@ -295,6 +367,28 @@ impl OffsetStore {
     }
 }
 
+fn entries(group: &str, offsets: &GroupOffsets) -> Entries {
+    let timestamp = now_ms();
+    offsets
+        .iter()
+        .map(|(tp, committed)| {
+            (
+                encode_key(group, tp),
+                Some(encode_value(committed, timestamp)),
+            )
+        })
+        .collect()
+}
+
+fn build_batch(entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> bytes::BytesMut {
+    let mut builder = BatchBuilder::new(MAX_BATCH_BYTES);
+    let timestamp = now_ms();
+    for (key, value) in entries {
+        builder.push(timestamp, Some(key), value.as_deref(), &[]);
+    }
+    builder.finish(ProducerStamp::NONE)
+}
+
 /// Splits entries into batches of at most `MAX_BATCH_BYTES` of payload.
 fn chunks(
     entries: &[(Vec<u8>, Option<Vec<u8>>)],
@@ -319,17 +413,23 @@ fn chunks(
     })
 }
 
-fn apply(groups: &mut BTreeMap<String, GroupOffsets>, key: Option<&Bytes>, value: Option<&Bytes>) {
+fn apply(
+    groups: &mut BTreeMap<String, BTreeMap<TopicPartition, Stored>>,
+    log_offset: u64,
+    key: Option<&Bytes>,
+    value: Option<&Bytes>,
+) {
     let Some(key) = key.and_then(|k| decode_key(k)) else {
         return;
     };
     match value {
         Some(value) => {
             if let Some(committed) = decode_value(value) {
-                groups
-                    .entry(key.group)
-                    .or_default()
-                    .insert(key.tp, committed);
+                let stored = Stored {
+                    committed,
+                    log_offset,
+                };
+                groups.entry(key.group).or_default().insert(key.tp, stored);
             }
         }
         None => {
