@@ -96,7 +96,6 @@ pub(crate) struct Membership {
     groups: Option<Arc<Groups>>,
     member: Option<Member>,
     listener: Option<Box<dyn RebalanceListener>>,
-    killed: bool,
     /// A listener method is running: polls it makes skip group work.
     in_listener: bool,
     next_auto_commit: Option<Instant>,

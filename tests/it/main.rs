@@ -4,4 +4,6 @@
 //! and disk contents; a test that fails should panic, so they are off here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod groups;
 mod log;
+mod offsets;

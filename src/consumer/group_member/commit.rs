@@ -125,9 +125,6 @@ impl Consumer {
     /// Commits for this consumer's membership, or as a consumer with manual
     /// assignment when it has no subscription.
     pub(super) fn commit_to_group(&mut self, offsets: &Offsets) -> Result<()> {
-        if self.group.killed {
-            return Err(Error::Closed("consumer"));
-        }
         let group_id = self.config.group_id.clone().ok_or(Error::NoGroupId)?;
         if offsets.is_empty() {
             return Ok(());

@@ -27,7 +27,8 @@ impl Consumer {
     /// # Errors
     /// [`Error::NoGroupId`] without `group.id` (use
     /// [`assign`](Consumer::assign) instead), [`Error::InvalidTopicName`],
-    /// [`Error::Closed`] after [`kill`](Consumer::kill).
+    /// [`Error::InvalidConfig`] when `heartbeat.interval.ms` is not below
+    /// `session.timeout.ms`.
     ///
     /// # Examples
     /// ```
@@ -66,10 +67,18 @@ impl Consumer {
         topics: &[&str],
         listener: Option<Box<dyn RebalanceListener>>,
     ) -> Result<()> {
-        if self.group.killed {
-            return Err(Error::Closed("consumer"));
-        }
         let group_id = self.config.group_id.clone().ok_or(Error::NoGroupId)?;
+        if self.config.heartbeat_interval >= self.config.session_timeout {
+            return Err(Error::config(
+                "heartbeat.interval.ms",
+                self.config.heartbeat_interval.as_millis().to_string(),
+                format!(
+                    "must be below session.timeout.ms ({} ms), or the member is removed between \
+                     two heartbeats; a third of it is usual",
+                    self.config.session_timeout.as_millis()
+                ),
+            ));
+        }
         let topics = topics
             .iter()
             .map(|t| TopicName::new(t).map(|n| n.to_string()))
@@ -176,7 +185,6 @@ impl Consumer {
             // Forget the id so dropping the member sends no leave.
             member.member_id = None;
         }
-        self.group.killed = true;
     }
 
     /// Whether the group changed since this consumer last looked: its
