@@ -115,7 +115,7 @@ fn every_partition_has_exactly_one_owner_in_each_stable_generation() -> Result<(
     log.create_topic("orders", TopicConfig::new().partitions(6))?;
     let mut consumers = Vec::new();
     let mut generations = BTreeSet::new();
-    for size in 1..=7 {
+    for size in 1..=7usize {
         consumers.push(join(&log, member_config("billing"), "orders")?);
         poll_until(&mut consumers, &mut Vec::new(), |c, _| {
             settled(&log, "billing", c)

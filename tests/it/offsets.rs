@@ -63,6 +63,7 @@ fn committed_offsets_survive_reopening_the_log() -> Result<()> {
         log.create_topic("orders", TopicConfig::new().partitions(2))?;
         produce(&log, "orders", 2, 20)?;
         let (mut consumer, _) = read_all(subscribed(&log, "billing", "orders")?, 20)?;
+        consumer.commit_sync()?;
         consumer.commit_offsets(&[(
             TopicPartition::new("orders", 0),
             OffsetAndMetadata::new(4).metadata("half way"),
