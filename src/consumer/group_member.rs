@@ -28,7 +28,7 @@ use parking_lot::Mutex;
 use super::Consumer;
 use crate::config::AssignmentStrategy;
 use crate::error::{Error, Result};
-use crate::group::{Group, Groups, JoinRequest, MemberStatus, OffsetAndMetadata, Offsets};
+use crate::group::{Group, Groups, JoinRequest, MemberStatus};
 use crate::topic::TopicPartition;
 
 /// Reacts to partitions moving between the members of a consumer group.

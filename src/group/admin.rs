@@ -208,7 +208,7 @@ impl ConsumerGroup {
         spec: OffsetSpec,
     ) -> Result<Vec<(TopicPartition, u64)>> {
         let group = self.groups.group(&self.name);
-        if group.describe().members().first().is_some() {
+        if !group.describe().members().is_empty() {
             return Err(Error::GroupNotEmpty(self.name.clone()));
         }
         let core = self.groups.core();

@@ -150,12 +150,9 @@ impl GroupCoordinator {
         self.version
     }
 
+    #[cfg(test)]
     pub(crate) fn state(&self) -> GroupState {
         self.state
-    }
-
-    pub(crate) fn generation(&self) -> u32 {
-        self.generation
     }
 
     pub(crate) fn has_members(&self) -> bool {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::coordinator::{GroupCoordinator, JoinRequest, MemberStatus, Refusal};
-use super::description::{GroupDescription, GroupState};
+use super::description::GroupDescription;
 use super::offset_record::OffsetAndMetadata;
 use super::offsets::OffsetStore;
 use crate::cluster::ClusterCore;
@@ -141,10 +141,6 @@ impl Drop for Locked<'_> {
 }
 
 impl Group {
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
     fn lock(&self) -> Locked<'_> {
         let guard = self.coordinator.lock();
         let before = guard.version();
@@ -295,21 +291,11 @@ impl Group {
         self.offsets.committed(&self.name, tp)
     }
 
-    pub(crate) fn committed_all(&self) -> Result<Offsets> {
-        self.offsets.group_offsets(&self.name)
-    }
-
     /// A snapshot, after evicting whoever has expired.
     pub(crate) fn describe(&self) -> GroupDescription {
         let mut coordinator = self.lock();
         coordinator.tick(Instant::now());
         coordinator.describe()
-    }
-
-    pub(crate) fn state(&self) -> GroupState {
-        let mut coordinator = self.lock();
-        coordinator.tick(Instant::now());
-        coordinator.state()
     }
 
     fn refused(&self, refusal: Refusal) -> Error {

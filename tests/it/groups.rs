@@ -17,9 +17,17 @@ pub(crate) const SESSION: Duration = Duration::from_millis(300);
 const DEADLINE: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(5);
 
+/// A log whose `__consumer_offsets` has 3 partitions instead of 50: each
+/// partition costs directories, files and fsyncs on creation and close.
+pub(crate) fn open_log_in(dir: &std::path::Path) -> Result<Log> {
+    Log::builder(dir)
+        .set("offsets.topic.num.partitions", "3")?
+        .open()
+}
+
 pub(crate) fn open_log() -> (tempfile::TempDir, Log) {
     let dir = tempfile::tempdir().unwrap();
-    let log = Log::open(dir.path()).unwrap();
+    let log = open_log_in(dir.path()).unwrap();
     (dir, log)
 }
 

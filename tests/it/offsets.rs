@@ -8,7 +8,7 @@ use tidelog::{
     ProducerRecord, Result, TopicConfig, TopicPartition,
 };
 
-use super::groups::{member_config, open_log, poll_until, produce, settled};
+use super::groups::{member_config, open_log, open_log_in, poll_until, produce, settled};
 
 fn subscribed(log: &Log, group: &str, topic: &str) -> Result<Consumer> {
     let mut consumer = log.consumer(member_config(group))?;
@@ -59,7 +59,7 @@ fn two_groups_each_read_every_record() -> Result<()> {
 fn committed_offsets_survive_reopening_the_log() -> Result<()> {
     let dir = tempfile::tempdir().unwrap();
     {
-        let log = Log::open(dir.path())?;
+        let log = open_log_in(dir.path())?;
         log.create_topic("orders", TopicConfig::new().partitions(2))?;
         produce(&log, "orders", 2, 20)?;
         let (mut consumer, _) = read_all(subscribed(&log, "billing", "orders")?, 20)?;
@@ -71,7 +71,7 @@ fn committed_offsets_survive_reopening_the_log() -> Result<()> {
         consumer.close()?;
         log.close()?;
     }
-    let log = Log::open(dir.path())?;
+    let log = open_log_in(dir.path())?;
     let group = log.consumer_group("billing");
     let committed = group.committed(&TopicPartition::new("orders", 0))?.unwrap();
     assert_eq!(

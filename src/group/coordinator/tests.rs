@@ -158,7 +158,12 @@ fn a_member_without_heartbeats_is_evicted_after_the_session_timeout() {
     let later = almost + Duration::from_millis(1);
     assert!(c.tick(later));
     assert_eq!(c.poll(&a, later), MemberStatus::Unknown);
-    let owned = settle(&mut c, &[b.clone()], AssignmentStrategy::Range, later);
+    let owned = settle(
+        &mut c,
+        std::slice::from_ref(&b),
+        AssignmentStrategy::Range,
+        later,
+    );
     assert_eq!(owned[&b].len(), 6);
 }
 
@@ -188,7 +193,12 @@ fn a_member_that_stops_polling_is_evicted_after_max_poll_interval() {
     now += Duration::from_millis(100);
     c.heartbeat(&b, now, now);
     assert_eq!(c.heartbeat(&a, start, now), MemberStatus::Unknown);
-    let owned = settle(&mut c, &[b.clone()], AssignmentStrategy::Range, now);
+    let owned = settle(
+        &mut c,
+        std::slice::from_ref(&b),
+        AssignmentStrategy::Range,
+        now,
+    );
     assert_eq!(owned[&b].len(), 6);
 }
 
