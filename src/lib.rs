@@ -17,7 +17,7 @@ pub use config::{
     Acks, AssignmentStrategy, CleanupPolicy, ConsumerConfig, LogBuilder, OffsetReset,
     ProducerConfig, TimestampType, TopicConfig,
 };
-pub use consumer::Consumer;
+pub use consumer::{Consumer, RebalanceListener};
 pub use error::{CorruptionKind, Error, Result};
 pub use group::{
     ConsumerGroup, GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetSpec,

@@ -152,7 +152,9 @@ impl Log {
     /// # Errors
     /// [`Error::InvalidConfig`] for inconsistent settings.
     pub fn consumer(&self, config: ConsumerConfig) -> Result<Consumer> {
-        Consumer::new(Arc::clone(&self.core), config)
+        let mut consumer = Consumer::new(Arc::clone(&self.core), config)?;
+        consumer.attach_groups(Arc::clone(&self.groups));
+        Ok(consumer)
     }
 
     /// The admin handle on consumer group `group`: describe it, read its

@@ -4,6 +4,13 @@
 //! and disk contents; a test that fails should panic, so they are off here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod consumer;
 mod groups;
 mod log;
 mod offsets;
+mod ordering;
+mod partitioner;
+mod produce_consume;
+mod producer_errors;
+mod retention;
+mod support;

@@ -54,7 +54,10 @@ impl Consumer {
     ///
     /// # Errors
     /// As [`commit_sync`](Consumer::commit_sync).
-    pub fn commit_offsets(&mut self, offsets: &[(TopicPartition, OffsetAndMetadata)]) -> Result<()> {
+    pub fn commit_offsets(
+        &mut self,
+        offsets: &[(TopicPartition, OffsetAndMetadata)],
+    ) -> Result<()> {
         self.run_commit_callbacks();
         let offsets: Offsets = offsets.iter().cloned().collect();
         self.commit_to_group(&offsets)
@@ -85,11 +88,15 @@ impl Consumer {
         });
         match self.group.member.as_ref() {
             Some(member) => match member.commit_identity() {
-                Some(identity) => member.group.commit_async(Some(identity), offsets, on_complete),
+                Some(identity) => member
+                    .group
+                    .commit_async(Some(identity), offsets, on_complete),
                 None => on_complete(Err(Error::RebalanceInProgress(group_id))),
             },
             None => match self.group.groups.as_ref() {
-                Some(groups) => groups.group(&group_id).commit_async(None, offsets, on_complete),
+                Some(groups) => groups
+                    .group(&group_id)
+                    .commit_async(None, offsets, on_complete),
                 None => on_complete(Err(Error::Closed("consumer's Log"))),
             },
         }
@@ -118,7 +125,10 @@ impl Consumer {
         self.partitions
             .iter()
             .filter(|p| only.is_none_or(|only| only.contains(&p.tp)))
-            .filter_map(|p| p.position.map(|o| (p.tp.clone(), OffsetAndMetadata::new(o))))
+            .filter_map(|p| {
+                p.position
+                    .map(|o| (p.tp.clone(), OffsetAndMetadata::new(o)))
+            })
             .collect()
     }
 

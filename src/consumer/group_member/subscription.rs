@@ -13,6 +13,11 @@ use crate::group::JoinRequest;
 use crate::topic::{TopicName, TopicPartition};
 
 impl Consumer {
+    /// Lets the consumer join the groups of its `Log` (by `subscribe`).
+    pub(crate) fn attach_groups(&mut self, groups: Arc<crate::group::Groups>) {
+        self.group = super::Membership::new(groups);
+    }
+
     /// Joins the consumer group named by `group.id` and reads the
     /// partitions of `topics` the group assigns to this member.
     ///
@@ -190,7 +195,12 @@ impl Consumer {
     /// Whether the group changed since this consumer last looked: its
     /// `poll` should come back to `poll_group` instead of waiting for data.
     pub(crate) fn group_needs_attention(&self) -> bool {
-        !self.group.in_listener && self.group.member.as_ref().is_some_and(Member::needs_attention)
+        !self.group.in_listener
+            && self
+                .group
+                .member
+                .as_ref()
+                .is_some_and(Member::needs_attention)
     }
 
     /// The group's part of a poll: joins, rebalances, auto-commits. Waits
