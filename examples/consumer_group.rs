@@ -158,7 +158,7 @@ fn member(
         // Commit every other poll: the dying member leaves some processed
         // but uncommitted records behind, which the survivors read again.
         polls += 1;
-        if polls % 2 == 0 {
+        if polls.is_multiple_of(2) {
             consumer.commit_sync()?;
         }
     }
