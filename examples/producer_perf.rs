@@ -103,7 +103,6 @@ fn parse_args() -> Result<Args, String> {
 /// Latency statistics, Kafka's tool's way: totals over everything, and a
 /// bounded sample for percentiles.
 struct Stats {
-    start: Instant,
     count: u64,
     bytes: u64,
     total_latency_us: u64,
@@ -140,7 +139,6 @@ impl Stats {
     fn new(records: u64) -> Self {
         let now = Instant::now();
         Stats {
-            start: now,
             count: 0,
             bytes: 0,
             total_latency_us: 0,
@@ -166,7 +164,7 @@ impl Stats {
         self.window.total_latency_us += us;
         self.window.max_latency_us = self.window.max_latency_us.max(us);
         self.window.latencies += 1;
-        if self.observed % self.sample_every == 0 {
+        if self.observed.is_multiple_of(self.sample_every) {
             self.latencies_us.push(us.min(u64::from(u32::MAX)) as u32);
         }
         self.observed += 1;

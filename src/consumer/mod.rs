@@ -131,6 +131,45 @@ impl Consumer {
         self.next_partition = 0;
     }
 
+    /// Adds one partition (if not yet assigned), starting at `position` when
+    /// given (a committed offset) and per `auto.offset.reset` otherwise.
+    #[allow(
+        dead_code,
+        reason = "group membership drives the assignment through these"
+    )]
+    pub(crate) fn add_partition(&mut self, tp: &TopicPartition, position: Option<u64>) {
+        if self.partitions.iter().all(|p| &p.tp != tp) {
+            let topic = self.topic_name(tp.topic());
+            self.partitions
+                .push(AssignedPartition::new(tp.clone(), topic));
+        }
+        if let (Some(offset), Ok(partition)) = (position, self.assigned_mut(tp)) {
+            partition.seek(offset);
+        }
+    }
+
+    /// Stops reading these partitions; their buffered records are dropped.
+    #[allow(
+        dead_code,
+        reason = "group membership drives the assignment through these"
+    )]
+    pub(crate) fn remove_partitions(&mut self, partitions: &[TopicPartition]) {
+        self.partitions.retain(|p| !partitions.contains(&p.tp));
+        self.next_partition = 0;
+    }
+
+    /// Positions of the assigned partitions that have one (what a commit stores).
+    #[allow(
+        dead_code,
+        reason = "group membership drives the assignment through these"
+    )]
+    pub(crate) fn positions(&self) -> Vec<(TopicPartition, u64)> {
+        self.partitions
+            .iter()
+            .filter_map(|p| p.position.map(|offset| (p.tp.clone(), offset)))
+            .collect()
+    }
+
     /// The partitions this consumer reads, in assignment order.
     pub fn assignment(&self) -> Vec<TopicPartition> {
         self.partitions.iter().map(|p| p.tp.clone()).collect()
@@ -183,11 +222,15 @@ impl Consumer {
         let max = usize::try_from(self.config.max_poll_records)
             .unwrap_or(usize::MAX)
             .max(1);
-        let mut records = Vec::new();
+        // Sized once: growing it record by record costs more than the
+        // decoding on a fast path.
+        let mut records = Vec::with_capacity(max.min(8192));
         loop {
             // Read the signal before looking, so an append that lands
             // between the look and the wait still wakes us.
             let seen = self.core.data_signal().current();
+            // Group membership (join, rebalance, auto-commit) before each
+            // look, so a rebalance during a long wait is handled at once.
             self.poll_group(deadline)?;
             self.collect(&mut records, max)?;
             if !records.is_empty() {
@@ -200,6 +243,8 @@ impl Consumer {
                 // Re-check now and then even without a deadline; cheap.
                 None => now + Duration::from_secs(1),
             };
+            // A group change also notifies the signal; it is handled at the
+            // top of the loop instead of waiting.
             if !self.group_needs_attention() {
                 self.core.data_signal().wait_past(seen, wait_until);
             }

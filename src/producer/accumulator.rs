@@ -96,7 +96,10 @@ impl PartitionAccumulator {
             if fits {
                 self.push(shared, &mut open, record, callback, force);
                 drop(open);
-                shared.pool.release(reserved as u64);
+                if reserved > 0 {
+                    // Another thread opened a batch while this one waited.
+                    shared.pool.release(reserved as u64);
+                }
                 return Ok(());
             }
             if reserved > 0 {

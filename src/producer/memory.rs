@@ -64,6 +64,9 @@ impl BufferPool {
     }
 
     pub(crate) fn release(&self, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
         let mut used = self.used.lock();
         *used = used.saturating_sub(bytes);
         self.freed.notify_all();

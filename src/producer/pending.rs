@@ -45,6 +45,7 @@ impl PendingBatches {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.open.lock().is_empty()
     }

@@ -53,6 +53,9 @@ struct QueueState {
     lingering: VecDeque<Lingering>,
     completions: Vec<(ProducerBatch, Result<AppendInfo>)>,
     closing: bool,
+    /// Something outside the queue changed (the sender was un-paused): the
+    /// sender must look again even with no new work.
+    kicked: bool,
     sleep: Sleep,
 }
 
@@ -69,6 +72,7 @@ impl Default for SenderQueue {
                 lingering: VecDeque::new(),
                 completions: Vec::new(),
                 closing: false,
+                kicked: false,
                 sleep: Sleep::Awake,
             }),
             wake: Condvar::new(),
@@ -117,7 +121,7 @@ impl SenderQueue {
     }
 
     pub(crate) fn wake(&self) {
-        let _state = self.state.lock();
+        self.state.lock().kicked = true;
         self.wake.notify_one();
     }
 
@@ -140,7 +144,8 @@ impl SenderQueue {
             work.completions.append(&mut state.completions);
             work.closing = closing;
             let own_due = own_deadline.is_some_and(|d| d <= now);
-            if !work.is_empty() || own_due || (closing && idle) {
+            let kicked = std::mem::take(&mut state.kicked);
+            if !work.is_empty() || own_due || kicked || (closing && idle) {
                 return;
             }
             let front = state.lingering.front().map(|l| l.deadline);

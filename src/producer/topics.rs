@@ -2,6 +2,7 @@
 //! accumulators of their partitions.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -42,9 +43,36 @@ impl TopicState {
     }
 }
 
+/// FNV-1a: every send looks its topic up, and topic names are short,
+/// trusted-enough keys (the map is private to one producer), so the
+/// DoS-resistant default hasher is not worth its cost here.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+type TopicMap = HashMap<String, Arc<TopicState>, BuildHasherDefault<Fnv>>;
+
 #[derive(Default)]
 pub(crate) struct Topics {
-    map: RwLock<HashMap<String, Arc<TopicState>>>,
+    map: RwLock<TopicMap>,
     next_slot: AtomicUsize,
 }
 

@@ -231,11 +231,6 @@ impl RecordBatch {
         &self.header
     }
 
-    /// The whole batch as stored.
-    pub(crate) fn as_bytes(&self) -> &Bytes {
-        &self.data
-    }
-
     /// Decodes the records lazily; a malformed record yields an error and ends the iteration.
     pub(crate) fn records(
         &self,

@@ -48,7 +48,9 @@ pub(crate) fn parse_segment_file(name: &str) -> Option<(u64, FileKind)> {
     if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some((stem.parse().ok()?, kind))
+    // Offsets are i64 in the batch format; a larger name is not ours.
+    let base: u64 = stem.parse().ok()?;
+    (base <= i64::MAX as u64).then_some((base, kind))
 }
 
 #[cfg(test)]
@@ -81,5 +83,6 @@ mod tests {
             assert_eq!(parse_segment_file(name), None, "{name}");
         }
         assert_eq!(parse_segment_file("99999999999999999999.log"), None);
+        assert_eq!(parse_segment_file("18446744073709551615.log"), None);
     }
 }

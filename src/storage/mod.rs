@@ -1,12 +1,10 @@
 //! One replica of one partition on disk: segments, indexes, recovery, retention.
 //!
 //! Knows nothing about brokers or clients.
-// The producer, consumer and cluster layers are the users of this module;
-// until they land, parts of it are only reached from tests.
-#![allow(dead_code, unused_imports)]
 
 mod checkpoint;
 mod index;
+mod inspect;
 mod layout;
 mod partition_log;
 mod read;
@@ -14,9 +12,16 @@ mod recovery;
 mod retention;
 mod segment;
 
-pub(crate) use checkpoint::{sync_dir, sync_parent, write_atomically};
+#[allow(unused_imports, reason = "part of the storage API contract")]
+pub(crate) use checkpoint::sync_parent;
+pub(crate) use checkpoint::{sync_dir, write_atomically};
+pub use inspect::{
+    decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
+};
 pub(crate) use partition_log::{AppendInfo, PartitionLog, PartitionLogConfig};
 
+#[cfg(test)]
+mod corpus;
 #[cfg(test)]
 mod crash_tests;
 #[cfg(test)]
@@ -24,4 +29,4 @@ mod model_tests;
 #[cfg(test)]
 mod recovery_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

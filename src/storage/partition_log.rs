@@ -190,6 +190,10 @@ impl PartitionLog {
         })
     }
 
+    #[allow(
+        dead_code,
+        reason = "called by the replication layer (followers, failure injection)"
+    )]
     /// Follower append of verified batches whose offsets are already assigned
     /// (the first must start at the log end offset).
     ///
@@ -394,6 +398,10 @@ impl PartitionLog {
         self.log_end_offset.load(Ordering::Acquire)
     }
 
+    #[allow(
+        dead_code,
+        reason = "called by the replication layer (followers, failure injection)"
+    )]
     /// Fsyncs everything appended so far.
     pub(crate) fn flush(&self) -> Result<()> {
         self.check_writable()?;
@@ -401,6 +409,10 @@ impl PartitionLog {
         self.sync_segment(&active, active.size())
     }
 
+    #[allow(
+        dead_code,
+        reason = "called by the replication layer (followers, failure injection)"
+    )]
     /// Starts a new segment now (if the active one holds anything).
     pub(crate) fn roll(&self) -> Result<()> {
         let mut writer = self.writer.lock();
@@ -434,6 +446,10 @@ impl PartitionLog {
         }
     }
 
+    #[allow(
+        dead_code,
+        reason = "called by the replication layer (followers, failure injection)"
+    )]
     /// Drops everything not yet fsynced, as a power cut would, and leaves no
     /// clean-shutdown marker. The log is closed afterwards; reopen it.
     pub(crate) fn simulate_power_loss(&self) -> Result<()> {

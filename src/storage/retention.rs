@@ -90,6 +90,10 @@ impl PartitionLog {
         Ok(count)
     }
 
+    #[allow(
+        dead_code,
+        reason = "called by the replication layer (followers, failure injection)"
+    )]
     /// Removes every record at or after `offset`.
     ///
     /// Cuts at batch boundaries: if `offset` falls inside a batch, that whole
@@ -138,6 +142,10 @@ impl PartitionLog {
         Ok(())
     }
 
+    #[allow(
+        dead_code,
+        reason = "called by the replication layer (followers, failure injection)"
+    )]
     /// Empties the log and restarts it at `offset`.
     ///
     /// # Errors

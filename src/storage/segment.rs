@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::record::BatchHeader;
 
 /// What a segment holds, as readers see it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct SegmentState {
     /// Bytes of whole batches in the log file.
     pub(crate) size: u64,
@@ -66,34 +66,70 @@ impl SegmentState {
         header: &BatchHeader,
         index_interval_bytes: u64,
     ) -> (Option<OffsetEntry>, Option<TimeEntry>) {
+        let step = self.step(base_offset, position, header, index_interval_bytes);
+        self.apply(&step);
+        (step.offset_entry, step.time_entry)
+    }
+
+    /// What appending one batch at `position` changes, computed without
+    /// changing anything (the writer computes it before taking the lock).
+    fn step(
+        &self,
+        base_offset: u64,
+        position: u64,
+        header: &BatchHeader,
+        index_interval_bytes: u64,
+    ) -> Step {
         let last = u64::try_from(header.last_offset()).unwrap_or(0);
-        if header.max_timestamp > self.max_timestamp {
-            self.max_timestamp = header.max_timestamp;
-            self.offset_of_max_timestamp = last;
-        }
-        let mut added = (None, None);
+        let (max_timestamp, offset_of_max_timestamp) = if header.max_timestamp > self.max_timestamp
+        {
+            (header.max_timestamp, last)
+        } else {
+            (self.max_timestamp, self.offset_of_max_timestamp)
+        };
+        let size = header.size() as u64;
+        let mut step = Step {
+            size: position + size,
+            next_offset: last + 1,
+            max_timestamp,
+            offset_of_max_timestamp,
+            bytes_since_index_entry: self.bytes_since_index_entry + size,
+            offset_entry: None,
+            time_entry: None,
+        };
         if position > 0 && self.bytes_since_index_entry >= index_interval_bytes {
             let batch_base = u64::try_from(header.base_offset).unwrap_or(0);
-            let entry = OffsetEntry {
+            step.offset_entry = Some(OffsetEntry {
                 relative_offset: relative(batch_base, base_offset),
                 position: u32::try_from(position).unwrap_or(u32::MAX),
-            };
-            self.offsets.push(entry);
-            added.0 = Some(entry);
-            added.1 = self.maybe_time_entry(base_offset);
-            self.bytes_since_index_entry = 0;
+            });
+            let newer = self
+                .times
+                .last()
+                .is_none_or(|t| max_timestamp > t.timestamp);
+            if newer && max_timestamp != i64::MIN {
+                step.time_entry = Some(TimeEntry {
+                    timestamp: max_timestamp,
+                    relative_offset: relative(offset_of_max_timestamp, base_offset),
+                });
+            }
+            step.bytes_since_index_entry = size;
         }
-        self.bytes_since_index_entry += header.size() as u64;
-        self.size = position + header.size() as u64;
-        self.next_offset = last + 1;
-        added
+        step
+    }
+
+    fn apply(&mut self, step: &Step) {
+        self.size = step.size;
+        self.next_offset = step.next_offset;
+        self.max_timestamp = step.max_timestamp;
+        self.offset_of_max_timestamp = step.offset_of_max_timestamp;
+        self.bytes_since_index_entry = step.bytes_since_index_entry;
+        self.offsets.extend(step.offset_entry);
+        self.times.extend(step.time_entry);
     }
 
     /// A time index entry for the newest maximum timestamp, if it is new.
     pub(crate) fn maybe_time_entry(&mut self, base_offset: u64) -> Option<TimeEntry> {
-        if self.size == 0 && self.offsets.is_empty() {
-            return None;
-        }
         let newer = self
             .times
             .last()
@@ -184,10 +220,6 @@ impl Segment {
         &self.log_path
     }
 
-    pub(crate) fn file(&self) -> &File {
-        &self.log
-    }
-
     pub(crate) fn size(&self) -> u64 {
         self.state.read().size
     }
@@ -208,25 +240,25 @@ impl Segment {
         header: &BatchHeader,
         index_interval_bytes: u64,
     ) -> Result<u64> {
-        let mut next = self.state.read().clone_light();
-        let position = next.size;
+        let (position, step, entries) = {
+            let state = self.state.read();
+            let step = state.step(self.base_offset, state.size, header, index_interval_bytes);
+            (state.size, step, (state.offsets.len(), state.times.len()))
+        };
         if let Err(e) = self.log.write_all_at(batch, position) {
             // Drop any partial bytes so the file never ends in a torn batch
             // this process knows about; recovery handles the rest.
             let _ = self.log.set_len(position);
             return Err(Error::io("write", &self.log_path, e));
         }
-        let (offset_entry, time_entry) =
-            next.account(self.base_offset, position, header, index_interval_bytes);
-        if let Some(entry) = &offset_entry {
-            self.offset_index.write_entry(next.offsets_len, entry)?;
+        if let Some(entry) = &step.offset_entry {
+            self.offset_index.write_entry(entries.0, entry)?;
         }
-        if let Some(entry) = &time_entry {
-            self.time_index.write_entry(next.times_len, entry)?;
+        if let Some(entry) = &step.time_entry {
+            self.time_index.write_entry(entries.1, entry)?;
         }
-        let mut state = self.state.write();
-        state.apply(&next, offset_entry, time_entry);
-        Ok(state.size)
+        self.state.write().apply(&step);
+        Ok(step.size)
     }
 
     /// Fsyncs the log file up to at least `end_position`, sharing one fsync
@@ -336,75 +368,14 @@ impl Segment {
     }
 }
 
-/// The scalar part of a segment's state, copied so the writer can compute
-/// the next state without holding the lock.
-pub(crate) struct LightState {
-    inner: SegmentState,
-    offsets_len: usize,
-    times_len: usize,
-}
-
-impl std::ops::Deref for LightState {
-    type Target = SegmentState;
-    fn deref(&self) -> &SegmentState {
-        &self.inner
-    }
-}
-
-impl LightState {
-    fn account(
-        &mut self,
-        base_offset: u64,
-        position: u64,
-        header: &BatchHeader,
-        index_interval_bytes: u64,
-    ) -> (Option<OffsetEntry>, Option<TimeEntry>) {
-        self.inner
-            .account(base_offset, position, header, index_interval_bytes)
-    }
-}
-
-impl SegmentState {
-    fn clone_light(&self) -> LightState {
-        LightState {
-            inner: SegmentState {
-                offsets: Vec::new(),
-                times: self.times.last().copied().into_iter().collect(),
-                ..self.clone_scalars()
-            },
-            offsets_len: self.offsets.len(),
-            times_len: self.times.len(),
-        }
-    }
-
-    fn clone_scalars(&self) -> SegmentState {
-        SegmentState {
-            size: self.size,
-            durable_size: self.durable_size,
-            next_offset: self.next_offset,
-            max_timestamp: self.max_timestamp,
-            offset_of_max_timestamp: self.offset_of_max_timestamp,
-            bytes_since_index_entry: self.bytes_since_index_entry,
-            offsets: Vec::new(),
-            times: Vec::new(),
-            durable_offsets: self.durable_offsets,
-            durable_times: self.durable_times,
-            created: self.created,
-        }
-    }
-
-    fn apply(
-        &mut self,
-        next: &LightState,
-        offset_entry: Option<OffsetEntry>,
-        time_entry: Option<TimeEntry>,
-    ) {
-        self.size = next.size;
-        self.next_offset = next.next_offset;
-        self.max_timestamp = next.max_timestamp;
-        self.offset_of_max_timestamp = next.offset_of_max_timestamp;
-        self.bytes_since_index_entry = next.bytes_since_index_entry;
-        self.offsets.extend(offset_entry);
-        self.times.extend(time_entry);
-    }
+/// The effect of appending one batch on a segment's state.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    size: u64,
+    next_offset: u64,
+    max_timestamp: i64,
+    offset_of_max_timestamp: u64,
+    bytes_since_index_entry: u64,
+    offset_entry: Option<OffsetEntry>,
+    time_entry: Option<TimeEntry>,
 }

@@ -65,7 +65,7 @@ fn poll_returns_at_most_max_poll_records_and_resumes_where_it_stopped() -> Resul
             .max_poll_records(7),
     )?;
     let tp = TopicPartition::new("paged", 0);
-    consumer.assign(&[tp.clone()])?;
+    consumer.assign(std::slice::from_ref(&tp))?;
     let mut seen = Vec::new();
     while seen.len() < 1000 {
         let page = consumer.poll(Duration::from_secs(5))?;
@@ -94,7 +94,7 @@ fn seek_and_seek_to_end_move_the_position() -> Result<()> {
     assert_eq!(consumer.position(&tp)?, 0);
     assert_eq!(consumer.poll(Duration::from_secs(5))?[0].offset(), 0);
 
-    consumer.seek_to_end(&[tp.clone()])?;
+    consumer.seek_to_end(std::slice::from_ref(&tp))?;
     assert_eq!(consumer.position(&tp)?, 100);
     assert!(consumer.poll(Duration::from_millis(20))?.is_empty());
     produce(&log, "seeking", ["after".to_string()])?;
@@ -136,8 +136,11 @@ fn offsets_for_times_finds_the_first_record_at_or_after_the_timestamp() -> Resul
         let found = consumer.offsets_for_times(&[(tp.clone(), *ts)])?;
         assert_eq!(found[&tp], want, "timestamp {ts}");
     }
-    assert_eq!(consumer.beginning_offsets(&[tp.clone()])?[&tp], 0);
-    assert_eq!(consumer.end_offsets(&[tp.clone()])?[&tp], 5);
+    assert_eq!(
+        consumer.beginning_offsets(std::slice::from_ref(&tp))?[&tp],
+        0
+    );
+    assert_eq!(consumer.end_offsets(std::slice::from_ref(&tp))?[&tp], 5);
     Ok(())
 }
 
@@ -149,7 +152,7 @@ fn out_of_range_positions_follow_auto_offset_reset() -> Result<()> {
     let tp = TopicPartition::new("ranged", 0);
     let consumer_with = |reset| -> Result<tidelog::Consumer> {
         let mut consumer = log.consumer(ConsumerConfig::new().auto_offset_reset(reset))?;
-        consumer.assign(&[tp.clone()])?;
+        consumer.assign(std::slice::from_ref(&tp))?;
         consumer.seek(&tp, 1_000)?;
         Ok(consumer)
     };
@@ -180,11 +183,11 @@ fn a_partition_without_position_follows_auto_offset_reset() -> Result<()> {
     let tp = TopicPartition::new("fresh", 0);
 
     let mut latest = log.consumer(ConsumerConfig::new())?;
-    latest.assign(&[tp.clone()])?;
+    latest.assign(std::slice::from_ref(&tp))?;
     assert_eq!(latest.position(&tp)?, 3);
 
     let mut none = log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::None))?;
-    none.assign(&[tp.clone()])?;
+    none.assign(std::slice::from_ref(&tp))?;
     assert!(matches!(
         none.poll(Duration::ZERO),
         Err(Error::NoOffsetForPartition { .. })

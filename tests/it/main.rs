@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod consumer;
+mod fuzz_corpus;
 mod groups;
 mod log;
 mod offsets;

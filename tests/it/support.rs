@@ -7,12 +7,14 @@ use tidelog::{
 };
 
 /// A log in a fresh temporary directory (kept alive by the returned guard).
-pub fn open_log() -> (tempfile::TempDir, Log) {
+pub(crate) fn open_log() -> (tempfile::TempDir, Log) {
     open_log_with(|builder| builder)
 }
 
 /// Like [`open_log`], with builder overrides.
-pub fn open_log_with(configure: impl FnOnce(LogBuilder) -> LogBuilder) -> (tempfile::TempDir, Log) {
+pub(crate) fn open_log_with(
+    configure: impl FnOnce(LogBuilder) -> LogBuilder,
+) -> (tempfile::TempDir, Log) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let log = configure(Log::builder(dir.path()))
         .open()
@@ -21,7 +23,7 @@ pub fn open_log_with(configure: impl FnOnce(LogBuilder) -> LogBuilder) -> (tempf
 }
 
 /// A consumer assigned to every partition of `topic`, reading from the start.
-pub fn consumer_from_start(log: &Log, topic: &str) -> Result<tidelog::Consumer> {
+pub(crate) fn consumer_from_start(log: &Log, topic: &str) -> Result<tidelog::Consumer> {
     let partitions = log.topic(topic)?.partition_count();
     let mut consumer = log.consumer(
         ConsumerConfig::new()
@@ -36,7 +38,10 @@ pub fn consumer_from_start(log: &Log, topic: &str) -> Result<tidelog::Consumer> 
 }
 
 /// Polls until `count` records arrived (or a generous deadline passed).
-pub fn read_records(consumer: &mut tidelog::Consumer, count: usize) -> Result<Vec<ConsumerRecord>> {
+pub(crate) fn read_records(
+    consumer: &mut tidelog::Consumer,
+    count: usize,
+) -> Result<Vec<ConsumerRecord>> {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut records = Vec::with_capacity(count);
     while records.len() < count && Instant::now() < deadline {
@@ -46,7 +51,7 @@ pub fn read_records(consumer: &mut tidelog::Consumer, count: usize) -> Result<Ve
 }
 
 /// Every record of `topic`, from the start, expecting exactly `count`.
-pub fn read_topic(log: &Log, topic: &str, count: usize) -> Result<Vec<ConsumerRecord>> {
+pub(crate) fn read_topic(log: &Log, topic: &str, count: usize) -> Result<Vec<ConsumerRecord>> {
     let mut consumer = consumer_from_start(log, topic)?;
     let records = read_records(&mut consumer, count)?;
     // Nothing beyond what was expected.
@@ -56,6 +61,6 @@ pub fn read_topic(log: &Log, topic: &str, count: usize) -> Result<Vec<ConsumerRe
 }
 
 /// The value of a record as text.
-pub fn text(record: &ConsumerRecord) -> String {
+pub(crate) fn text(record: &ConsumerRecord) -> String {
     String::from_utf8_lossy(record.value().map_or(&[][..], |v| &v[..])).into_owned()
 }

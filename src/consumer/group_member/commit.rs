@@ -45,7 +45,7 @@ impl Consumer {
     /// ```
     pub fn commit_sync(&mut self) -> Result<()> {
         self.run_commit_callbacks();
-        let offsets = self.positions(None);
+        let offsets = self.offsets_to_commit(None);
         self.commit_to_group(&offsets)
     }
 
@@ -76,7 +76,7 @@ impl Consumer {
         callback: impl FnOnce(Result<()>) + Send + 'static,
     ) -> Result<()> {
         let group_id = self.config.group_id.clone().ok_or(Error::NoGroupId)?;
-        let offsets = self.positions(None);
+        let offsets = self.offsets_to_commit(None);
         let (sender, _) = self
             .group
             .completions
@@ -120,15 +120,12 @@ impl Consumer {
     }
 
     /// Positions of the assigned partitions (only those in `only`, if
-    /// given) that have one.
-    pub(super) fn positions(&self, only: Option<&[TopicPartition]>) -> Offsets {
-        self.partitions
-            .iter()
-            .filter(|p| only.is_none_or(|only| only.contains(&p.tp)))
-            .filter_map(|p| {
-                p.position
-                    .map(|o| (p.tp.clone(), OffsetAndMetadata::new(o)))
-            })
+    /// given) that have one, as offsets to commit.
+    pub(super) fn offsets_to_commit(&self, only: Option<&[TopicPartition]>) -> Offsets {
+        self.positions()
+            .into_iter()
+            .filter(|(tp, _)| only.is_none_or(|only| only.contains(tp)))
+            .map(|(tp, offset)| (tp, OffsetAndMetadata::new(offset)))
             .collect()
     }
 
@@ -166,7 +163,7 @@ impl Consumer {
         if Instant::now() < due || self.group.member.is_none() {
             return;
         }
-        let offsets = self.positions(None);
+        let offsets = self.offsets_to_commit(None);
         let _ = self.commit_to_group(&offsets);
         self.group.next_auto_commit = Some(Instant::now() + self.config.auto_commit_interval);
     }

@@ -252,7 +252,7 @@ impl Consumer {
             }
             Step::Lost(lost) => {
                 let result = self.call_listener(|l, c| l.on_partitions_lost(c, &lost));
-                self.drop_partitions(&lost);
+                self.remove_partitions(&lost);
                 result.map(|()| true)
             }
         }
@@ -278,11 +278,11 @@ impl Consumer {
         if self.config.enable_auto_commit {
             // As in Kafka, a failed auto-commit does not stop the rebalance;
             // the next owner then re-reads from the last committed offset.
-            let offsets = self.positions(Some(partitions));
+            let offsets = self.offsets_to_commit(Some(partitions));
             let _ = self.commit_to_group(&offsets);
         }
         let result = self.call_listener(|l, c| l.on_partitions_revoked(c, partitions));
-        self.drop_partitions(partitions);
+        self.remove_partitions(partitions);
         result
     }
 
@@ -295,24 +295,10 @@ impl Consumer {
                 committed.push((tp, member.group.committed(tp)?));
             }
         }
-        let mut assignment = self.assignment();
-        assignment.extend(added.iter().cloned());
-        self.set_assignment(&assignment);
         for (tp, offset) in committed {
-            if let Some(offset) = offset {
-                self.seek(tp, offset.offset())?;
-            }
+            self.add_partition(tp, offset.map(|o| o.offset()));
         }
         self.call_listener(|l, c| l.on_partitions_assigned(c, added))
-    }
-
-    fn drop_partitions(&mut self, partitions: &[TopicPartition]) {
-        let keep: Vec<TopicPartition> = self
-            .assignment()
-            .into_iter()
-            .filter(|tp| !partitions.contains(tp))
-            .collect();
-        self.set_assignment(&keep);
     }
 
     /// Runs the listener (if any) with the consumer at hand. While it runs,
@@ -342,14 +328,14 @@ impl Consumer {
         let joined = member.member_id.is_some();
         let mut result = Ok(());
         if self.config.enable_auto_commit && joined {
-            let offsets = self.positions(Some(&owned));
+            let offsets = self.offsets_to_commit(Some(&owned));
             result = self.commit_to_group(&offsets);
         }
         let revoke = match owned.is_empty() {
             true => Ok(()),
             false => self.call_listener(|l, c| l.on_partitions_revoked(c, &owned)),
         };
-        self.drop_partitions(&owned);
+        self.remove_partitions(&owned);
         // Dropping the member stops its heartbeats and sends the leave.
         self.group.member = None;
         self.group.listener = None;
