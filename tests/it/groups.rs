@@ -264,16 +264,17 @@ fn a_member_that_stops_polling_is_removed_and_its_commits_are_fenced() -> Result
     log.create_topic("orders", TopicConfig::new().partitions(4))?;
     produce(&log, "orders", 4, 40)?;
     let slow_config = member_config("billing").max_poll_interval(Duration::from_millis(400));
-    let mut consumers = vec![
-        join(&log, slow_config, "orders")?,
-        join(&log, member_config("billing"), "orders")?,
-    ];
+    let mut slow = log.consumer(slow_config)?;
+    let lost = LostRecorder::default();
+    slow.subscribe_with_listener(&["orders"], lost.clone())?;
+    let mut consumers = vec![slow, join(&log, member_config("billing"), "orders")?];
     poll_until(&mut consumers, &mut Vec::new(), |c, _| {
         settled(&log, "billing", c)
     })?;
     let mut slow = consumers.remove(0);
     slow.commit_sync()?;
-    let tp = slow.assignment()[0].clone();
+    let owned = slow.assignment();
+    let tp = owned[0].clone();
     let before = slow.committed(&tp)?;
     let old_generation = slow.generation();
     // Only the other member polls; the slow one's heartbeats go on, but it
@@ -292,11 +293,47 @@ fn a_member_that_stops_polling_is_removed_and_its_commits_are_fenced() -> Result
         Err(Error::CommitFailed { .. })
     ));
     assert_eq!(slow.committed(&tp)?, before);
-    // Polling again rejoins it as a new member.
+    // Polling again tells it the partitions were lost, and rejoins it as a
+    // new member.
     consumers.insert(0, slow);
     poll_until(&mut consumers, &mut Vec::new(), |c, _| {
         settled(&log, "billing", c) && c.iter().all(|c| c.assignment().len() == 2)
     })?;
+    assert_eq!(*lost.0.lock(), owned);
+    Ok(())
+}
+
+/// Records the partitions a member lost (and commits nothing: they are gone).
+#[derive(Clone, Default)]
+struct LostRecorder(std::sync::Arc<parking_lot::Mutex<Vec<TopicPartition>>>);
+
+impl RebalanceListener for LostRecorder {
+    fn on_partitions_lost(&mut self, _: &mut Consumer, lost: &[TopicPartition]) -> Result<()> {
+        self.0.lock().extend(lost.iter().cloned());
+        Ok(())
+    }
+}
+
+#[test]
+fn auto_commit_covers_previous_polls_and_close() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(1))?;
+    produce(&log, "orders", 1, 30)?;
+    let config = member_config("billing")
+        .enable_auto_commit(true)
+        .set("auto.commit.interval.ms", "1")?
+        .max_poll_records(10);
+    let mut consumers = [join(&log, config, "orders")?];
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |_, read| read.len() == 30)?;
+    let [consumer] = consumers;
+    let tp = TopicPartition::new("orders", 0);
+    // Committed at the start of each poll: the last poll's records are not.
+    let committed = consumer.committed(&tp)?.map_or(0, |c| c.offset());
+    assert!(committed < 30, "committed {committed}");
+    consumer.close()?;
+    let group = log.consumer_group("billing");
+    assert_eq!(group.committed(&tp)?.map(|c| c.offset()), Some(30));
     Ok(())
 }
 

@@ -180,3 +180,49 @@ fn the_latest_message_pattern_reads_only_the_newest_record() -> Result<()> {
     assert_eq!(records[0].value().map(|v| &v[..]), Some(&b"price-4"[..]));
     Ok(())
 }
+
+#[test]
+fn async_commits_report_back_inside_a_later_poll() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(1))?;
+    produce(&log, "orders", 1, 10)?;
+    let (mut consumer, _) = read_all(subscribed(&log, "billing", "orders")?, 10)?;
+    let outcome = std::sync::Arc::new(parking_lot::Mutex::new(None));
+    let sink = std::sync::Arc::clone(&outcome);
+    consumer.commit_async(move |result| *sink.lock() = Some(result.is_ok()))?;
+    for _ in 0..100 {
+        consumer.poll(Duration::from_millis(10))?;
+        if outcome.lock().is_some() {
+            break;
+        }
+    }
+    assert_eq!(*outcome.lock(), Some(true));
+    let tp = TopicPartition::new("orders", 0);
+    assert_eq!(consumer.committed(&tp)?.map(|c| c.offset()), Some(10));
+    Ok(())
+}
+
+#[test]
+fn a_consumer_with_manual_assignment_commits_while_the_group_is_empty() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(1))?;
+    produce(&log, "orders", 1, 5)?;
+    let tp = TopicPartition::new("orders", 0);
+    let mut manual = log.consumer(member_config("billing"))?;
+    manual.assign(std::slice::from_ref(&tp))?;
+    manual.commit_offsets(&[(tp.clone(), OffsetAndMetadata::new(3))])?;
+    assert_eq!(manual.committed(&tp)?.map(|c| c.offset()), Some(3));
+    // Once the group has members, an outsider's commit is refused.
+    let mut consumers = [subscribed(&log, "billing", "orders")?];
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    let refused = manual.commit_offsets(&[(tp.clone(), OffsetAndMetadata::new(5))]);
+    assert!(matches!(refused, Err(Error::CommitFailed { .. })));
+    assert_eq!(manual.committed(&tp)?.map(|c| c.offset()), Some(3));
+    // The member started at the committed offset: it reads offsets 3 and 4.
+    poll_until(&mut consumers, &mut read, |_, read| read.len() >= 2)?;
+    assert_eq!(read, ["0-3", "0-4"]);
+    Ok(())
+}
