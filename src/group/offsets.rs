@@ -40,7 +40,7 @@ pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
 /// How long a commit may take, retries included (Kafka's
 /// `offsets.commit.timeout.ms` default).
-const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long the first load may wait for offline offsets partitions.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(30);
@@ -136,63 +136,58 @@ impl OffsetStore {
         Ok(state.groups.keys().cloned().collect())
     }
 
-    /// Durably stores `offsets` for `group` (acks=all), then makes them
-    /// visible. Callers serialise commits of one group.
-    pub(crate) fn commit(&self, group: &str, offsets: &GroupOffsets) -> Result<()> {
-        if offsets.is_empty() {
-            return Ok(());
+    /// Checks `group` can be stored and creates the topic if needed;
+    /// returns the offsets partition holding `group`'s commits. Slow the
+    /// first time (the topic's partitions are created), so callers run it
+    /// before taking any lock.
+    pub(crate) fn prepare(&self, group: &str) -> Result<TopicPartition> {
+        if !fits_in_key(group) {
+            return Err(Error::config(
+                "group.id",
+                group.chars().take(100).collect::<String>(),
+                "a group id must be shorter than 65536 bytes",
+            ));
         }
-        let log_offset = self.write(group, &entries(group, offsets))?;
-        self.state.lock().store(group, offsets.clone(), log_offset);
-        Ok(())
+        let partitions = self.ensure_topic()?;
+        Ok(TopicPartition::new(
+            OFFSETS_TOPIC,
+            partition_for(group, partitions),
+        ))
     }
 
-    /// Starts a commit and returns; `on_complete` runs once it is durable or
-    /// has failed. Unlike `commit`, a failure is not retried (as with
-    /// Kafka's `commitAsync`): a later commit supersedes it anyway.
-    pub(crate) fn commit_async(
+    /// Appends `update` to `tp` (from `prepare`) with acks=all and returns
+    /// at once; once it is durable the in-memory view changes, then
+    /// `on_complete` runs (on whichever thread completed the write). The
+    /// append itself is ordered: callers validate under the group's lock and
+    /// call this before releasing it, so commits land in validation order.
+    pub(crate) fn append(
         store: &Arc<OffsetStore>,
-        group: &str,
-        offsets: GroupOffsets,
+        tp: &TopicPartition,
+        update: Update,
         on_complete: Box<dyn FnOnce(Result<()>) + Send>,
     ) {
-        let entries = entries(group, &offsets);
-        let target = store.check_group(group).and_then(|()| store.target(group));
-        let tp = match target {
-            Ok(tp) if chunks(&entries).count() == 1 => tp,
-            // Too large for one batch: fall back to the chunked, blocking path.
-            Ok(_) => return on_complete(store.commit(group, &offsets)),
-            Err(e) => return on_complete(Err(e)),
-        };
-        let group = group.to_string();
-        let owner = Arc::clone(store);
-        store.core.produce(
-            &tp,
-            build_batch(&entries),
-            Acks::All,
-            COMMIT_TIMEOUT,
-            Box::new(move |outcome| match outcome {
-                Ok(info) => {
-                    owner.state.lock().store(&group, offsets, info.last_offset);
-                    on_complete(Ok(()));
-                }
-                Err(e) => on_complete(Err(e)),
-            }),
-        );
-    }
-
-    /// Writes tombstones for every committed offset of `group` and forgets it.
-    pub(crate) fn delete_group(&self, group: &str) -> Result<()> {
-        let existing = self.group_offsets(group)?;
-        let tombstones: Entries = existing
-            .keys()
-            .map(|tp| (encode_key(group, tp), None))
-            .collect();
-        if !tombstones.is_empty() {
-            self.write(group, &tombstones)?;
+        let entries = update.entries();
+        let batches: Vec<_> = chunks(&entries).map(build_batch).collect();
+        let pending = Arc::new(Mutex::new(Pending {
+            remaining: batches.len(),
+            last_offset: 0,
+            error: None,
+            update: Some(update),
+            on_complete: Some(on_complete),
+        }));
+        if batches.is_empty() {
+            Pending::finish(&pending, store, None);
         }
-        self.state.lock().groups.remove(group);
-        Ok(())
+        for batch in batches {
+            let (owner, pending) = (Arc::clone(store), Arc::clone(&pending));
+            store.core.produce(
+                tp,
+                batch,
+                Acks::All,
+                COMMIT_TIMEOUT,
+                Box::new(move |outcome| Pending::finish(&pending, &owner, Some(outcome))),
+            );
+        }
     }
 
     fn loaded(&self) -> Result<parking_lot::MutexGuard<'_, State>> {
@@ -212,10 +207,9 @@ impl OffsetStore {
             Err(e) => return Err(e),
         };
         state.partitions = Some(partitions);
-        let deadline = Instant::now() + LOAD_TIMEOUT;
         for partition in 0..partitions {
             let tp = TopicPartition::new(OFFSETS_TOPIC, partition);
-            self.retry(deadline, "loading committed offsets", || {
+            self.retry(LOAD_TIMEOUT, "loading committed offsets", |_| {
                 self.replay_partition(&tp, &mut state.groups)
             })?;
         }
@@ -253,67 +247,6 @@ impl OffsetStore {
         Ok(())
     }
 
-    fn check_group(&self, group: &str) -> Result<()> {
-        match fits_in_key(group) {
-            true => Ok(()),
-            false => Err(Error::config(
-                "group.id",
-                group.chars().take(100).collect::<String>(),
-                "a group id must be shorter than 65536 bytes",
-            )),
-        }
-    }
-
-    /// The offsets partition that holds `group`'s commits.
-    fn target(&self, group: &str) -> Result<TopicPartition> {
-        let partitions = self.ensure_topic()?;
-        Ok(TopicPartition::new(
-            OFFSETS_TOPIC,
-            partition_for(group, partitions),
-        ))
-    }
-
-    /// Appends `entries` to the group's offsets partition with acks=all,
-    /// retrying while leadership moves; returns the last record's offset.
-    fn write(&self, group: &str, entries: &Entries) -> Result<u64> {
-        self.check_group(group)?;
-        let tp = self.target(group)?;
-        let deadline = Instant::now() + COMMIT_TIMEOUT;
-        let mut last = 0;
-        for chunk in chunks(entries) {
-            last = self.retry(deadline, "offsets.commit.timeout.ms", || {
-                self.produce_batch(&tp, chunk, deadline)
-            })?;
-        }
-        Ok(last)
-    }
-
-    fn produce_batch(
-        &self,
-        tp: &TopicPartition,
-        entries: &[(Vec<u8>, Option<Vec<u8>>)],
-        deadline: Instant,
-    ) -> Result<u64> {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let timeout = deadline.saturating_duration_since(Instant::now());
-        self.core.produce(
-            tp,
-            build_batch(entries),
-            Acks::All,
-            timeout,
-            Box::new(move |outcome| {
-                let _ = tx.send(outcome);
-            }),
-        );
-        match rx.recv_deadline(deadline + Duration::from_millis(100)) {
-            Ok(outcome) => outcome.map(|info| info.last_offset),
-            Err(_) => Err(Error::Timeout {
-                op: "offsets.commit.timeout.ms",
-                timeout: COMMIT_TIMEOUT,
-            }),
-        }
-    }
-
     /// Creates `__consumer_offsets` if it does not exist; its partition count.
     fn ensure_topic(&self) -> Result<u32> {
         if let Some(n) = self.loaded()?.partitions {
@@ -340,44 +273,111 @@ impl OffsetStore {
         Ok(partitions)
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or `deadline`
-    /// passes; between retriable failures it waits for the cluster to change.
-    fn retry<T>(
+    /// Runs `attempt` until it succeeds, fails for good, or `timeout`
+    /// passes; between retriable failures (leadership moving, too few
+    /// in-sync replicas) it waits for the cluster to change.
+    pub(crate) fn retry<T>(
         &self,
-        deadline: Instant,
+        timeout: Duration,
         op: &'static str,
-        mut attempt: impl FnMut() -> Result<T>,
+        mut attempt: impl FnMut(Instant) -> Result<T>,
     ) -> Result<T> {
+        let deadline = Instant::now() + timeout;
         loop {
             let seen = self.core.data_signal().current();
-            match attempt() {
+            match attempt(deadline) {
                 Err(e) if e.is_retriable() && Instant::now() < deadline => {
                     let pause = (Instant::now() + Duration::from_millis(20)).min(deadline);
                     self.core.data_signal().wait_past(seen, pause);
                 }
-                Err(Error::Timeout { .. }) => {
-                    return Err(Error::Timeout {
-                        op,
-                        timeout: COMMIT_TIMEOUT,
-                    })
-                }
+                Err(Error::Timeout { .. }) => return Err(Error::Timeout { op, timeout }),
                 other => return other,
             }
         }
     }
 }
 
-fn entries(group: &str, offsets: &GroupOffsets) -> Entries {
-    let timestamp = now_ms();
-    offsets
-        .iter()
-        .map(|(tp, committed)| {
-            (
-                encode_key(group, tp),
-                Some(encode_value(committed, timestamp)),
-            )
-        })
-        .collect()
+/// What a write to `__consumer_offsets` does once durable.
+#[derive(Debug, Clone)]
+pub(crate) enum Update {
+    /// Store these committed offsets for the group.
+    Commit(String, GroupOffsets),
+    /// Tombstone every committed offset of the group (deletion).
+    Delete(String, Vec<TopicPartition>),
+}
+
+impl Update {
+    fn entries(&self) -> Entries {
+        match self {
+            Update::Commit(group, offsets) => {
+                let timestamp = now_ms();
+                offsets
+                    .iter()
+                    .map(|(tp, committed)| {
+                        let value = encode_value(committed, timestamp);
+                        (encode_key(group, tp), Some(value))
+                    })
+                    .collect()
+            }
+            Update::Delete(group, partitions) => partitions
+                .iter()
+                .map(|tp| (encode_key(group, tp), None))
+                .collect(),
+        }
+    }
+
+    fn apply(self, state: &mut State, log_offset: u64) {
+        match self {
+            Update::Commit(group, offsets) => state.store(&group, offsets, log_offset),
+            Update::Delete(group, _) => {
+                state.groups.remove(&group);
+            }
+        }
+    }
+}
+
+/// The batches of one append still in flight.
+struct Pending {
+    remaining: usize,
+    last_offset: u64,
+    error: Option<Error>,
+    update: Option<Update>,
+    on_complete: Option<Box<dyn FnOnce(Result<()>) + Send>>,
+}
+
+impl Pending {
+    /// Records one batch's outcome; after the last, applies the update (if
+    /// every batch succeeded) and reports.
+    fn finish(
+        pending: &Mutex<Pending>,
+        store: &OffsetStore,
+        outcome: Option<Result<crate::storage::AppendInfo>>,
+    ) {
+        let mut p = pending.lock();
+        match outcome {
+            Some(Ok(info)) => p.last_offset = p.last_offset.max(info.last_offset),
+            Some(Err(e)) => {
+                p.error.get_or_insert(e);
+            }
+            None => {}
+        }
+        p.remaining = p.remaining.saturating_sub(1);
+        if p.remaining > 0 {
+            return;
+        }
+        let result = match (p.error.take(), p.update.take()) {
+            (Some(e), _) => Err(e),
+            (None, Some(update)) => {
+                update.apply(&mut store.state.lock(), p.last_offset);
+                Ok(())
+            }
+            (None, None) => Ok(()),
+        };
+        if let Some(on_complete) = p.on_complete.take() {
+            drop(p);
+            on_complete(result);
+        }
+    }
 }
 
 fn build_batch(entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> bytes::BytesMut {

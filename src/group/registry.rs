@@ -21,7 +21,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use super::coordinator::{GroupCoordinator, JoinRequest, MemberStatus, Refusal};
 use super::description::GroupDescription;
 use super::offset_record::OffsetAndMetadata;
-use super::offsets::OffsetStore;
+use super::offsets::{OffsetStore, Update, COMMIT_TIMEOUT};
 use crate::cluster::ClusterCore;
 use crate::error::{Error, Result};
 use crate::topic::TopicPartition;
@@ -79,20 +79,22 @@ impl Groups {
 
     /// Deletes a group with no members: tombstones its offsets and forgets it.
     pub(crate) fn delete(&self, name: &str) -> Result<()> {
+        let partitions: Vec<TopicPartition> =
+            self.offsets.group_offsets(name)?.into_keys().collect();
+        if partitions.is_empty() {
+            return match self.existing(name).is_some_and(|g| g.lock().has_members()) {
+                true => Err(Error::GroupNotEmpty(name.to_string())),
+                false => Err(Error::UnknownGroup(name.to_string())),
+            };
+        }
         let group = self.group(name);
-        let mut coordinator = group.lock();
-        if coordinator.has_members() {
-            return Err(Error::GroupNotEmpty(name.to_string()));
-        }
-        let known = !self.offsets.group_offsets(name)?.is_empty();
-        self.offsets.delete_group(name)?;
-        coordinator.mark_dead();
-        drop(coordinator);
+        group.write(
+            |coordinator| group.check_empty(coordinator),
+            Update::Delete(name.to_string(), partitions),
+        )?;
+        group.lock().mark_dead();
         self.groups.lock().remove(name);
-        match known {
-            true => Ok(()),
-            false => Err(Error::UnknownGroup(name.to_string())),
-        }
+        Ok(())
     }
 
     pub(crate) fn offsets(&self) -> &OffsetStore {
@@ -249,30 +251,40 @@ impl Group {
     }
 
     /// Commits for a member (`Some((member_id, generation))`) or a consumer
-    /// with manual assignment (`None`, only while the group has no members).
-    /// Validation and write happen under the group's lock, so a rebalance
-    /// cannot slip between them.
+    /// with manual assignment (`None`, only while the group has no members),
+    /// and waits until the offsets are durable.
     pub(crate) fn commit(&self, member: Option<(&str, u32)>, offsets: &Offsets) -> Result<()> {
-        let mut coordinator = self.lock();
         let (member_id, generation) = member.map_or((None, 0), |(m, g)| (Some(m), g));
-        coordinator
-            .validate_commit(member_id, generation, Instant::now())
-            .map_err(|r| self.refused(r))?;
-        self.offsets.commit(&self.name, offsets)
+        self.write(
+            |coordinator| {
+                coordinator
+                    .validate_commit(member_id, generation, Instant::now())
+                    .map_err(|r| self.refused(r))
+            },
+            Update::Commit(self.name.clone(), offsets.clone()),
+        )
     }
 
-    /// Like `commit`, but the write completes in the background and
-    /// `on_complete` runs on whichever thread finishes it.
+    /// Like `commit`, but returns once the write is under way; `on_complete`
+    /// runs on whichever thread finishes it. Not retried, as Kafka's
+    /// `commitAsync`: a later commit supersedes a failed one.
     pub(crate) fn commit_async(
         &self,
         member: Option<(&str, u32)>,
         offsets: Offsets,
         on_complete: Box<dyn FnOnce(Result<()>) + Send>,
     ) {
-        let mut coordinator = self.lock();
+        let tp = match self.offsets.prepare(&self.name) {
+            Ok(tp) => tp,
+            Err(e) => return on_complete(Err(e)),
+        };
         let (member_id, generation) = member.map_or((None, 0), |(m, g)| (Some(m), g));
+        let mut coordinator = self.lock();
         match coordinator.validate_commit(member_id, generation, Instant::now()) {
-            Ok(()) => OffsetStore::commit_async(&self.offsets, &self.name, offsets, on_complete),
+            Ok(()) => {
+                let update = Update::Commit(self.name.clone(), offsets);
+                OffsetStore::append(&self.offsets, &tp, update, on_complete);
+            }
             Err(refusal) => on_complete(Err(self.refused(refusal))),
         }
     }
@@ -280,11 +292,51 @@ impl Group {
     /// Stores offsets on behalf of an administrator: refused while the group
     /// has members, whose positions would overwrite them.
     pub(crate) fn admin_commit(&self, offsets: &Offsets) -> Result<()> {
-        let coordinator = self.lock();
-        if coordinator.has_members() {
-            return Err(Error::GroupNotEmpty(self.name.clone()));
+        self.write(
+            |coordinator| self.check_empty(coordinator),
+            Update::Commit(self.name.clone(), offsets.clone()),
+        )
+    }
+
+    fn check_empty(&self, coordinator: &GroupCoordinator) -> Result<()> {
+        match coordinator.has_members() {
+            true => Err(Error::GroupNotEmpty(self.name.clone())),
+            false => Ok(()),
         }
-        self.offsets.commit(&self.name, offsets)
+    }
+
+    /// Writes `update` once `check` passes, and waits until it is durable.
+    ///
+    /// Each attempt checks and starts the append under the group's lock, so
+    /// appends are ordered after the membership they were validated
+    /// against; the wait for replication happens outside it, so heartbeats
+    /// are never stuck behind a slow write. Retriable failures (leadership
+    /// moving) are retried, re-checking each time, for up to
+    /// `offsets.commit.timeout.ms`.
+    fn write(
+        &self,
+        check: impl Fn(&mut GroupCoordinator) -> Result<()>,
+        update: Update,
+    ) -> Result<()> {
+        let tp = self.offsets.prepare(&self.name)?;
+        self.offsets
+            .retry(COMMIT_TIMEOUT, "offsets.commit.timeout.ms", |deadline| {
+                let (done, outcome) = crossbeam_channel::bounded(1);
+                {
+                    let mut coordinator = self.lock();
+                    check(&mut coordinator)?;
+                    let on_complete = Box::new(move |result| {
+                        let _ = done.send(result);
+                    });
+                    OffsetStore::append(&self.offsets, &tp, update.clone(), on_complete);
+                }
+                outcome
+                    .recv_deadline(deadline + Duration::from_millis(100))
+                    .unwrap_or(Err(Error::Timeout {
+                        op: "offsets.commit.timeout.ms",
+                        timeout: COMMIT_TIMEOUT,
+                    }))
+            })
     }
 
     pub(crate) fn committed(&self, tp: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {
