@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::parse;
+#[cfg(test)]
 use super::KeyDoc;
 use crate::error::{Error, Result};
 
@@ -72,6 +73,7 @@ impl AssignmentStrategy {
     }
 }
 
+#[cfg(test)]
 pub(crate) const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "group.id",

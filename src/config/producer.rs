@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::parse;
+#[cfg(test)]
 use super::KeyDoc;
 use crate::error::{Error, Result};
 use crate::producer::{Partitioner, PartitionerRef};
@@ -31,6 +32,7 @@ impl Acks {
     }
 }
 
+#[cfg(test)]
 pub(crate) const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "acks",

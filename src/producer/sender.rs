@@ -196,8 +196,10 @@ impl Sender {
         ) {
             self.shared.topics.forget(&batch.partition.topic.name);
         }
-        batch.fail(error);
+        // Counted before the callbacks run, so a callback (or whoever it
+        // wakes) already sees its own failure in `failed_sends`.
         self.shared.count_failed(batch.record_count);
+        batch.fail(error);
         self.shared.batch_done(&batch);
     }
 
