@@ -396,3 +396,36 @@ fn cooperative_join_moves_only_the_partitions_the_newcomer_takes() -> Result<()>
     assert_eq!(revoked, taken);
     Ok(())
 }
+
+#[test]
+fn a_member_with_another_assignment_strategy_is_refused_at_join() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let mut consumers = [join(&log, member_config("billing"), "orders")?];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    let other = member_config("billing").assignment_strategy(AssignmentStrategy::RoundRobin);
+    let mut odd = join(&log, other, "orders")?;
+    assert!(matches!(odd.poll(POLL), Err(Error::InvalidConfig { .. })));
+    assert!(odd.assignment().is_empty());
+    assert_eq!(log.consumer_group("billing").describe()?.members().len(), 1);
+    Ok(())
+}
+
+#[test]
+fn a_subscribed_topic_created_later_is_assigned_when_it_appears() -> Result<()> {
+    let (_dir, log) = open_log();
+    let mut consumers = [join(&log, member_config("billing"), "later")?];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    assert!(consumers[0].assignment().is_empty());
+    log.create_topic("later", TopicConfig::new().partitions(2))?;
+    produce(&log, "later", 2, 4)?;
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |c, read| {
+        c[0].assignment().len() == 2 && read.len() == 4
+    })?;
+    Ok(())
+}

@@ -215,47 +215,52 @@ impl Consumer {
             return Ok(());
         };
         *member.shared.last_poll.lock() = Instant::now();
-        let mut first_error = None;
+        // A listener's error is reported once the rebalance step is done; an
+        // error of the protocol itself (a refused join) ends the poll at once.
+        let mut listener_error = None;
         while self.group_needs_attention() {
-            let outcome = self.rebalance_step(deadline);
-            match outcome {
-                Ok(true) => {}
-                Ok(false) => break,
-                // A listener's error is reported once the step is done.
-                Err(e) if first_error.is_none() => first_error = Some(e),
-                Err(_) => {}
+            if !self.rebalance_step(deadline, &mut listener_error)? {
+                break;
             }
         }
         self.maybe_auto_commit();
-        first_error.map_or(Ok(()), Err)
+        listener_error.map_or(Ok(()), Err)
     }
 
     /// One step; `Ok(false)` when the member should stop for this poll.
-    fn rebalance_step(&mut self, deadline: Option<Instant>) -> Result<bool> {
+    fn rebalance_step(
+        &mut self,
+        deadline: Option<Instant>,
+        listener_error: &mut Option<Error>,
+    ) -> Result<bool> {
         let Some(member) = self.group.member.as_mut() else {
             return Ok(false);
         };
+        let mut note = |result: Result<()>| {
+            if let Err(e) = result {
+                listener_error.get_or_insert(e);
+            }
+        };
         match member.step()? {
-            Step::Done => Ok(false),
+            Step::Done => return Ok(false),
             Step::Rejoin(revoked) => {
-                let revoke = self.revoke(&revoked);
+                note(self.revoke(&revoked));
                 if let Some(member) = self.group.member.as_mut() {
                     member.rejoin()?;
                 }
-                revoke.map(|()| true)
             }
-            Step::Wait => Ok(self.wait_for_group(deadline)),
+            Step::Wait => return Ok(self.wait_for_group(deadline)),
             Step::Assigned { revoked, added } => {
-                let revoke = self.revoke(&revoked);
-                let assign = self.take_over(&added);
-                revoke.and(assign).map(|()| true)
+                note(self.revoke(&revoked));
+                let committed = self.committed_offsets(&added)?;
+                note(self.take_over(&added, committed));
             }
             Step::Lost(lost) => {
-                let result = self.call_listener(|l, c| l.on_partitions_lost(c, &lost));
+                note(self.call_listener(|l, c| l.on_partitions_lost(c, &lost)));
                 self.remove_partitions(&lost);
-                result.map(|()| true)
             }
         }
+        Ok(true)
     }
 
     /// Waits for the other members; whether the group changed in time.
@@ -286,17 +291,26 @@ impl Consumer {
         result
     }
 
+    /// The group's committed offsets for `partitions`, read before they
+    /// are added. Failing here (the committed offsets cannot be loaded)
+    /// leaves them out of the fetch set rather than starting them at
+    /// `auto.offset.reset`, which could skip records; the error comes out of
+    /// `poll`.
+    fn committed_offsets(&self, partitions: &[TopicPartition]) -> Result<Vec<Option<u64>>> {
+        let Some(member) = self.group.member.as_ref() else {
+            return Ok(Vec::new());
+        };
+        partitions
+            .iter()
+            .map(|tp| Ok(member.group.committed(tp)?.map(|c| c.offset())))
+            .collect()
+    }
+
     /// Adds newly assigned partitions at their committed offsets, then tells
     /// the listener (always, even with nothing new, as Kafka does).
-    fn take_over(&mut self, added: &[TopicPartition]) -> Result<()> {
-        let mut committed = Vec::new();
-        if let Some(member) = self.group.member.as_ref() {
-            for tp in added {
-                committed.push((tp, member.group.committed(tp)?));
-            }
-        }
-        for (tp, offset) in committed {
-            self.add_partition(tp, offset.map(|o| o.offset()));
+    fn take_over(&mut self, added: &[TopicPartition], committed: Vec<Option<u64>>) -> Result<()> {
+        for (tp, offset) in added.iter().zip(committed) {
+            self.add_partition(tp, offset);
         }
         self.call_listener(|l, c| l.on_partitions_assigned(c, added))
     }
