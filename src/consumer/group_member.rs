@@ -252,20 +252,23 @@ impl Member {
     }
 
     /// Rejoins after revoking; an eager member owns nothing afterwards.
-    fn rejoin(&mut self) -> Result<()> {
+    /// Returns the partitions lost if the member was evicted meanwhile.
+    fn rejoin(&mut self) -> Result<Vec<TopicPartition>> {
         if self.eager() {
             self.owned.clear();
         }
         let joined = self
             .group
             .join(self.member_id.as_deref(), self.request.clone())?;
-        if joined.is_none() {
-            // Evicted meanwhile: whatever it still held is lost.
-            self.owned.clear();
-            self.generation = 0;
-        }
+        let lost = match joined {
+            Some(_) => Vec::new(),
+            None => {
+                self.generation = 0;
+                std::mem::take(&mut self.owned).into_iter().collect()
+            }
+        };
         self.set_member_id(joined);
-        Ok(())
+        Ok(lost)
     }
 
     fn commit_identity(&self) -> Option<(&str, u32)> {

@@ -83,6 +83,9 @@ impl Consumer {
     /// # Errors
     /// [`Error::UnknownTopic`] or [`Error::InvalidPartition`] for a
     /// partition that does not exist; the assignment is then unchanged.
+    /// After [`subscribe`](Consumer::subscribe), the subscription ends
+    /// first (the consumer leaves its group): the error of that leave, if
+    /// any, comes back once the new assignment is in place.
     ///
     /// # Examples
     /// ```
@@ -106,8 +109,10 @@ impl Consumer {
                 });
             }
         }
+        // A subscription ends first: its group sees this consumer leave.
+        let left = self.leave_group();
         self.set_assignment(partitions);
-        Ok(())
+        left
     }
 
     /// Replaces the assignment without checking it (the group membership
@@ -133,10 +138,6 @@ impl Consumer {
 
     /// Adds one partition (if not yet assigned), starting at `position` when
     /// given (a committed offset) and per `auto.offset.reset` otherwise.
-    #[allow(
-        dead_code,
-        reason = "group membership drives the assignment through these"
-    )]
     pub(crate) fn add_partition(&mut self, tp: &TopicPartition, position: Option<u64>) {
         if self.partitions.iter().all(|p| &p.tp != tp) {
             let topic = self.topic_name(tp.topic());
@@ -149,20 +150,12 @@ impl Consumer {
     }
 
     /// Stops reading these partitions; their buffered records are dropped.
-    #[allow(
-        dead_code,
-        reason = "group membership drives the assignment through these"
-    )]
     pub(crate) fn remove_partitions(&mut self, partitions: &[TopicPartition]) {
         self.partitions.retain(|p| !partitions.contains(&p.tp));
         self.next_partition = 0;
     }
 
     /// Positions of the assigned partitions that have one (what a commit stores).
-    #[allow(
-        dead_code,
-        reason = "group membership drives the assignment through these"
-    )]
     pub(crate) fn positions(&self) -> Vec<(TopicPartition, u64)> {
         self.partitions
             .iter()

@@ -429,3 +429,25 @@ fn a_subscribed_topic_created_later_is_assigned_when_it_appears() -> Result<()> 
     })?;
     Ok(())
 }
+
+#[test]
+fn assigning_partitions_by_hand_ends_the_subscription() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let mut consumers = [join(&log, member_config("billing"), "orders")?];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    let [mut consumer] = consumers;
+    consumer.assign(&[TopicPartition::new("orders", 1)])?;
+    assert!(consumer.subscription().is_empty());
+    assert_eq!(
+        consumer.assignment(),
+        vec![TopicPartition::new("orders", 1)]
+    );
+    assert_eq!(
+        log.consumer_group("billing").describe()?.state(),
+        GroupState::Empty
+    );
+    Ok(())
+}

@@ -245,8 +245,13 @@ impl Consumer {
             Step::Done => return Ok(false),
             Step::Rejoin(revoked) => {
                 note(self.revoke(&revoked));
-                if let Some(member) = self.group.member.as_mut() {
-                    member.rejoin()?;
+                let lost = match self.group.member.as_mut() {
+                    Some(member) => member.rejoin()?,
+                    None => Vec::new(),
+                };
+                if !lost.is_empty() {
+                    note(self.call_listener(|l, c| l.on_partitions_lost(c, &lost)));
+                    self.remove_partitions(&lost);
                 }
             }
             Step::Wait => return Ok(self.wait_for_group(deadline)),
