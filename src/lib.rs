@@ -89,9 +89,12 @@ pub use config::{
     Acks, AssignmentStrategy, CleanupPolicy, ConsumerConfig, LogBuilder, OffsetReset,
     ProducerConfig, TimestampType, TopicConfig,
 };
-pub use consumer::Consumer;
+pub use consumer::{Consumer, RebalanceListener};
 pub use error::{CorruptionKind, Error, Result};
-pub use group::ConsumerGroup;
+pub use group::{
+    ConsumerGroup, GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetSpec,
+    PartitionLag,
+};
 pub use log::{Log, PartitionInfo, Topic};
 pub use producer::{Partitioner, Producer};
 pub use record::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};
@@ -99,3 +102,9 @@ pub use storage::{
     decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
 };
 pub use topic::TopicPartition;
+
+/// The README's code blocks, compiled as doctests so the tour cannot drift
+/// from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

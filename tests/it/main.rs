@@ -6,7 +6,9 @@
 
 mod consumer;
 mod fuzz_corpus;
+mod groups;
 mod log;
+mod offsets;
 mod ordering;
 mod partitioner;
 mod produce_consume;
