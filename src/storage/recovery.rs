@@ -346,10 +346,16 @@ pub(crate) fn rebuild_index(
     log: File,
     mut state: SegmentState,
 ) -> Result<Segment> {
-    let offset_index = IndexFile::create(segment_path(dir, base, FileKind::Index), &state.offsets)?;
-    let time_index = IndexFile::create(segment_path(dir, base, FileKind::TimeIndex), &state.times)?;
-    offset_index.sync()?;
-    time_index.sync()?;
+    let offset_index = IndexFile::create(
+        segment_path(dir, base, FileKind::Index),
+        &state.offsets,
+        true,
+    )?;
+    let time_index = IndexFile::create(
+        segment_path(dir, base, FileKind::TimeIndex),
+        &state.times,
+        true,
+    )?;
     state.durable_size = state.size;
     state.durable_offsets = state.offsets.len();
     state.durable_times = state.times.len();

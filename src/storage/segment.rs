@@ -185,9 +185,13 @@ impl Segment {
     pub(crate) fn create(dir: &Path, base_offset: u64) -> Result<Segment> {
         let log_path = segment_path(dir, base_offset, FileKind::Log);
         let log = open_log_file(&log_path, true)?;
-        let offset_index = IndexFile::create(segment_path(dir, base_offset, FileKind::Index), &[])?;
-        let time_index =
-            IndexFile::create(segment_path(dir, base_offset, FileKind::TimeIndex), &[])?;
+        let offset_index =
+            IndexFile::create(segment_path(dir, base_offset, FileKind::Index), &[], false)?;
+        let time_index = IndexFile::create(
+            segment_path(dir, base_offset, FileKind::TimeIndex),
+            &[],
+            false,
+        )?;
         Ok(Segment {
             base_offset,
             log_path,
@@ -331,10 +335,11 @@ impl Segment {
                 pending_times.to_vec(),
             )
         };
-        self.offset_index.write_entries(offsets_from, &offsets)?;
-        self.time_index.write_entries(times_from, &times)?;
         self.sync_file(&mut failed)?;
-        for result in [self.offset_index.sync(), self.time_index.sync()] {
+        for result in [
+            self.offset_index.append_and_sync(offsets_from, &offsets),
+            self.time_index.append_and_sync(times_from, &times),
+        ] {
             if result.is_err() {
                 *failed = true;
             }
@@ -396,8 +401,8 @@ impl Segment {
         };
         self.truncate_file(size)?;
         self.sync_file(&mut failed)?;
-        self.offset_index.rewrite(&offsets)?;
-        self.time_index.rewrite(&times)?;
+        self.offset_index.rewrite(&offsets, false)?;
+        self.time_index.rewrite(&times, false)?;
         let mut state = self.state.write();
         state.durable_size = size;
         Ok(())
