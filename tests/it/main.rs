@@ -15,4 +15,5 @@ mod produce_consume;
 mod producer_errors;
 mod recovery;
 mod retention;
+mod storage_props;
 mod support;
