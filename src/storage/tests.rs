@@ -569,3 +569,28 @@ fn readers_racing_truncation_never_see_torn_or_stale_batches() {
         });
     });
 }
+
+#[test]
+fn a_damaged_length_in_a_sealed_segment_is_reported_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = PartitionLogConfig {
+        segment_bytes: 400,
+        ..config()
+    };
+    let log = open(dir.path(), cfg.clone());
+    for i in 0..10 {
+        log.append_as_leader(&mut batch(&format!("d{i}"), 2, i), 0, false)
+            .unwrap();
+    }
+    log.close().unwrap();
+    // Inflate the first batch's length field; the clean close means no scan.
+    let path = super::layout::segment_path(dir.path(), 0, super::layout::FileKind::Log);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[8..12].copy_from_slice(&100_000i32.to_be_bytes());
+    std::fs::write(&path, bytes).unwrap();
+    let log = open(dir.path(), cfg);
+    assert!(matches!(
+        log.read(1, 100, u64::MAX),
+        Err(Error::Corrupt { .. })
+    ));
+}
