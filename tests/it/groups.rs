@@ -451,3 +451,22 @@ fn assigning_partitions_by_hand_ends_the_subscription() -> Result<()> {
     assert_eq!(description.state(), GroupState::Dead);
     Ok(())
 }
+
+#[test]
+fn a_dead_member_is_evicted_at_its_deadline_without_a_coordinator_thread() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let mut consumers = [join(&log, member_config("billing"), "orders")?];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    let [consumer] = consumers;
+    consumer.kill();
+    // The newcomer's join waits for the dead member to rejoin; the waiting
+    // itself wakes at the dead member's session deadline and evicts it.
+    let mut consumers = [join(&log, member_config("billing"), "orders")?];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c) && c[0].assignment().len() == 2
+    })?;
+    Ok(())
+}
