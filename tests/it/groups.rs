@@ -462,8 +462,9 @@ fn a_dead_member_is_evicted_at_its_deadline_without_a_coordinator_thread() -> Re
     })?;
     let [consumer] = consumers;
     consumer.kill();
-    // The newcomer's join waits for the dead member to rejoin; the waiting
-    // itself wakes at the dead member's session deadline and evicts it.
+    // The newcomer's join waits for the dead member to rejoin; its poll and
+    // its heartbeat thread both wake at the dead member's session deadline,
+    // and the first to run evicts it.
     let mut consumers = [join(&log, member_config("billing"), "orders")?];
     poll_until(&mut consumers, &mut Vec::new(), |c, _| {
         settled(&log, "billing", c) && c[0].assignment().len() == 2
