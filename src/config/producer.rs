@@ -328,3 +328,73 @@ impl ProducerConfig {
         Ok(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct First;
+    impl Partitioner for First {
+        fn partition(&self, _: &str, _: Option<&[u8]>, _: Option<&[u8]>, _: u32) -> u32 {
+            0
+        }
+    }
+
+    #[test]
+    fn kafka_names_and_typed_setters_end_in_the_same_fields() {
+        let by_name = ProducerConfig::new()
+            .set("acks", "1")
+            .unwrap()
+            .set("linger.ms", "7")
+            .unwrap()
+            .set("retries", "3")
+            .unwrap()
+            .set("client.id", "billing")
+            .unwrap();
+        let typed = ProducerConfig::new()
+            .acks(Acks::Leader)
+            .linger(Duration::from_millis(7))
+            .retries(3)
+            .client_id("billing");
+        assert_eq!(by_name, typed);
+    }
+
+    #[test]
+    fn a_partitioner_keeps_the_config_debug_clone_and_comparable() {
+        let config = ProducerConfig::new().partitioner(First);
+        let copy = config.clone();
+        assert_eq!(config, copy);
+        assert_ne!(config, ProducerConfig::new().partitioner(First));
+        assert!(format!("{config:?}").contains("Partitioner"));
+    }
+
+    #[test]
+    fn delivery_timeout_must_cover_linger_and_request_timeout() {
+        let config = ProducerConfig::new()
+            .delivery_timeout(Duration::from_millis(100))
+            .request_timeout(Duration::from_millis(50))
+            .linger(Duration::from_millis(60));
+        assert!(matches!(
+            config.validate(),
+            Err(Error::InvalidConfig { key, .. }) if key == "delivery.timeout.ms"
+        ));
+        assert!(ProducerConfig::new().validate().is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        for (key, value) in [
+            ("acks", "2"),
+            ("batch.size", "0"),
+            ("enable.idempotence", "yes"),
+            ("linger.ms", "-5"),
+            ("client.id", " "),
+            ("no.such.key", "1"),
+        ] {
+            assert!(
+                matches!(ProducerConfig::new().set(key, value), Err(Error::InvalidConfig { key: k, .. }) if k == key),
+                "{key} = {value} accepted"
+            );
+        }
+    }
+}

@@ -8,6 +8,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 use super::accumulator::PartitionAccumulator;
+use super::duplicate::duplicate;
 use crate::error::{Error, Result};
 use crate::record::RecordMetadata;
 use crate::storage::AppendInfo;
@@ -69,87 +70,4 @@ impl ProducerBatch {
 /// other record's delivery) down.
 pub(crate) fn run_callback(callback: Callback, result: Result<RecordMetadata>) {
     let _ = catch_unwind(AssertUnwindSafe(move || callback(result)));
-}
-
-/// One batch's error goes to many callbacks; `Error` is not `Clone`
-/// (it may hold an `io::Error`), so rebuild it.
-pub(crate) fn duplicate(error: &Error) -> Error {
-    match error {
-        Error::Timeout { op, timeout } => Error::Timeout {
-            op,
-            timeout: *timeout,
-        },
-        Error::Closed(what) => Error::Closed(what),
-        Error::UnknownTopic(t) => Error::UnknownTopic(t.clone()),
-        Error::RecordTooLarge { size, max } => Error::RecordTooLarge {
-            size: *size,
-            max: *max,
-        },
-        Error::InvalidPartition {
-            topic,
-            partition,
-            partitions,
-        } => Error::InvalidPartition {
-            topic: topic.clone(),
-            partition: *partition,
-            partitions: *partitions,
-        },
-        Error::NotLeader { topic, partition } => Error::NotLeader {
-            topic: topic.clone(),
-            partition: *partition,
-        },
-        Error::PartitionOffline { topic, partition } => Error::PartitionOffline {
-            topic: topic.clone(),
-            partition: *partition,
-        },
-        Error::NotEnoughReplicas {
-            topic,
-            partition,
-            in_sync,
-            required,
-        } => Error::NotEnoughReplicas {
-            topic: topic.clone(),
-            partition: *partition,
-            in_sync: *in_sync,
-            required: *required,
-        },
-        Error::NotEnoughReplicasAfterAppend { topic, partition } => {
-            Error::NotEnoughReplicasAfterAppend {
-                topic: topic.clone(),
-                partition: *partition,
-            }
-        }
-        Error::OutOfOrderSequence {
-            topic,
-            partition,
-            producer_id,
-            expected,
-            found,
-        } => Error::OutOfOrderSequence {
-            topic: topic.clone(),
-            partition: *partition,
-            producer_id: *producer_id,
-            expected: *expected,
-            found: *found,
-        },
-        Error::Poisoned { path, reason } => Error::Poisoned {
-            path: path.clone(),
-            reason: reason.clone(),
-        },
-        Error::InvalidConfig { key, value, reason } => Error::InvalidConfig {
-            key: key.clone(),
-            value: value.clone(),
-            reason: reason.clone(),
-        },
-        Error::Io { op, path, source } => Error::Io {
-            op,
-            path: path.clone(),
-            source: std::io::Error::new(source.kind(), source.to_string()),
-        },
-        other => Error::Io {
-            op: "produce",
-            path: std::path::PathBuf::new(),
-            source: std::io::Error::other(other.to_string()),
-        },
-    }
 }

@@ -6,6 +6,7 @@
 
 mod accumulator;
 mod batch;
+mod duplicate;
 mod memory;
 mod murmur2;
 mod partitioner;
@@ -19,13 +20,14 @@ mod topics;
 mod tests;
 
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Condvar, Mutex};
 
 use self::accumulator::Append;
-use self::batch::{duplicate, run_callback, Callback};
+use self::batch::{run_callback, Callback};
+use self::duplicate::duplicate;
 use self::partitioner::{choose, Placement};
 use self::sender::Sender;
 use self::shared::Shared;
@@ -66,6 +68,9 @@ pub(crate) use self::partitioner::PartitionerRef;
 /// ```
 pub struct Producer {
     shared: Arc<Shared>,
+    /// Callbacks run on the sender thread; waiting for it there would
+    /// wait forever, so `flush` and `close` recognise it.
+    sender_thread: ThreadId,
     sender: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -91,6 +96,7 @@ impl Producer {
             .map_err(|e| Error::io("spawn the producer's sender thread", "", e))?;
         Ok(Producer {
             shared,
+            sender_thread: handle.thread().id(),
             sender: Mutex::new(Some(handle)),
         })
     }
@@ -164,7 +170,8 @@ impl Producer {
     /// timeout or the producer closing). If this method itself returns an
     /// error, the callback has already been run with the same error.
     /// Callbacks run on the producer's sender thread, those of one
-    /// partition in offset order; keep them short.
+    /// partition in offset order; keep them short, and do not call
+    /// `send_sync` from one (it would wait for the thread it blocks).
     ///
     /// # Errors
     /// As [`send`](Producer::send).
@@ -194,6 +201,9 @@ impl Producer {
     /// Sends every batch now and blocks until each record sent before this
     /// call is acknowledged or has failed.
     ///
+    /// Called from a callback (which runs on the sender thread) it only
+    /// sends the batches, without waiting.
+    ///
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
@@ -207,13 +217,16 @@ impl Producer {
     pub fn flush(&self) {
         let bound = self.shared.pending.snapshot();
         self.shared.seal_all();
-        self.shared.pending.wait_below(bound);
+        if !self.on_sender_thread() {
+            self.shared.pending.wait_below(bound);
+        }
     }
 
     /// Delivers everything sent so far, then stops the sender thread.
     ///
     /// Later sends fail with [`Error::Closed`]. Closing twice is harmless;
-    /// dropping the producer closes it.
+    /// dropping the producer closes it. Called from a callback it stops new
+    /// sends and lets the sender thread finish without waiting for it.
     ///
     /// # Examples
     /// ```
@@ -233,10 +246,20 @@ impl Producer {
         // after this sweep no record can enter a batch the sender misses.
         self.shared.seal_all();
         self.shared.queue.close();
-        let handle = self.sender.lock().take();
-        if let Some(handle) = handle {
+        if self.on_sender_thread() {
+            // Closed from a callback: the sender finishes on its own.
+            return;
+        }
+        // Held while joining, so a concurrent close also returns only
+        // once everything is delivered.
+        let mut sender = self.sender.lock();
+        if let Some(handle) = sender.take() {
             let _ = handle.join();
         }
+    }
+
+    fn on_sender_thread(&self) -> bool {
+        thread::current().id() == self.sender_thread
     }
 
     /// Records whose delivery failed after `send` had accepted them
@@ -250,6 +273,15 @@ impl Producer {
     #[cfg(test)]
     pub(crate) fn pause_sender(&self, paused: bool) {
         self.shared.set_paused(paused);
+    }
+
+    /// Test hook: the next `attempts` produce attempts fail with a
+    /// retriable error before reaching the leader.
+    #[cfg(test)]
+    pub(crate) fn fail_next_attempts(&self, attempts: u32) {
+        self.shared
+            .failing_attempts
+            .store(attempts, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Places, checks and encodes one record. On error the callback, if

@@ -8,10 +8,11 @@
 //! batch and no wake-ups.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::accumulator::PartitionAccumulator;
 use super::batch::ProducerBatch;
@@ -59,9 +60,17 @@ struct QueueState {
     sleep: Sleep,
 }
 
+/// How long the sender spins for new work before it sleeps. Under a steady
+/// stream a batch fills in tens of microseconds; parking and waking the
+/// sender for each one would cost a futex round trip on both sides.
+const SPIN: Duration = Duration::from_micros(50);
+
 pub(crate) struct SenderQueue {
     state: Mutex<QueueState>,
     wake: Condvar,
+    /// Set with every push (under the lock), read by the spinning sender
+    /// without it.
+    signalled: AtomicBool,
 }
 
 impl Default for SenderQueue {
@@ -76,6 +85,7 @@ impl Default for SenderQueue {
                 sleep: Sleep::Awake,
             }),
             wake: Condvar::new(),
+            signalled: AtomicBool::new(false),
         }
     }
 }
@@ -84,6 +94,7 @@ impl SenderQueue {
     pub(crate) fn push_ready(&self, batch: ProducerBatch) {
         let mut state = self.state.lock();
         state.ready.push(batch);
+        self.signalled.store(true, Ordering::Release);
         if state.sleep != Sleep::Awake {
             self.wake.notify_one();
         }
@@ -109,6 +120,7 @@ impl SenderQueue {
     pub(crate) fn complete(&self, batch: ProducerBatch, result: Result<AppendInfo>) {
         let mut state = self.state.lock();
         state.completions.push((batch, result));
+        self.signalled.store(true, Ordering::Release);
         if state.sleep != Sleep::Awake {
             self.wake.notify_one();
         }
@@ -117,11 +129,13 @@ impl SenderQueue {
     /// Asks the sender to finish what is queued and stop.
     pub(crate) fn close(&self) {
         self.state.lock().closing = true;
+        self.signalled.store(true, Ordering::Release);
         self.wake.notify_one();
     }
 
     pub(crate) fn wake(&self) {
         self.state.lock().kicked = true;
+        self.signalled.store(true, Ordering::Release);
         self.wake.notify_one();
     }
 
@@ -129,7 +143,9 @@ impl SenderQueue {
     /// sender is `idle`) the producer is closing with nothing left.
     pub(crate) fn take_work(&self, work: &mut Work, own_deadline: Option<Instant>, idle: bool) {
         let mut state = self.state.lock();
+        let mut spun = false;
         loop {
+            self.signalled.store(false, Ordering::Relaxed);
             let now = Instant::now();
             let closing = state.closing;
             while let Some(front) = state.lingering.front() {
@@ -153,6 +169,11 @@ impl SenderQueue {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            if !spun && deadline.is_none_or(|d| d > now + SPIN) {
+                spun = true;
+                MutexGuard::unlocked(&mut state, || self.spin());
+                continue;
+            }
             state.sleep = deadline.map_or(Sleep::Forever, Sleep::Until);
             match deadline {
                 Some(deadline) => {
@@ -161,6 +182,22 @@ impl SenderQueue {
                 None => self.wake.wait(&mut state),
             }
             state.sleep = Sleep::Awake;
+        }
+    }
+
+    /// Spins until something is pushed or `SPIN` passes.
+    fn spin(&self) {
+        let start = Instant::now();
+        loop {
+            for _ in 0..64 {
+                if self.signalled.load(Ordering::Acquire) {
+                    return;
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() > SPIN {
+                return;
+            }
         }
     }
 }

@@ -154,6 +154,10 @@ impl Sender {
         } else {
             mem::take(&mut batch.data)
         };
+        #[cfg(test)]
+        if let Some(error) = self.injected_failure(&batch) {
+            return self.on_complete(batch, Err(error));
+        }
         let timeout = config.request_timeout.min(remaining);
         let partition = Arc::clone(&batch.partition);
         let shared = Arc::clone(&self.shared);
@@ -164,6 +168,19 @@ impl Sender {
             timeout,
             Box::new(move |result| shared.queue.complete(batch, result)),
         );
+    }
+
+    #[cfg(test)]
+    fn injected_failure(&self, batch: &ProducerBatch) -> Option<Error> {
+        use std::sync::atomic::Ordering;
+        let failing = &self.shared.failing_attempts;
+        failing
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .ok()
+            .map(|_| Error::NotLeader {
+                topic: batch.partition.tp.topic().to_string(),
+                partition: batch.partition.tp.partition(),
+            })
     }
 
     fn on_complete(&mut self, mut batch: ProducerBatch, result: Result<AppendInfo>) {
@@ -209,11 +226,12 @@ impl Sender {
         let timeout = self.shared.config.delivery_timeout;
         let mut expired = Vec::new();
         for partition in &mut self.partitions {
-            while partition
-                .queue
-                .front()
-                .is_some_and(|head| now.saturating_duration_since(head.created) >= timeout)
-            {
+            // Only a batch next in line may go, as when sending: an earlier
+            // one may still be on its way to this queue.
+            while partition.queue.front().is_some_and(|head| {
+                let in_line = head.attempts > 0 || head.order == partition.next_fresh;
+                in_line && now.saturating_duration_since(head.created) >= timeout
+            }) {
                 if let Some(batch) = partition.queue.pop_front() {
                     if batch.attempts == 0 {
                         partition.next_fresh += 1;
@@ -241,7 +259,7 @@ fn retry_at(
     let retriable =
         error.is_retriable() || (retrying && matches!(error, Error::OutOfOrderSequence { .. }));
     if !retriable || batch.attempts >= config.retries {
-        return Err(super::batch::duplicate(error));
+        return Err(super::duplicate::duplicate(error));
     }
     let backoff = backoff(
         config.retry_backoff,

@@ -24,6 +24,10 @@ pub(crate) struct Shared {
     failed_records: AtomicU64,
     /// Test hook: a paused sender sends nothing, as if every leader stalled.
     paused: AtomicBool,
+    /// Test hook: this many next produce attempts fail with a retriable
+    /// error before reaching the leader, as during a leader change.
+    #[cfg(test)]
+    pub(crate) failing_attempts: std::sync::atomic::AtomicU32,
 }
 
 impl Shared {
@@ -40,6 +44,8 @@ impl Shared {
             closed: AtomicBool::new(false),
             failed_records: AtomicU64::new(0),
             paused: AtomicBool::new(false),
+            #[cfg(test)]
+            failing_attempts: std::sync::atomic::AtomicU32::new(0),
             core,
             config,
         }

@@ -1,9 +1,10 @@
 //! The producer's metadata cache: partition counts per topic and the
 //! accumulators of their partitions.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -70,15 +71,70 @@ impl Hasher for Fnv {
 
 type TopicMap = HashMap<String, Arc<TopicState>, BuildHasherDefault<Fnv>>;
 
-#[derive(Default)]
+/// Tells the `Topics` of different producers apart in the thread cache.
+static NEXT_TOPICS_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The topic a thread sent to last, per thread: most senders send to one
+/// topic, and this spares them the shared map's lock on every record.
+struct LastTopic {
+    topics_id: u64,
+    generation: u64,
+    state: Arc<TopicState>,
+}
+
+thread_local! {
+    static LAST_TOPIC: RefCell<Option<LastTopic>> = const { RefCell::new(None) };
+}
+
 pub(crate) struct Topics {
     map: RwLock<TopicMap>,
     next_slot: AtomicUsize,
+    id: u64,
+    /// Bumped on every change to `map`; a thread's cached topic from an
+    /// older generation is looked up again.
+    generation: AtomicU64,
+}
+
+impl Default for Topics {
+    fn default() -> Self {
+        Topics {
+            map: RwLock::default(),
+            next_slot: AtomicUsize::new(0),
+            id: NEXT_TOPICS_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Topics {
     /// The cached topic, asking the cluster (which may create it) on a miss.
     pub(crate) fn get(&self, name: &str, core: &ClusterCore) -> Result<Arc<TopicState>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let cached = LAST_TOPIC.with(|last| {
+            let last = last.try_borrow().ok()?;
+            let last = last.as_ref()?;
+            let hit = last.topics_id == self.id
+                && last.generation == generation
+                && &*last.state.shared.name == name;
+            hit.then(|| Arc::clone(&last.state))
+        });
+        if let Some(state) = cached {
+            return Ok(state);
+        }
+        let state = self.lookup(name, core)?;
+        LAST_TOPIC.with(|last| {
+            if let Ok(mut last) = last.try_borrow_mut() {
+                *last = Some(LastTopic {
+                    topics_id: self.id,
+                    generation,
+                    state: Arc::clone(&state),
+                });
+            }
+        });
+        Ok(state)
+    }
+
+    fn lookup(&self, name: &str, core: &ClusterCore) -> Result<Arc<TopicState>> {
         if let Some(state) = self.map.read().get(name) {
             return Ok(Arc::clone(state));
         }
@@ -96,6 +152,7 @@ impl Topics {
     /// Drops a topic the cluster no longer knows.
     pub(crate) fn forget(&self, name: &str) {
         self.map.write().remove(name);
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     pub(crate) fn all(&self) -> Vec<Arc<TopicState>> {
@@ -140,6 +197,7 @@ impl Topics {
             partitions: accumulators,
         });
         map.insert(name.to_string(), Arc::clone(&state));
+        self.generation.fetch_add(1, Ordering::Release);
         state
     }
 }

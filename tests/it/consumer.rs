@@ -218,3 +218,72 @@ fn assigning_a_missing_partition_fails_and_keeps_the_assignment() -> Result<()> 
     assert_eq!(consumer.assignment(), vec![TopicPartition::new("two", 1)]);
     Ok(())
 }
+
+#[test]
+fn tiny_fetch_limits_still_make_progress_one_batch_at_a_time() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("tiny", TopicConfig::new())?;
+    let producer = log.producer(ProducerConfig::new().batch_size(200))?;
+    for i in 0..300 {
+        producer.send(ProducerRecord::new("tiny", format!("{i:04}")).partition(0))?;
+    }
+    producer.flush();
+    let mut consumer = log.consumer(
+        ConsumerConfig::new()
+            .auto_offset_reset(OffsetReset::Earliest)
+            .set("max.partition.fetch.bytes", "1")?
+            .set("fetch.max.bytes", "1")?,
+    )?;
+    consumer.assign(&[TopicPartition::new("tiny", 0)])?;
+    let records = read_records(&mut consumer, 300)?;
+    let offsets: Vec<u64> = records.iter().map(|r| r.offset()).collect();
+    assert_eq!(offsets, (0..300).collect::<Vec<u64>>());
+    Ok(())
+}
+
+#[test]
+fn log_append_time_topics_report_the_brokers_timestamp_to_both_sides() -> Result<()> {
+    let (_dir, log) = open_log();
+    let config = TopicConfig::new().set("message.timestamp.type", "LogAppendTime")?;
+    log.create_topic("stamped", config)?;
+    let producer = log.producer(ProducerConfig::new())?;
+    let metadata = producer.send_sync(ProducerRecord::new("stamped", "x").timestamp(1_000))?;
+    assert!(
+        metadata.timestamp() > 1_000,
+        "the producer's timestamp was kept"
+    );
+    let mut consumer = crate::support::consumer_from_start(&log, "stamped")?;
+    let records = read_records(&mut consumer, 1)?;
+    assert_eq!(records[0].timestamp(), metadata.timestamp());
+    Ok(())
+}
+
+#[test]
+fn records_keep_their_keys_headers_and_tombstones() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("shapes", TopicConfig::new())?;
+    let producer = log.producer(ProducerConfig::new())?;
+    producer.send(
+        ProducerRecord::new("shapes", "v")
+            .key("k")
+            .header("h1", "a")
+            .header("h2", "")
+            .timestamp(42),
+    )?;
+    producer.send(ProducerRecord::tombstone("shapes").key("k"))?;
+    producer.flush();
+    let mut consumer = crate::support::consumer_from_start(&log, "shapes")?;
+    let records = read_records(&mut consumer, 2)?;
+    let first = &records[0];
+    assert_eq!(first.key().map(|k| &k[..]), Some(&b"k"[..]));
+    assert_eq!(first.timestamp(), 42);
+    let headers: Vec<_> = first
+        .headers()
+        .iter()
+        .map(|h| (h.name(), &h.value()[..]))
+        .collect();
+    assert_eq!(headers, vec![("h1", &b"a"[..]), ("h2", &b""[..])]);
+    assert_eq!(first.topic(), "shapes");
+    assert!(records[1].value().is_none());
+    Ok(())
+}

@@ -13,5 +13,6 @@ mod ordering;
 mod partitioner;
 mod produce_consume;
 mod producer_errors;
+mod recovery;
 mod retention;
 mod support;

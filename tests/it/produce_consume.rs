@@ -169,3 +169,27 @@ fn many_producers_on_many_threads_lose_and_duplicate_nothing() -> Result<()> {
     assert_eq!(unique.len(), 18_000);
     Ok(())
 }
+
+#[test]
+fn flush_and_close_from_a_callback_do_not_deadlock() -> Result<()> {
+    let (_dir, log) = open_log();
+    let producer = Arc::new(log.producer(ProducerConfig::new())?);
+    let (tx, rx) = mpsc::channel();
+    let inner = Arc::clone(&producer);
+    producer.send_with_callback(ProducerRecord::new("reentrant", "a"), move |r| {
+        r.unwrap();
+        inner.flush();
+        inner.close();
+        // The last handle may be dropped here, on the sender thread.
+        drop(inner);
+        tx.send(()).unwrap();
+    })?;
+    rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(matches!(
+        producer.send(ProducerRecord::new("reentrant", "b")),
+        Err(Error::Closed(_))
+    ));
+    drop(producer);
+    assert_eq!(read_topic(&log, "reentrant", 1)?.len(), 1);
+    Ok(())
+}

@@ -115,3 +115,21 @@ fn a_wrong_config_key_or_value_is_named_in_the_error() -> Result<()> {
     assert!(matches!(&refused, Error::InvalidConfig { key, .. } if key == "delivery.timeout.ms"));
     Ok(())
 }
+
+#[test]
+fn an_invalid_topic_name_is_refused_in_every_mode() -> Result<()> {
+    let (_dir, log) = open_log();
+    let producer = log.producer(ProducerConfig::new())?;
+    for error in errors_in_each_mode(&producer, ProducerRecord::new("no spaces/allowed", "x")) {
+        assert!(matches!(error, Error::InvalidTopicName { .. }), "{error}");
+    }
+    Ok(())
+}
+
+#[test]
+fn producers_are_shared_between_threads_and_consumers_move_between_them() {
+    fn shared<T: Send + Sync>() {}
+    fn movable<T: Send>() {}
+    shared::<tidelog::Producer>();
+    movable::<tidelog::Consumer>();
+}
