@@ -68,8 +68,11 @@ pub(crate) fn poll_until(
 ) -> Result<()> {
     let deadline = Instant::now() + DEADLINE;
     loop {
-        for consumer in consumers.iter_mut() {
-            read.extend(consumer.poll(POLL)?.iter().map(value));
+        for i in 0..consumers.len() {
+            read.extend(consumers[i].poll(POLL)?.iter().map(value));
+            // Not only in stable generations: at no moment do two live
+            // members hold the same partition.
+            assert_disjoint(consumers);
         }
         if done(consumers, read) {
             return Ok(());
@@ -94,6 +97,16 @@ pub(crate) fn settled(log: &Log, group: &str, consumers: &[Consumer]) -> bool {
         && consumers
             .iter()
             .all(|c| c.generation() == Some(description.generation()))
+}
+
+/// Checks that no partition is in two members' own assignments.
+fn assert_disjoint(consumers: &[Consumer]) {
+    let mut seen = BTreeSet::new();
+    for consumer in consumers {
+        for tp in consumer.assignment() {
+            assert!(seen.insert(tp.clone()), "{tp} is held by two members");
+        }
+    }
 }
 
 /// Checks, from the members' own assignments, that every partition has

@@ -25,9 +25,10 @@ impl Consumer {
     /// every later rebalance: partitions arrive, move and leave only inside
     /// `poll`. A background thread heartbeats every `heartbeat.interval.ms`,
     /// so a slow loop keeps its membership as long as it polls within
-    /// `max.poll.interval.ms`. Subscribing again replaces the subscription
-    /// (leaving the group and rejoining). Manually assigned partitions are
-    /// dropped.
+    /// `max.poll.interval.ms`. Subscribing again to other topics replaces
+    /// the subscription (leaving the group and rejoining); to the same
+    /// topics, it only replaces the listener. Manually assigned partitions
+    /// are dropped.
     ///
     /// # Errors
     /// [`Error::NoGroupId`] without `group.id` (use
@@ -115,6 +116,16 @@ impl Consumer {
             .groups
             .clone()
             .ok_or(Error::Closed("consumer's Log"))?;
+        if self
+            .group
+            .member
+            .as_ref()
+            .is_some_and(|m| m.request.topics == topics)
+        {
+            // The same subscription: keep the membership, as Kafka does.
+            self.group.listener = listener;
+            return Ok(());
+        }
         self.leave_group()?;
         self.set_assignment(&[]);
         let group = groups.group(&group_id);
