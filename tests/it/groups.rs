@@ -484,3 +484,102 @@ fn a_dead_member_is_evicted_at_its_deadline_without_a_coordinator_thread() -> Re
     })?;
     Ok(())
 }
+
+/// Tracks who owns what, from the listeners' point of view, and fails on a
+/// partition handed to a member while another still holds it.
+#[derive(Clone, Default)]
+struct Ledger(std::sync::Arc<parking_lot::Mutex<BTreeMap<TopicPartition, String>>>);
+
+struct LedgerListener {
+    ledger: Ledger,
+    name: String,
+}
+
+impl RebalanceListener for LedgerListener {
+    fn on_partitions_assigned(&mut self, _: &mut Consumer, added: &[TopicPartition]) -> Result<()> {
+        let mut owners = self.ledger.0.lock();
+        for tp in added {
+            if let Some(owner) = owners.insert(tp.clone(), self.name.clone()) {
+                panic!("{tp} given to {} while {owner} holds it", self.name);
+            }
+        }
+        Ok(())
+    }
+
+    fn on_partitions_revoked(
+        &mut self,
+        consumer: &mut Consumer,
+        gone: &[TopicPartition],
+    ) -> Result<()> {
+        consumer.commit_sync()?;
+        let mut owners = self.ledger.0.lock();
+        for tp in gone {
+            owners.remove(tp);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn concurrent_members_never_share_a_partition() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(6))?;
+    produce(&log, "orders", 6, 3000)?;
+    concurrent_members(&log, "eager", AssignmentStrategy::Range)?;
+    concurrent_members(&log, "cooperative", AssignmentStrategy::CooperativeSticky)
+}
+
+/// Four members on their own threads: one closes, one dies, two stay until
+/// every record has been read by someone.
+fn concurrent_members(log: &Log, group: &str, strategy: AssignmentStrategy) -> Result<()> {
+    let ledger = Ledger::default();
+    let read = parking_lot::Mutex::new(BTreeSet::new());
+    let (closed, killed) = (
+        std::sync::atomic::AtomicBool::new(false),
+        std::sync::atomic::AtomicBool::new(false),
+    );
+    std::thread::scope(|scope| {
+        for (n, ending) in ["close", "kill", "stay", "stay"].into_iter().enumerate() {
+            let (ledger, read, closed, killed) = (ledger.clone(), &read, &closed, &killed);
+            let name = format!("member-{n}");
+            scope.spawn(move || -> Result<()> {
+                let config = member_config(group)
+                    .assignment_strategy(strategy)
+                    .max_poll_records(5);
+                let mut consumer = log.consumer(config)?;
+                let listener = LedgerListener {
+                    ledger: ledger.clone(),
+                    name: name.clone(),
+                };
+                consumer.subscribe_with_listener(&["orders"], listener)?;
+                let deadline = Instant::now() + DEADLINE;
+                let mut polls = 0;
+                while read.lock().len() < 3000 {
+                    assert!(Instant::now() < deadline, "records were left unread");
+                    let records = consumer.poll(POLL)?;
+                    read.lock().extend(records.iter().map(value));
+                    polls += 1;
+                    if polls == 20 && ending == "close" {
+                        closed.store(true, std::sync::atomic::Ordering::Release);
+                        return consumer.close();
+                    }
+                    if polls == 30 && ending == "kill" {
+                        // A dead member holds nothing: forget its partitions
+                        // (the group hands them out after its session ends).
+                        ledger.0.lock().retain(|_, owner| *owner != name);
+                        killed.store(true, std::sync::atomic::Ordering::Release);
+                        consumer.kill();
+                        return Ok(());
+                    }
+                }
+                consumer.close()
+            });
+        }
+    });
+    assert_eq!(read.lock().len(), 3000);
+    assert!(
+        closed.into_inner() && killed.into_inner(),
+        "every ending happened"
+    );
+    Ok(())
+}
