@@ -583,3 +583,33 @@ fn concurrent_members(log: &Log, group: &str, strategy: AssignmentStrategy) -> R
     );
     Ok(())
 }
+
+#[test]
+fn heartbeats_keep_a_slow_member_in_the_group() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let mut consumers = vec![
+        join(&log, member_config("billing"), "orders")?,
+        join(&log, member_config("billing"), "orders")?,
+    ];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    let generation = log.consumer_group("billing").describe()?.generation();
+    // The first member does not poll for three session timeouts (it is
+    // "processing"); only the other one does.
+    let slow = consumers.remove(0);
+    let until = Instant::now() + SESSION * 3;
+    poll_until(&mut consumers, &mut Vec::new(), |_, _| {
+        Instant::now() > until
+    })?;
+    let description = log.consumer_group("billing").describe()?;
+    assert_eq!(description.members().len(), 2);
+    assert_eq!(
+        description.generation(),
+        generation,
+        "no rebalance happened"
+    );
+    assert_eq!(slow.generation(), Some(generation));
+    Ok(())
+}
