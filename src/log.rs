@@ -204,10 +204,6 @@ impl Log {
         self.retention.stop();
         self.core.shutdown()
     }
-
-    pub(crate) fn core(&self) -> &Arc<ClusterCore> {
-        &self.core
-    }
 }
 
 impl Drop for Log {
