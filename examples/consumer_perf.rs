@@ -13,6 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -115,16 +116,17 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         config = config.set(key, value)?;
     }
     let members = args.members.min(partitions).max(1);
+    // All members together stop at --messages; each also stops once its
+    // own partitions are drained.
+    let consumed = AtomicU64::new(0);
     let start_wall = wall_clock();
     let start = Instant::now();
     let results: Vec<(u64, u64)> = thread::scope(|scope| {
         let handles: Vec<_> = (0..members)
             .map(|m| {
                 let assignment = range_assignment(&args.topic, partitions, members, m);
-                let quota = args.messages / u64::from(members)
-                    + u64::from(m == 0) * (args.messages % u64::from(members));
-                let (log, config) = (&log, config.clone());
-                scope.spawn(move || consume(log, config, &assignment, quota))
+                let (log, config, consumed) = (&log, config.clone(), &consumed);
+                scope.spawn(move || consume(log, config, &assignment, args.messages, consumed))
             })
             .collect();
         handles
@@ -204,13 +206,23 @@ fn consume(
     log: &Log,
     config: ConsumerConfig,
     assignment: &[TopicPartition],
-    quota: u64,
+    target: u64,
+    consumed: &AtomicU64,
 ) -> Result<(u64, u64), tidelog::Error> {
     let mut consumer = log.consumer(config)?;
     consumer.assign(assignment)?;
+    let ends = consumer.end_offsets(assignment)?;
+    let drained = |consumer: &mut tidelog::Consumer| -> Result<bool, tidelog::Error> {
+        for (tp, end) in &ends {
+            if consumer.position(tp)? < *end {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
     let (mut messages, mut bytes) = (0u64, 0u64);
     let mut idle_since = Instant::now();
-    while messages < quota {
+    while consumed.load(Ordering::Relaxed) < target && !drained(&mut consumer)? {
         let records = consumer.poll(Duration::from_millis(100))?;
         if records.is_empty() {
             // Kafka's tool stops after a quiet timeout; so do we.
@@ -221,6 +233,7 @@ fn consume(
         }
         idle_since = Instant::now();
         messages += records.len() as u64;
+        consumed.fetch_add(records.len() as u64, Ordering::Relaxed);
         bytes += records
             .iter()
             .map(|r| r.value().map_or(0, |v| v.len()) as u64)
