@@ -341,7 +341,7 @@ impl Producer {
                 .partitions
                 .get(partition as usize)
                 .ok_or_else(|| Error::InvalidPartition {
-                    topic: record.topic.clone(),
+                    topic: record.topic.to_string(),
                     partition,
                     partitions: topic.partition_count(),
                 })?;
