@@ -89,9 +89,12 @@ pub use config::{
     Acks, AssignmentStrategy, CleanupPolicy, ConsumerConfig, LogBuilder, OffsetReset,
     ProducerConfig, TimestampType, TopicConfig,
 };
-pub use consumer::Consumer;
+pub use consumer::{Consumer, RebalanceListener};
 pub use error::{CorruptionKind, Error, Result};
-pub use group::ConsumerGroup;
+pub use group::{
+    ConsumerGroup, GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetSpec,
+    PartitionLag,
+};
 pub use log::{Log, PartitionInfo, Topic};
 pub use producer::{Partitioner, Producer};
 pub use record::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};

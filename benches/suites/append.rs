@@ -17,7 +17,7 @@ const CHUNK: usize = 1 << 20;
 const CHUNKS: usize = 16;
 const RECORDS: usize = 20_000;
 
-pub fn benches(c: &mut Criterion) {
+pub(crate) fn benches(c: &mut Criterion) {
     baseline(c);
     let mut group = c.benchmark_group("append");
     group.throughput(Throughput::Bytes((RECORDS * VALUE_BYTES) as u64));

@@ -9,7 +9,7 @@ use crate::fixtures::records;
 
 const PER_BATCH: usize = 128;
 
-pub fn benches(c: &mut Criterion) {
+pub(crate) fn benches(c: &mut Criterion) {
     let input = records(PER_BATCH);
     let encoded = encode_batch(&input);
     let mut group = c.benchmark_group("codec");

@@ -7,10 +7,10 @@ use tidelog::{
 };
 
 /// The record size the performance goals are stated for.
-pub const VALUE_BYTES: usize = 100;
+pub(crate) const VALUE_BYTES: usize = 100;
 
 /// `count` records with 100-byte values and increasing timestamps.
-pub fn records(count: usize) -> Vec<ProducerRecord> {
+pub(crate) fn records(count: usize) -> Vec<ProducerRecord> {
     (0..count)
         .map(|i| {
             let mut value = vec![b'v'; VALUE_BYTES];
@@ -21,7 +21,7 @@ pub fn records(count: usize) -> Vec<ProducerRecord> {
 }
 
 /// A single-partition topic `bench` in a fresh log, with `extra` topic settings.
-pub fn open_log(extra: &[(&str, &str)]) -> (tempfile::TempDir, Log) {
+pub(crate) fn open_log(extra: &[(&str, &str)]) -> (tempfile::TempDir, Log) {
     let dir = tempfile::tempdir().unwrap();
     let log = Log::open(dir.path()).unwrap();
     let mut config = TopicConfig::new().partitions(1);
@@ -33,7 +33,7 @@ pub fn open_log(extra: &[(&str, &str)]) -> (tempfile::TempDir, Log) {
 }
 
 /// A producer tuned for throughput (acks=1, 64 KiB batches).
-pub fn producer_config() -> ProducerConfig {
+pub(crate) fn producer_config() -> ProducerConfig {
     ProducerConfig::new()
         .set("acks", "1")
         .unwrap()
@@ -44,7 +44,7 @@ pub fn producer_config() -> ProducerConfig {
 }
 
 /// Appends `count` 100-byte records to `bench` and waits for them.
-pub fn fill(log: &Log, count: usize) {
+pub(crate) fn fill(log: &Log, count: usize) {
     let producer = log.producer(producer_config()).unwrap();
     for record in records(count) {
         producer.send(record).unwrap();
@@ -54,7 +54,7 @@ pub fn fill(log: &Log, count: usize) {
 }
 
 /// A consumer assigned to `bench`-0 with large fetches.
-pub fn consumer(log: &Log) -> tidelog::Consumer {
+pub(crate) fn consumer(log: &Log) -> tidelog::Consumer {
     let mut consumer = log
         .consumer(
             ConsumerConfig::new()
@@ -72,12 +72,12 @@ pub fn consumer(log: &Log) -> tidelog::Consumer {
     consumer
 }
 
-pub fn partition() -> TopicPartition {
+pub(crate) fn partition() -> TopicPartition {
     TopicPartition::new("bench", 0)
 }
 
 /// Polls until `count` records arrived.
-pub fn consume(consumer: &mut tidelog::Consumer, count: usize) -> usize {
+pub(crate) fn consume(consumer: &mut tidelog::Consumer, count: usize) -> usize {
     let mut seen = 0;
     let mut bytes = 0;
     while seen < count {

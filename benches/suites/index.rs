@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use criterion::Criterion;
 
-use crate::fixtures::{consumer, fill, open_log, partition};
+use tidelog::{ConsumerConfig, OffsetReset};
+
+use crate::fixtures::{fill, open_log, partition};
 
 const RECORDS: usize = 100_000;
 
@@ -22,10 +24,22 @@ fn targets() -> impl Iterator<Item = u64> {
     })
 }
 
-pub fn benches(c: &mut Criterion) {
+pub(crate) fn benches(c: &mut Criterion) {
     let (_dir, log) = open_log(&[("segment.bytes", "4194304")]);
     fill(&log, RECORDS);
-    let mut consumer = consumer(&log);
+    // Small fetches, so a lookup is measured rather than a bulk read.
+    let mut consumer = log
+        .consumer(
+            ConsumerConfig::new()
+                .auto_offset_reset(OffsetReset::Earliest)
+                .enable_auto_commit(false)
+                .set("max.partition.fetch.bytes", "1")
+                .unwrap()
+                .set("max.poll.records", "1")
+                .unwrap(),
+        )
+        .unwrap();
+    consumer.assign(&[partition()]).unwrap();
     let tp = partition();
     let mut group = c.benchmark_group("index");
     let mut next = targets();

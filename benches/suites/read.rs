@@ -15,7 +15,7 @@ const CHUNK: usize = 1 << 20;
 const FILE_BYTES: usize = 32 << 20;
 const RECORDS: usize = 200_000;
 
-pub fn benches(c: &mut Criterion) {
+pub(crate) fn benches(c: &mut Criterion) {
     baseline(c);
     let (dir, log) = open_log(&[]);
     fill(&log, RECORDS);

@@ -235,6 +235,26 @@ impl ConsumerConfig {
         self
     }
 
+    /// How often the background thread heartbeats to the group coordinator.
+    ///
+    /// Default: 3 s. Kafka: `heartbeat.interval.ms`. Range: below
+    /// `session.timeout.ms` (checked on subscribe); a third of it is usual.
+    #[must_use]
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
+    /// Longest time between two polls before the member is removed from its
+    /// group (and its partitions given to others).
+    ///
+    /// Default: 5 minutes. Kafka: `max.poll.interval.ms`.
+    #[must_use]
+    pub fn max_poll_interval(mut self, interval: Duration) -> Self {
+        self.max_poll_interval = interval;
+        self
+    }
+
     /// How partitions are spread over the group's members.
     ///
     /// Default: [`AssignmentStrategy::Range`]. Kafka: `partition.assignment.strategy`.

@@ -2,6 +2,7 @@
 //! the cluster's data signal instead of sleeping.
 
 mod fetch_buffer;
+mod group_member;
 mod offsets;
 mod partition;
 
@@ -9,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use self::group_member::RebalanceListener;
 use self::partition::{AssignedPartition, Fetched};
 use crate::cluster::ClusterCore;
 use crate::config::ConsumerConfig;
@@ -48,6 +50,8 @@ pub struct Consumer {
     next_partition: usize,
     /// One shared name per topic for every record of it.
     topic_names: HashMap<String, Arc<str>>,
+    /// Group membership, when subscribed (see `group_member`).
+    group: group_member::Membership,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -68,6 +72,7 @@ impl Consumer {
             partitions: Vec::new(),
             next_partition: 0,
             topic_names: HashMap::new(),
+            group: group_member::Membership::default(),
         })
     }
 
@@ -78,6 +83,9 @@ impl Consumer {
     /// # Errors
     /// [`Error::UnknownTopic`] or [`Error::InvalidPartition`] for a
     /// partition that does not exist; the assignment is then unchanged.
+    /// After [`subscribe`](Consumer::subscribe), the subscription ends
+    /// first (the consumer leaves its group): the error of that leave, if
+    /// any, comes back once the new assignment is in place.
     ///
     /// # Examples
     /// ```
@@ -101,8 +109,10 @@ impl Consumer {
                 });
             }
         }
+        // A subscription ends first: its group sees this consumer leave.
+        let left = self.leave_group();
         self.set_assignment(partitions);
-        Ok(())
+        left
     }
 
     /// Replaces the assignment without checking it (the group membership
@@ -128,10 +138,6 @@ impl Consumer {
 
     /// Adds one partition (if not yet assigned), starting at `position` when
     /// given (a committed offset) and per `auto.offset.reset` otherwise.
-    #[allow(
-        dead_code,
-        reason = "group membership drives the assignment through these"
-    )]
     pub(crate) fn add_partition(&mut self, tp: &TopicPartition, position: Option<u64>) {
         if self.partitions.iter().all(|p| &p.tp != tp) {
             let topic = self.topic_name(tp.topic());
@@ -144,20 +150,12 @@ impl Consumer {
     }
 
     /// Stops reading these partitions; their buffered records are dropped.
-    #[allow(
-        dead_code,
-        reason = "group membership drives the assignment through these"
-    )]
     pub(crate) fn remove_partitions(&mut self, partitions: &[TopicPartition]) {
         self.partitions.retain(|p| !partitions.contains(&p.tp));
         self.next_partition = 0;
     }
 
     /// Positions of the assigned partitions that have one (what a commit stores).
-    #[allow(
-        dead_code,
-        reason = "group membership drives the assignment through these"
-    )]
     pub(crate) fn positions(&self) -> Vec<(TopicPartition, u64)> {
         self.partitions
             .iter()
@@ -209,8 +207,6 @@ impl Consumer {
     /// ```
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         let deadline = Instant::now().checked_add(timeout);
-        // Group membership (join, heartbeat, rebalance) runs here, before
-        // fetching, once a consumer can belong to a group.
         self.poll_until(deadline)
     }
 
@@ -226,8 +222,10 @@ impl Consumer {
             // Read the signal before looking, so an append that lands
             // between the look and the wait still wakes us.
             let seen = self.core.data_signal().current();
+            // Group membership (join, rebalance, auto-commit) before each
+            // look, so a rebalance during a long wait is handled at once.
+            self.poll_group(deadline)?;
             self.collect(&mut records, max)?;
-            // A group that needs attention (rebalance) also ends the wait.
             if !records.is_empty() {
                 return Ok(records);
             }
@@ -238,7 +236,11 @@ impl Consumer {
                 // Re-check now and then even without a deadline; cheap.
                 None => now + Duration::from_secs(1),
             };
-            self.core.data_signal().wait_past(seen, wait_until);
+            // A group change also notifies the signal; it is handled at the
+            // top of the loop instead of waiting.
+            if !self.group_needs_attention() {
+                self.core.data_signal().wait_past(seen, wait_until);
+            }
         }
     }
 

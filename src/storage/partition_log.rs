@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use parking_lot::{Mutex, RwLock};
 
 use super::checkpoint::{
-    read_offset_checkpoint, sync_dir, write_atomically, write_offset_checkpoint,
+    read_offset_checkpoint, sync_dir, sync_parent, write_atomically, write_offset_checkpoint,
 };
 use super::layout::{CLEAN_SHUTDOWN, LOG_START_OFFSET, RECOVERY_POINT};
 use super::recovery::{open_segments, RecoveryPlan};
@@ -105,7 +105,11 @@ impl PartitionLog {
         tp: TopicPartition,
         config: PartitionLogConfig,
     ) -> Result<PartitionLog> {
+        let existed = dir.exists();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+        if !existed {
+            sync_parent(&dir)?;
+        }
         let marker = dir.join(CLEAN_SHUTDOWN);
         let clean_shutdown = marker.exists();
         let checkpointed_start = read_offset_checkpoint(&dir.join(LOG_START_OFFSET))?;
@@ -479,10 +483,12 @@ impl PartitionLog {
 
 /// Deletes segments wholly below a checkpointed log start offset (left over
 /// when a crash came between the checkpoint and the delete); returns the log
-/// start offset.
+/// start offset. A checkpoint beyond the log end offset contradicts the log
+/// and is ignored: keeping data is the safe side of that doubt.
 fn drop_segments_below(segments: &mut Vec<Arc<Segment>>, start: Option<u64>) -> Result<u64> {
     let first_base = segments.first().map_or(0, |s| s.base_offset());
-    let Some(start) = start else {
+    let end = segments.last().map_or(0, |s| s.next_offset());
+    let Some(start) = start.filter(|&s| s <= end) else {
         return Ok(first_base);
     };
     while segments.len() > 1 && segments.get(1).is_some_and(|s| s.base_offset() <= start) {

@@ -259,3 +259,19 @@ fn an_empty_or_headerless_segment_file_recovers_to_an_empty_log() {
         assert_intact_prefix(dir.path(), config(), 0);
     }
 }
+
+#[test]
+fn a_log_start_checkpoint_beyond_the_log_end_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = PartitionLogConfig {
+        segment_bytes: 400,
+        ..config()
+    };
+    build(dir.path(), cfg.clone(), 10);
+    super::checkpoint::write_offset_checkpoint(
+        &dir.path().join(super::layout::LOG_START_OFFSET),
+        1_000_000,
+    )
+    .unwrap();
+    assert_intact_prefix(dir.path(), cfg, 10);
+}

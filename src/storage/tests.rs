@@ -386,3 +386,51 @@ fn size_retention_never_deletes_the_newest_data() {
     assert!(!remaining.is_empty());
     assert_eq!(remaining.last().unwrap().0, 39);
 }
+
+#[test]
+fn concurrent_appends_and_reads_see_a_dense_consistent_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(
+        dir.path(),
+        PartitionLogConfig {
+            segment_bytes: 2_000,
+            ..config()
+        },
+    );
+    let writers: usize = 3;
+    let per_writer: usize = 60;
+    std::thread::scope(|scope| {
+        for w in 0..writers {
+            let log = &log;
+            scope.spawn(move || {
+                for i in 0..per_writer {
+                    let sync = i % 4 == 0;
+                    log.append_as_leader(&mut batch(&format!("w{w}-{i}"), 2, i as i64), 0, sync)
+                        .unwrap();
+                }
+            });
+        }
+        let log = &log;
+        scope.spawn(move || {
+            // Whatever a reader sees is a dense prefix of whole batches.
+            let total = (writers * per_writer * 2) as u64;
+            while log.log_end_offset() < total {
+                let seen = read_all(log, 0);
+                assert!(seen.iter().enumerate().all(|(i, (o, _))| *o == i as u64));
+            }
+        });
+    });
+    let all = read_all(&log, 0);
+    assert_eq!(all.len(), writers * per_writer * 2);
+    for w in 0..writers {
+        for i in 0..per_writer {
+            for j in 0..2 {
+                let value = format!("w{w}-{i}-{j}");
+                assert!(
+                    all.iter().any(|(_, v)| v == value.as_bytes()),
+                    "{value} missing"
+                );
+            }
+        }
+    }
+}

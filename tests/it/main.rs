@@ -6,10 +6,13 @@
 
 mod consumer;
 mod fuzz_corpus;
+mod groups;
 mod log;
+mod offsets;
 mod ordering;
 mod partitioner;
 mod produce_consume;
 mod producer_errors;
+mod recovery;
 mod retention;
 mod support;
