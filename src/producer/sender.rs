@@ -66,7 +66,7 @@ impl Sender {
                     self.enqueue(batch);
                 }
             }
-            for batch in mem::take(&mut work.ready) {
+            for batch in work.ready.drain(..) {
                 self.enqueue(batch);
             }
             self.dispatch_all();
