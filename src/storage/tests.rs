@@ -594,3 +594,45 @@ fn a_damaged_length_in_a_sealed_segment_is_reported_not_skipped() {
         Err(Error::Corrupt { .. })
     ));
 }
+
+#[test]
+fn segment_ms_rolls_an_aged_segment_on_the_next_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(
+        dir.path(),
+        PartitionLogConfig {
+            segment_ms: Duration::ZERO,
+            ..config()
+        },
+    );
+    for i in 0..4 {
+        log.append_as_leader(&mut batch("age", 1, i), 0, false)
+            .unwrap();
+    }
+    let bases: Vec<u64> = log
+        .segments
+        .read()
+        .iter()
+        .map(|s| s.base_offset())
+        .collect();
+    assert_eq!(bases, [0, 1, 2, 3]);
+}
+
+#[test]
+fn flush_messages_fsyncs_once_enough_records_are_unflushed() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(
+        dir.path(),
+        PartitionLogConfig {
+            flush_messages: Some(3),
+            ..config()
+        },
+    );
+    let durable = || log.active().unwrap().state.read().durable_size;
+    log.append_as_leader(&mut batch("f", 2, 0), 0, false)
+        .unwrap();
+    assert_eq!(durable(), 0);
+    log.append_as_leader(&mut batch("f", 1, 0), 0, false)
+        .unwrap();
+    assert_eq!(durable(), log.size_in_bytes());
+}
