@@ -25,6 +25,8 @@ mod corpus;
 #[cfg(test)]
 mod crash_tests;
 #[cfg(test)]
+mod durability_tests;
+#[cfg(test)]
 mod model_tests;
 #[cfg(test)]
 mod recovery_tests;
