@@ -2,6 +2,7 @@
 //!
 //! Knows nothing about brokers or clients.
 
+mod buffers;
 mod checkpoint;
 mod index;
 mod inspect;
