@@ -2,7 +2,6 @@
 //!
 //! Knows nothing about brokers or clients.
 
-mod buffers;
 mod checkpoint;
 mod index;
 mod inspect;

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Mutex, RwLock};
 
-use super::buffers::ReadBuffers;
 use super::checkpoint::{
     read_offset_checkpoint, sync_dir, sync_parent, write_atomically, write_offset_checkpoint,
 };
@@ -79,8 +78,6 @@ pub(crate) struct PartitionLog {
     /// ("fsyncgate"), so nothing more is acknowledged until a reopen runs
     /// recovery against what is really on disk.
     pub(super) poison: Mutex<Option<String>>,
-    /// Read buffers kept for reuse (see `buffers`).
-    pub(super) read_buffers: ReadBuffers,
 }
 
 pub(super) fn now_ms() -> i64 {
@@ -147,7 +144,6 @@ impl PartitionLog {
             log_end_offset: AtomicU64::new(log_end_offset),
             closed: AtomicBool::new(false),
             poison: Mutex::new(None),
-            read_buffers: ReadBuffers::default(),
         })
     }
 

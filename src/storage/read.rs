@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::buffers::ReadBuffers;
 use super::index::lookup_time;
 use super::partition_log::PartitionLog;
 use super::segment::{Located, Segment};
@@ -57,11 +56,7 @@ impl PartitionLog {
                 return Ok(Bytes::new());
             };
             loop {
-                let source = Source {
-                    segment: &segment,
-                    buffers: &self.read_buffers,
-                };
-                match read_segment(source, offset, max_bytes, max_offset, slack)? {
+                match read_segment(&segment, offset, max_bytes, max_offset, slack)? {
                     Outcome::Data(bytes) => return Ok(bytes),
                     Outcome::Changed => break,
                     Outcome::NotHere => match self.segment_after(segment.base_offset()) {
@@ -113,11 +108,7 @@ impl PartitionLog {
             if segment.max_timestamp() < timestamp {
                 continue;
             }
-            let source = Source {
-                segment: &segment,
-                buffers: &self.read_buffers,
-            };
-            if let Some(offset) = search_segment(source, timestamp)? {
+            if let Some(offset) = search_segment(&segment, timestamp)? {
                 return Ok(Some(offset.max(self.log_start_offset())));
             }
         }
@@ -137,43 +128,31 @@ fn offset_of(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-/// Where a read gets its bytes: the segment, and the buffers to read into.
-#[derive(Clone, Copy)]
-struct Source<'a> {
-    segment: &'a Segment,
-    buffers: &'a ReadBuffers,
-}
-
-impl Source<'_> {
-    /// Reads `len` bytes at `position` (fewer at end of file).
-    fn read(&self, position: u64, len: u64) -> Result<Bytes> {
-        let len = usize::try_from(len).unwrap_or(usize::MAX);
-        let mut buf = self.buffers.take(len);
-        let n = self
-            .segment
-            .read_at(buf.get_mut(..len).unwrap_or_default(), position)?;
-        let whole = buf.freeze();
-        self.buffers.keep(&whole);
-        Ok(whole.slice(..n.min(whole.len())))
-    }
+/// Reads `len` bytes at `position` (fewer at end of file) into a new buffer.
+fn read_buffer(segment: &Segment, position: u64, len: u64) -> Result<Vec<u8>> {
+    // Safe Rust cannot read into uninitialised memory, so the buffer is
+    // zeroed first; for page-cache reads that costs less than the copy.
+    let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
+    let n = segment.read_at(&mut buf, position)?;
+    buf.truncate(n);
+    Ok(buf)
 }
 
 /// Reads the batches holding `offset` onwards from one segment.
 fn read_segment(
-    source: Source<'_>,
+    segment: &Segment,
     offset: u64,
     max_bytes: usize,
     max_offset: u64,
     slack: usize,
 ) -> Result<Outcome> {
-    let segment = source.segment;
     let located = segment.locate(offset);
     if located.start >= located.size {
         return Ok(Outcome::NotHere);
     }
     let window =
         (max_bytes.max(MIN_READ).saturating_add(slack) as u64).min(located.size - located.start);
-    let buf = source.read(located.start, window)?;
+    let buf = read_buffer(segment, located.start, window)?;
     let outcome = match find_in_buffer(&buf, offset) {
         Scan::Found(at, header) => {
             let request = Request {
@@ -181,11 +160,11 @@ fn read_segment(
                 max_bytes,
                 max_offset,
             };
-            slice_batches(source, buf, at, &header, &request, &located)
+            slice_batches(segment, Bytes::from(buf), at, &header, &request, &located)
         }
         Scan::Reached(at) => {
             let from = located.start + at as u64;
-            find_by_headers(source, offset, from, &located, max_bytes, max_offset)
+            find_by_headers(segment, offset, from, &located, max_bytes, max_offset)
         }
     };
     // Bytes read across a truncation prove nothing, not even damage.
@@ -228,7 +207,7 @@ struct Request {
 /// Whole batches from `at` in `buf`, below `max_offset`, up to `max_bytes`
 /// (the first always); the first is read on its own if the buffer cut it.
 fn slice_batches(
-    source: Source<'_>,
+    segment: &Segment,
     buf: Bytes,
     at: usize,
     first: &BatchHeader,
@@ -243,13 +222,13 @@ fn slice_batches(
         if first.size() as u64 > available {
             // Published batches are whole: a length past the end is damage.
             let kind = CorruptionKind::BadLength(i64::from(first.batch_length));
-            return Err(corrupt(source.segment, request.position, kind));
+            return Err(corrupt(segment, request.position, kind));
         }
-        let whole = source.read(request.position, first.size() as u64)?;
+        let whole = read_buffer(segment, request.position, first.size() as u64)?;
         if whole.len() < first.size() {
             return Ok(Outcome::Changed);
         }
-        return Ok(Outcome::Data(whole));
+        return Ok(Outcome::Data(Bytes::from(whole)));
     }
     let mut end = at + first.size();
     while let Some(rest) = buf.get(end..) {
@@ -269,14 +248,13 @@ fn slice_batches(
 /// `offset` (batches larger than the read): walk headers with small reads
 /// from where the buffer ended, then read from the batch found.
 fn find_by_headers(
-    source: Source<'_>,
+    segment: &Segment,
     offset: u64,
     from: u64,
     located: &Located,
     max_bytes: usize,
     max_offset: u64,
 ) -> Result<Outcome> {
-    let segment = source.segment;
     let mut position = from;
     loop {
         if position > located.size {
@@ -290,13 +268,13 @@ fn find_by_headers(
         };
         if offset_of(header.last_offset()) >= offset {
             let len = (max_bytes.max(header.size()) as u64).min(located.size - position);
-            let buf = source.read(position, len)?;
+            let buf = Bytes::from(read_buffer(segment, position, len)?);
             let request = Request {
                 position,
                 max_bytes,
                 max_offset,
             };
-            return slice_batches(source, buf, 0, &header, &request, located);
+            return slice_batches(segment, buf, 0, &header, &request, located);
         }
         position += header.size() as u64;
     }
@@ -320,8 +298,7 @@ fn header_at(segment: &Segment, position: u64, size: u64) -> Result<Option<Batch
 }
 
 /// The first offset in `segment` with a record timestamp ≥ `timestamp`.
-fn search_segment(source: Source<'_>, timestamp: i64) -> Result<Option<u64>> {
-    let segment = source.segment;
+fn search_segment(segment: &Segment, timestamp: i64) -> Result<Option<u64>> {
     let start_offset = {
         let state = segment.state.read();
         lookup_time(&state.times, timestamp).map_or(segment.base_offset(), |e| {
@@ -332,8 +309,9 @@ fn search_segment(source: Source<'_>, timestamp: i64) -> Result<Option<u64>> {
     let mut position = located.start;
     while let Some(header) = header_at(segment, position, located.size)? {
         if header.max_timestamp >= timestamp {
-            let buf = source.read(position, header.size() as u64)?;
-            let batch = RecordBatch::new(buf).map_err(|k| corrupt(segment, position, k))?;
+            let buf = read_buffer(segment, position, header.size() as u64)?;
+            let batch =
+                RecordBatch::new(Bytes::from(buf)).map_err(|k| corrupt(segment, position, k))?;
             for record in batch.records() {
                 let record = record.map_err(|k| corrupt(segment, position, k))?;
                 if record.timestamp >= timestamp {
