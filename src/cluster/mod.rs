@@ -4,6 +4,13 @@
 //! `Log` front door use (API CONTRACT STUB — implementation pending).
 #![allow(dead_code, unused_variables, clippy::todo)]
 
+mod controller;
+mod epoch_cache;
+mod metadata;
+mod producer_state;
+mod replica;
+mod transport;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
