@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::metadata::{ClusterMetadata, PartitionState, TopicState};
+use super::cluster_meta::{ClusterMetadata, PartitionState, TopicState};
 use super::replica::BrokerId;
 use crate::config::TopicConfig;
 use crate::error::{Error, Result};

@@ -6,7 +6,7 @@
 
 mod controller;
 mod epoch_cache;
-mod metadata;
+mod cluster_meta;
 mod producer_state;
 mod replica;
 mod transport;
