@@ -20,7 +20,7 @@ pub use config::{
 pub use consumer::Consumer;
 pub use error::{CorruptionKind, Error, Result};
 pub use group::ConsumerGroup;
-pub use log::{Log, Topic};
+pub use log::{Log, PartitionInfo, Topic};
 pub use producer::{Partitioner, Producer};
 pub use record::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};
 pub use topic::TopicPartition;

@@ -1,1 +1,7 @@
 //! Integration tests: one binary, one module per concern.
+//!
+//! The library's unwrap/expect/panic lints guard against panics on user input
+//! and disk contents; a test that fails should panic, so they are off here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod log;

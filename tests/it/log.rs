@@ -1,0 +1,144 @@
+//! The front door: opening, locking, topics, names and persistence.
+
+use std::path::Path;
+use std::process::Command;
+
+use tidelog::{Error, Log, TopicConfig};
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// Every file and directory below `root`, relative to it.
+fn tree(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.strip_prefix(root).unwrap().display().to_string());
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn second_open_in_process_fails_with_already_open() -> tidelog::Result<()> {
+    let dir = tempdir();
+    let log = Log::open(dir.path())?;
+    assert!(matches!(Log::open(dir.path()), Err(Error::AlreadyOpen { .. })));
+    log.close()?;
+    let again = Log::open(dir.path())?;
+    again.close()
+}
+
+const CHILD_ENV: &str = "TIDELOG_LOCK_CHILD_DIR";
+
+#[test]
+fn second_open_from_another_process_fails_with_already_open() -> tidelog::Result<()> {
+    if let Ok(dir) = std::env::var(CHILD_ENV) {
+        // Child side: report through the exit code what the open returned.
+        let code = match Log::open(&dir) {
+            Err(Error::AlreadyOpen { .. }) => 0,
+            Ok(_) => 1,
+            Err(_) => 2,
+        };
+        std::process::exit(code);
+    }
+    let dir = tempdir();
+    let log = Log::open(dir.path())?;
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "log::second_open_from_another_process_fails_with_already_open",
+            "--nocapture",
+        ])
+        .env(CHILD_ENV, dir.path())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "child could open a locked directory");
+    log.close()
+}
+
+#[test]
+fn invalid_topic_names_are_refused_and_touch_nothing_outside() -> tidelog::Result<()> {
+    let outer = tempdir();
+    let dir = outer.path().join("data");
+    let log = Log::open(&dir)?;
+    let before = tree(outer.path());
+    let long = "a".repeat(250);
+    for name in ["", ".", "..", "a/b", "../x", "x\0y", "caf\u{e9}", "/etc", long.as_str(), "__x"] {
+        let result = log.create_topic(name, TopicConfig::new());
+        assert!(
+            matches!(result, Err(Error::InvalidTopicName { .. })),
+            "{name:?} gave {result:?}"
+        );
+        assert!(matches!(log.delete_topic(name), Err(Error::InvalidTopicName { .. })));
+    }
+    assert_eq!(tree(outer.path()), before);
+    log.close()
+}
+
+#[test]
+fn topics_and_their_config_survive_reopen() -> tidelog::Result<()> {
+    let dir = tempdir();
+    let log = Log::open(dir.path())?;
+    let config = TopicConfig::new().partitions(3).set("retention.ms", "60000")?;
+    log.create_topic("orders", config.clone())?;
+    log.create_topic("payments", TopicConfig::new())?;
+    assert!(matches!(
+        log.create_topic("orders", TopicConfig::new()),
+        Err(Error::TopicAlreadyExists(_))
+    ));
+    log.close()?;
+
+    let log = Log::open(dir.path())?;
+    assert_eq!(log.topics(), vec!["orders".to_string(), "payments".to_string()]);
+    let orders = log.topic("orders")?;
+    assert_eq!(orders.partition_count(), 3);
+    assert_eq!(orders.config()?.to_owned(), config);
+    for info in orders.partitions()? {
+        assert_eq!((info.log_start_offset, info.high_watermark, info.log_end_offset), (0, 0, 0));
+    }
+    log.close()
+}
+
+#[test]
+fn deleted_topic_is_gone_with_its_files() -> tidelog::Result<()> {
+    let dir = tempdir();
+    let log = Log::open(dir.path())?;
+    log.create_topic("short-lived", TopicConfig::new().partitions(2))?;
+    log.delete_topic("short-lived")?;
+    assert!(matches!(log.topic("short-lived"), Err(Error::UnknownTopic(_))));
+    assert!(matches!(log.delete_topic("short-lived"), Err(Error::UnknownTopic(_))));
+    assert!(tree(dir.path()).iter().all(|p| !p.contains("short-lived")));
+    log.close()?;
+    let log = Log::open(dir.path())?;
+    assert!(log.topics().is_empty());
+    log.close()
+}
+
+#[test]
+fn bad_config_values_are_typed_errors() {
+    let dir = tempdir();
+    for (key, value) in [
+        ("log.retention.minutes", "soon"),
+        ("message.max.bytes", "0"),
+        ("no.such.key", "1"),
+        ("log.cleanup.policy", "shred"),
+    ] {
+        let result = Log::builder(dir.path()).set(key, value);
+        assert!(
+            matches!(result, Err(Error::InvalidConfig { ref key, .. }) if !key.is_empty()),
+            "{key}={value}"
+        );
+    }
+    assert!(matches!(
+        Log::builder(dir.path()).default_replication_factor(9).open(),
+        Err(Error::InvalidReplicationFactor { .. })
+    ));
+}
