@@ -88,6 +88,21 @@ impl Controller {
         self.for_each_partition(|c, _, s| s.leader.is_none() && c.elect(s))
     }
 
+    /// A broker (re)starts. A new incarnation means the old one stopped,
+    /// perhaps losing unflushed data, so it is fenced first (its leaderships
+    /// move to in-sync peers); then it is alive and may restore partitions
+    /// that went offline waiting for it.
+    pub(crate) fn register(&mut self, id: BrokerId, now: Instant) -> Vec<Change> {
+        let mut changes = self.fence(id);
+        changes.extend(self.heartbeat(id, now));
+        changes
+    }
+
+    /// Elects leaders for partitions that have none (e.g. after a reopen).
+    pub(crate) fn elect_offline(&mut self) -> Vec<Change> {
+        self.for_each_partition(|c, _, s| s.leader.is_none() && c.elect(s))
+    }
+
     /// Fences brokers whose session expired and moves their leaderships.
     pub(crate) fn tick(&mut self, now: Instant) -> Vec<Change> {
         let expired: Vec<BrokerId> = self

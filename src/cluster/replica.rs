@@ -49,7 +49,9 @@ pub(crate) struct Completed<T> {
 pub(crate) struct Progress<T> {
     /// New high watermark, when it moved.
     pub(crate) high_watermark: Option<u64>,
-    /// New ISR to record in the cluster metadata, when it changed.
+    /// An ISR change to propose to the controller. It takes effect only
+    /// through [`LeaderState::set_isr`] once the controller accepted it, so a
+    /// leader cut off from the controller never acts on an ISR it alone chose.
     pub(crate) isr: Option<Vec<BrokerId>>,
     pub(crate) completed: Vec<Completed<T>>,
 }
@@ -221,8 +223,9 @@ impl<T> LeaderState<T> {
             && f.leo >= self.high_watermark
             && f.leo >= self.epoch_start_offset;
         if rejoins {
-            self.isr.push(id);
-            progress.isr = Some(self.isr.clone());
+            let mut isr = self.isr.clone();
+            isr.push(id);
+            progress.isr = Some(isr);
         }
         self.advance(&mut progress);
         progress
@@ -243,8 +246,8 @@ impl<T> LeaderState<T> {
             })
             .collect();
         if !lagging.is_empty() {
-            self.isr.retain(|id| !lagging.contains(id));
-            progress.isr = Some(self.isr.clone());
+            let isr = self.isr.iter().copied().filter(|id| !lagging.contains(id));
+            progress.isr = Some(isr.collect());
         }
         let mut kept = VecDeque::with_capacity(self.waiting.len());
         for w in self.waiting.drain(..) {
@@ -262,7 +265,8 @@ impl<T> LeaderState<T> {
         progress
     }
 
-    /// The controller changed the ISR (e.g. fenced a dead follower).
+    /// The controller recorded a new ISR (an accepted proposal, or a dead
+    /// follower fenced).
     pub(crate) fn set_isr(&mut self, isr: &[BrokerId], now: Instant) -> Progress<T> {
         let mut in_sync = vec![self.local];
         for &id in isr {
@@ -389,6 +393,8 @@ mod tests {
         assert!(p.isr.is_none(), "exactly at the limit it stays");
         let p = l.tick(t + LAG + Duration::from_millis(1));
         assert_eq!(p.isr, Some(vec![0, 1]));
+        assert_eq!(l.high_watermark(), 3, "a proposal changes nothing yet");
+        l.set_isr(&[0, 1], t);
         assert_eq!(l.high_watermark(), 10, "the ISR moved on without 2");
     }
 
@@ -439,6 +445,7 @@ mod tests {
         assert!(!l.enough_replicas());
         let p = l.on_fetch(1, 7, t);
         assert_eq!(p.isr, Some(vec![0, 1]));
+        l.set_isr(&[0, 1], t);
         assert_eq!(l.high_watermark(), 7);
     }
 

@@ -30,7 +30,10 @@ fn tree(root: &Path) -> Vec<String> {
 fn second_open_in_process_fails_with_already_open() -> tidelog::Result<()> {
     let dir = tempdir();
     let log = Log::open(dir.path())?;
-    assert!(matches!(Log::open(dir.path()), Err(Error::AlreadyOpen { .. })));
+    assert!(matches!(
+        Log::open(dir.path()),
+        Err(Error::AlreadyOpen { .. })
+    ));
     log.close()?;
     let again = Log::open(dir.path())?;
     again.close()
@@ -60,7 +63,11 @@ fn second_open_from_another_process_fails_with_already_open() -> tidelog::Result
         .env(CHILD_ENV, dir.path())
         .status()
         .unwrap();
-    assert_eq!(status.code(), Some(0), "child could open a locked directory");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "child could open a locked directory"
+    );
     log.close()
 }
 
@@ -71,13 +78,27 @@ fn invalid_topic_names_are_refused_and_touch_nothing_outside() -> tidelog::Resul
     let log = Log::open(&dir)?;
     let before = tree(outer.path());
     let long = "a".repeat(250);
-    for name in ["", ".", "..", "a/b", "../x", "x\0y", "caf\u{e9}", "/etc", long.as_str(), "__x"] {
+    for name in [
+        "",
+        ".",
+        "..",
+        "a/b",
+        "../x",
+        "x\0y",
+        "caf\u{e9}",
+        "/etc",
+        long.as_str(),
+        "__x",
+    ] {
         let result = log.create_topic(name, TopicConfig::new());
         assert!(
             matches!(result, Err(Error::InvalidTopicName { .. })),
             "{name:?} gave {result:?}"
         );
-        assert!(matches!(log.delete_topic(name), Err(Error::InvalidTopicName { .. })));
+        assert!(matches!(
+            log.delete_topic(name),
+            Err(Error::InvalidTopicName { .. })
+        ));
     }
     assert_eq!(tree(outer.path()), before);
     log.close()
@@ -87,7 +108,9 @@ fn invalid_topic_names_are_refused_and_touch_nothing_outside() -> tidelog::Resul
 fn topics_and_their_config_survive_reopen() -> tidelog::Result<()> {
     let dir = tempdir();
     let log = Log::open(dir.path())?;
-    let config = TopicConfig::new().partitions(3).set("retention.ms", "60000")?;
+    let config = TopicConfig::new()
+        .partitions(3)
+        .set("retention.ms", "60000")?;
     log.create_topic("orders", config.clone())?;
     log.create_topic("payments", TopicConfig::new())?;
     assert!(matches!(
@@ -97,12 +120,22 @@ fn topics_and_their_config_survive_reopen() -> tidelog::Result<()> {
     log.close()?;
 
     let log = Log::open(dir.path())?;
-    assert_eq!(log.topics(), vec!["orders".to_string(), "payments".to_string()]);
+    assert_eq!(
+        log.topics(),
+        vec!["orders".to_string(), "payments".to_string()]
+    );
     let orders = log.topic("orders")?;
     assert_eq!(orders.partition_count(), 3);
     assert_eq!(orders.config()?.to_owned(), config);
     for info in orders.partitions()? {
-        assert_eq!((info.log_start_offset, info.high_watermark, info.log_end_offset), (0, 0, 0));
+        assert_eq!(
+            (
+                info.log_start_offset,
+                info.high_watermark,
+                info.log_end_offset
+            ),
+            (0, 0, 0)
+        );
     }
     log.close()
 }
@@ -113,8 +146,14 @@ fn deleted_topic_is_gone_with_its_files() -> tidelog::Result<()> {
     let log = Log::open(dir.path())?;
     log.create_topic("short-lived", TopicConfig::new().partitions(2))?;
     log.delete_topic("short-lived")?;
-    assert!(matches!(log.topic("short-lived"), Err(Error::UnknownTopic(_))));
-    assert!(matches!(log.delete_topic("short-lived"), Err(Error::UnknownTopic(_))));
+    assert!(matches!(
+        log.topic("short-lived"),
+        Err(Error::UnknownTopic(_))
+    ));
+    assert!(matches!(
+        log.delete_topic("short-lived"),
+        Err(Error::UnknownTopic(_))
+    ));
     assert!(tree(dir.path()).iter().all(|p| !p.contains("short-lived")));
     log.close()?;
     let log = Log::open(dir.path())?;
@@ -138,7 +177,9 @@ fn bad_config_values_are_typed_errors() {
         );
     }
     assert!(matches!(
-        Log::builder(dir.path()).default_replication_factor(9).open(),
+        Log::builder(dir.path())
+            .default_replication_factor(9)
+            .open(),
         Err(Error::InvalidReplicationFactor { .. })
     ));
 }
