@@ -80,8 +80,14 @@ pub(crate) struct LeaderState<T> {
     /// Log end offset when this leadership began (Kafka's epoch start offset).
     epoch_start_offset: u64,
     followers: BTreeMap<BrokerId, Follower>,
-    /// Leader first, then followers, each at most once.
+    /// Leader first, then followers, each at most once: the ISR as the
+    /// controller recorded it.
     isr: Vec<BrokerId>,
+    /// Followers proposed to rejoin but not yet recorded. They count for
+    /// the high watermark at once (Kafka's "maximal ISR"): the controller
+    /// may record them, and then elect them, before we hear back, so nothing
+    /// may commit without them meanwhile.
+    joining: Vec<BrokerId>,
     leo: u64,
     high_watermark: u64,
     min_insync: usize,
@@ -129,6 +135,7 @@ impl<T> LeaderState<T> {
             epoch_start_offset: leo,
             followers,
             isr: in_sync,
+            joining: Vec::new(),
             leo,
             high_watermark: high_watermark.min(leo),
             min_insync,
@@ -223,8 +230,11 @@ impl<T> LeaderState<T> {
             && f.leo >= self.high_watermark
             && f.leo >= self.epoch_start_offset;
         if rejoins {
+            if !self.joining.contains(&id) {
+                self.joining.push(id);
+            }
             let mut isr = self.isr.clone();
-            isr.push(id);
+            isr.extend(self.joining.iter().copied());
             progress.isr = Some(isr);
         }
         self.advance(&mut progress);
@@ -278,6 +288,7 @@ impl<T> LeaderState<T> {
             }
         }
         self.isr = in_sync;
+        self.joining.clear();
         let mut progress = Progress::default();
         self.advance(&mut progress);
         progress
@@ -309,6 +320,7 @@ impl<T> LeaderState<T> {
         let min_leo = self
             .isr
             .iter()
+            .chain(&self.joining)
             .map(|id| match self.followers.get(id) {
                 Some(f) => f.leo,
                 None => self.leo,
@@ -447,6 +459,22 @@ mod tests {
         assert_eq!(p.isr, Some(vec![0, 1]));
         l.set_isr(&[0, 1], t);
         assert_eq!(l.high_watermark(), 7);
+    }
+
+    #[test]
+    fn a_follower_proposed_to_rejoin_holds_back_the_high_watermark_at_once() {
+        let t = Instant::now();
+        let mut l = LeaderState::<u32>::new(0, 1, &[0, 1, 2], &[0, 1], 10, 10, 2, LAG, t);
+        l.on_append(20);
+        l.on_fetch(2, 10, t);
+        l.on_fetch(1, 20, t);
+        assert_eq!(
+            l.high_watermark(),
+            10,
+            "2 may be recorded in sync any moment"
+        );
+        l.on_fetch(2, 20, t);
+        assert_eq!(l.high_watermark(), 20);
     }
 
     #[test]
