@@ -8,6 +8,7 @@ use crate::cluster::{Cluster, ClusterCore, RetentionThread};
 use crate::config::{ConsumerConfig, LogBuilder, ProducerConfig, TopicConfig};
 use crate::consumer::Consumer;
 use crate::error::{Error, Result};
+use crate::group::{ConsumerGroup, Groups};
 use crate::producer::Producer;
 use crate::topic::{TopicName, TopicPartition};
 
@@ -31,6 +32,7 @@ const LOCK_FILE: &str = ".lock";
 pub struct Log {
     core: Arc<ClusterCore>,
     retention: RetentionThread,
+    groups: Arc<Groups>,
     dir: PathBuf,
     // Held for the Log's lifetime: the OS releases the lock when it is closed.
     _lock: File,
@@ -74,9 +76,11 @@ impl Log {
         let lock = lock_directory(&dir)?;
         let core = ClusterCore::open(&dir, config)?;
         let retention = RetentionThread::start(Arc::clone(&core))?;
+        let groups = Groups::new(Arc::clone(&core));
         Ok(Log {
             core,
             retention,
+            groups,
             dir,
             _lock: lock,
         })
@@ -148,7 +152,33 @@ impl Log {
     /// # Errors
     /// [`Error::InvalidConfig`] for inconsistent settings.
     pub fn consumer(&self, config: ConsumerConfig) -> Result<Consumer> {
-        Consumer::new(Arc::clone(&self.core), config)
+        let mut consumer = Consumer::new(Arc::clone(&self.core), config)?;
+        consumer.attach_groups(Arc::clone(&self.groups));
+        Ok(consumer)
+    }
+
+    /// The admin handle on consumer group `group`: describe it, read its
+    /// committed offsets and lag, reset or delete them. Consumers join a
+    /// group by subscribing with `group.id` set.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// let group = log.consumer_group("billing");
+    /// assert_eq!(group.describe()?.members().len(), 0);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn consumer_group(&self, group: &str) -> ConsumerGroup {
+        ConsumerGroup::new(Arc::clone(&self.groups), group)
+    }
+
+    /// Ids of the consumer groups that have members or committed offsets, sorted.
+    ///
+    /// # Errors
+    /// Loading committed offsets can fail with [`Error::Io`] or [`Error::Corrupt`].
+    pub fn list_groups(&self) -> Result<Vec<String>> {
+        self.groups.list()
     }
 
     /// The brokers: who leads which partition, and failure injection
@@ -176,10 +206,6 @@ impl Log {
     fn shutdown(&mut self) -> Result<()> {
         self.retention.stop();
         self.core.shutdown()
-    }
-
-    pub(crate) fn core(&self) -> &Arc<ClusterCore> {
-        &self.core
     }
 }
 

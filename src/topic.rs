@@ -51,11 +51,6 @@ impl TopicName {
         Ok(TopicName(name.to_string()))
     }
 
-    /// Whether this is an internal (`__`-prefixed) topic.
-    pub(crate) fn is_internal(&self) -> bool {
-        self.0.starts_with("__")
-    }
-
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::parse;
+#[cfg(test)]
 use super::KeyDoc;
 use crate::error::{Error, Result};
 
@@ -72,6 +73,7 @@ impl AssignmentStrategy {
     }
 }
 
+#[cfg(test)]
 pub(crate) const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "group.id",
@@ -230,6 +232,26 @@ impl ConsumerConfig {
     #[must_use]
     pub fn session_timeout(mut self, timeout: Duration) -> Self {
         self.session_timeout = timeout;
+        self
+    }
+
+    /// How often the background thread heartbeats to the group coordinator.
+    ///
+    /// Default: 3 s. Kafka: `heartbeat.interval.ms`. Range: below
+    /// `session.timeout.ms` (checked on subscribe); a third of it is usual.
+    #[must_use]
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
+    /// Longest time between two polls before the member is removed from its
+    /// group (and its partitions given to others).
+    ///
+    /// Default: 5 minutes. Kafka: `max.poll.interval.ms`.
+    #[must_use]
+    pub fn max_poll_interval(mut self, interval: Duration) -> Self {
+        self.max_poll_interval = interval;
         self
     }
 

@@ -5,11 +5,13 @@ use std::time::Duration;
 
 use super::parse;
 use super::topic::{CleanupPolicy, TimestampType};
+#[cfg(test)]
 use super::KeyDoc;
 use crate::error::{Error, Result};
 
 const HOUR_MS: u64 = 3_600_000;
 
+#[cfg(test)]
 pub(crate) const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "brokers",

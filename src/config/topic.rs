@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::parse;
+#[cfg(test)]
 use super::KeyDoc;
 use crate::error::{Error, Result};
 
@@ -68,6 +69,7 @@ impl TimestampType {
     }
 }
 
+#[cfg(test)]
 pub(crate) const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "retention.ms",

@@ -3,7 +3,30 @@
 //! Knows nothing about brokers or clients.
 
 mod checkpoint;
+mod index;
+mod inspect;
+mod layout;
 mod partition_log;
+mod read;
+mod recovery;
+mod retention;
+mod segment;
 
-pub(crate) use checkpoint::{sync_dir, sync_parent, write_atomically};
+#[allow(unused_imports, reason = "part of the storage API contract")]
+pub(crate) use checkpoint::sync_parent;
+pub(crate) use checkpoint::{sync_dir, write_atomically};
+pub use inspect::{
+    decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
+};
 pub(crate) use partition_log::{AppendInfo, PartitionLog, PartitionLogConfig};
+
+#[cfg(test)]
+mod corpus;
+#[cfg(test)]
+mod crash_tests;
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
+mod recovery_tests;
+#[cfg(test)]
+pub(crate) mod tests;

@@ -4,4 +4,15 @@
 //! and disk contents; a test that fails should panic, so they are off here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod consumer;
+mod fuzz_corpus;
+mod groups;
 mod log;
+mod offsets;
+mod ordering;
+mod partitioner;
+mod produce_consume;
+mod producer_errors;
+mod recovery;
+mod retention;
+mod support;

@@ -8,7 +8,10 @@ use tidelog::{
 };
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 /// Checks `condition` until it holds or a generous deadline passes.
@@ -40,7 +43,10 @@ fn one_minute_retention_deletes_old_segments_and_keeps_the_newest() -> tidelog::
         topic.partition(0).unwrap().log_start_offset > 0
     });
     let info = topic.partition(0)?;
-    assert!(info.log_start_offset <= fresh.offset(), "the newest record was deleted");
+    assert!(
+        info.log_start_offset <= fresh.offset(),
+        "the newest record was deleted"
+    );
     assert_eq!(info.log_end_offset, fresh.offset() + 1);
 
     let tp = TopicPartition::new("events", 0);
@@ -55,7 +61,7 @@ fn one_minute_retention_deletes_old_segments_and_keeps_the_newest() -> tidelog::
     let records = consumer.poll(Duration::from_secs(5))?;
     assert_eq!(records.first().map(|r| r.offset()), Some(fresh.offset()));
     drop(consumer);
-    producer.close()?;
+    producer.close();
     log.close()
 }
 
@@ -72,12 +78,16 @@ fn retention_bytes_keeps_the_partition_bounded() -> tidelog::Result<()> {
     let producer = log.producer(ProducerConfig::new().acks(Acks::Leader))?;
     let mut last = 0;
     for i in 0..200 {
-        last = producer.send_sync(ProducerRecord::new("bounded", format!("value-{i:05}")))?.offset();
+        last = producer
+            .send_sync(ProducerRecord::new("bounded", format!("value-{i:05}")))?
+            .offset();
     }
-    wait_until("size retention", || topic.partition(0).unwrap().log_start_offset > 100);
+    wait_until("size retention", || {
+        topic.partition(0).unwrap().log_start_offset > 100
+    });
     let info = topic.partition(0)?;
     assert_eq!(info.log_end_offset, last + 1);
-    producer.close()?;
+    producer.close();
     log.close()
 }
 
@@ -102,10 +112,17 @@ fn a_hundred_megabyte_limit_takes_large_records() -> tidelog::Result<()> {
     small.create_topic("big", TopicConfig::new())?;
     let producer2 = small.producer(ProducerConfig::new().set("max.request.size", "100000000")?)?;
     let result = producer2.send_sync(ProducerRecord::new("big", value));
-    assert!(matches!(result, Err(Error::RecordTooLarge { .. })), "{result:?}");
-    assert_eq!(small.topic("big")?.partition(0)?.log_end_offset, 0, "something was written");
-    producer2.close()?;
-    producer.close()?;
+    assert!(
+        matches!(result, Err(Error::RecordTooLarge { .. })),
+        "{result:?}"
+    );
+    assert_eq!(
+        small.topic("big")?.partition(0)?.log_end_offset,
+        0,
+        "something was written"
+    );
+    producer2.close();
+    producer.close();
     small.close()?;
     log.close()
 }

@@ -1,0 +1,232 @@
+//! Consumer-group performance: read throughput of a subscribed group, and
+//! how long a rebalance takes after a clean leave and after a failure.
+//!
+//! ```text
+//! cargo run --release --example group_perf -- throughput --members 3 --messages 5000000
+//! cargo run --release --example group_perf -- leave --rounds 20
+//! cargo run --release --example group_perf -- kill --rounds 10 --session-ms 300
+//! ```
+//!
+//! - `throughput`: fills a 6-partition topic with 100-byte records
+//!   (untimed), then times `--members` subscribed members of one group, each
+//!   on its own thread, reading all of them. The rebalance that admits them
+//!   is included.
+//! - `leave` / `kill`: three members on their own threads, polling in a
+//!   loop. One of them closes (or is killed); the time reported runs from
+//!   that moment until both survivors hold the next generation's
+//!   assignment. After a kill that includes `session.timeout.ms`; the line
+//!   also shows the time beyond it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use crossbeam_channel::{Receiver, Sender};
+use tidelog::{
+    Consumer, ConsumerConfig, Log, OffsetReset, ProducerConfig, ProducerRecord, RebalanceListener,
+    TopicConfig, TopicPartition,
+};
+
+const TOPIC: &str = "perf";
+const PARTITIONS: u32 = 6;
+
+struct Args {
+    mode: String,
+    members: u32,
+    messages: u64,
+    rounds: u32,
+    session: Duration,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        mode: "throughput".into(),
+        members: 3,
+        messages: 5_000_000,
+        rounds: 10,
+        session: Duration::from_millis(300),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut number = || {
+            it.next()
+                .and_then(|v| v.parse::<f64>().ok())
+                .expect("a number")
+        };
+        match arg.as_str() {
+            "--members" => args.members = number() as u32,
+            "--messages" => args.messages = number() as u64,
+            "--rounds" => args.rounds = number() as u32,
+            "--session-ms" => args.session = Duration::from_millis(number() as u64),
+            mode => args.mode = mode.to_string(),
+        }
+    }
+    args
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args();
+    let dir = tempfile::tempdir()?;
+    let log = Log::builder(dir.path())
+        .set("offsets.topic.num.partitions", "3")?
+        .open()?;
+    log.create_topic(TOPIC, TopicConfig::new().partitions(PARTITIONS))?;
+    match args.mode.as_str() {
+        "throughput" => throughput(&log, &args),
+        "leave" | "kill" => rebalances(&log, &args),
+        other => Err(format!("unknown mode {other:?}: throughput, leave or kill").into()),
+    }
+}
+
+fn config(group: &str) -> ConsumerConfig {
+    ConsumerConfig::new()
+        .group_id(group)
+        .auto_offset_reset(OffsetReset::Earliest)
+        .enable_auto_commit(false)
+}
+
+fn throughput(log: &Log, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    eprintln!(
+        "filling {TOPIC:?} with {} records of 100 bytes ...",
+        args.messages
+    );
+    let producer = log.producer(ProducerConfig::new().set("acks", "1")?)?;
+    let record = ProducerRecord::new(TOPIC, Bytes::from(vec![b'x'; 100]));
+    for _ in 0..args.messages {
+        producer.send(record.clone())?;
+    }
+    producer.close();
+    let read = AtomicU64::new(0);
+    let start = Instant::now();
+    thread::scope(|scope| {
+        for _ in 0..args.members {
+            let (read, total) = (&read, args.messages);
+            scope.spawn(move || -> tidelog::Result<()> {
+                let mut consumer = log.consumer(config("perf").max_poll_records(10_000))?;
+                consumer.subscribe(&[TOPIC])?;
+                while read.load(Ordering::Relaxed) < total {
+                    let records = consumer.poll(Duration::from_millis(20))?;
+                    read.fetch_add(records.len() as u64, Ordering::Relaxed);
+                }
+                consumer.close()
+            });
+        }
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let total = read.load(Ordering::Relaxed);
+    println!(
+        "{} members, {PARTITIONS} partitions: {total} records in {elapsed:.3} s = {:.2} M records/s, {:.1} MB/s of values",
+        args.members,
+        total as f64 / elapsed / 1e6,
+        total as f64 * 100.0 / elapsed / 1e6,
+    );
+    Ok(())
+}
+
+/// Reports each generation a member is handed.
+struct Reporter(Sender<u32>);
+
+impl RebalanceListener for Reporter {
+    fn on_partitions_assigned(
+        &mut self,
+        consumer: &mut Consumer,
+        _: &[TopicPartition],
+    ) -> tidelog::Result<()> {
+        let _ = self.0.send(consumer.generation().unwrap_or(0));
+        Ok(())
+    }
+}
+
+fn rebalances(log: &Log, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let kill = args.mode == "kill";
+    let mut times = Vec::new();
+    for round in 0..args.rounds {
+        let group = format!("round-{round}");
+        let stop = AtomicBool::new(false);
+        let (leave_tx, leave_rx) = crossbeam_channel::bounded::<Sender<Instant>>(1);
+        let (reports, generations) = crossbeam_channel::unbounded();
+        let elapsed = thread::scope(|scope| {
+            for member in 0..3 {
+                // The victim heartbeats every millisecond, so its last
+                // heartbeat is the moment it dies: what follows is the
+                // session timeout plus the rebalance itself.
+                let heartbeat = match member {
+                    0 => Duration::from_millis(1),
+                    _ => args.session / 3,
+                };
+                let config = config(&group)
+                    .session_timeout(args.session)
+                    .heartbeat_interval(heartbeat);
+                let (stop, reports) = (&stop, reports.clone());
+                let leave = (member == 0).then(|| leave_rx.clone());
+                scope.spawn(move || member_loop(log, config, reports, leave, kill, stop));
+            }
+            let stable = wait_for_generation(&generations, 3, 0);
+            let (started_tx, started) = crossbeam_channel::bounded(1);
+            leave_tx.send(started_tx).unwrap();
+            wait_for_generation(&generations, 2, stable + 1);
+            let start = started.recv().unwrap();
+            let elapsed = start.elapsed();
+            stop.store(true, Ordering::Release);
+            elapsed
+        });
+        times.push(elapsed);
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    let beyond = median.saturating_sub(if kill { args.session } else { Duration::ZERO });
+    println!(
+        "rebalance after a {}: median {median:?} over {} rounds (min {:?}, max {:?}); beyond the session timeout: {beyond:?}",
+        if kill { "kill" } else { "clean leave" },
+        times.len(),
+        times[0],
+        times[times.len() - 1],
+    );
+    Ok(())
+}
+
+fn member_loop(
+    log: &Log,
+    config: ConsumerConfig,
+    reports: Sender<u32>,
+    leave: Option<Receiver<Sender<Instant>>>,
+    kill: bool,
+    stop: &AtomicBool,
+) -> tidelog::Result<()> {
+    let mut consumer = log.consumer(config)?;
+    consumer.subscribe_with_listener(&[TOPIC], Reporter(reports))?;
+    while !stop.load(Ordering::Acquire) {
+        consumer.poll(Duration::from_millis(5))?;
+        if let Some(started) = leave.as_ref().and_then(|l| l.try_recv().ok()) {
+            // Timed from here: the member is about to go.
+            let _ = started.send(Instant::now());
+            if kill {
+                consumer.kill();
+                return Ok(());
+            }
+            return consumer.close();
+        }
+    }
+    consumer.close()
+}
+
+/// Waits until `members` members report one generation after `after`;
+/// returns it.
+fn wait_for_generation(generations: &Receiver<u32>, members: usize, after: u32) -> u32 {
+    let mut counts = std::collections::BTreeMap::new();
+    loop {
+        let generation = generations
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a rebalance");
+        if generation < after {
+            continue;
+        }
+        let count = counts.entry(generation).or_insert(0);
+        *count += 1;
+        if *count == members {
+            return generation;
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Offset commits: synchronous, asynchronous, explicit, automatic.
+//!
+//! A committed offset is the *next* offset to read: the consumer's position,
+//! not the offset of the last record processed.
+
+use std::time::Instant;
+
+use crate::consumer::Consumer;
+use crate::error::{Error, Result};
+use crate::group::{OffsetAndMetadata, Offsets};
+use crate::topic::TopicPartition;
+
+impl Consumer {
+    /// Commits the positions of every assigned partition (the offsets after
+    /// the records `poll` has returned) and waits until they are durable.
+    ///
+    /// # Errors
+    /// - [`Error::NoGroupId`] without `group.id`;
+    /// - [`Error::CommitFailed`] when this consumer is no longer a member of
+    ///   the group's current generation (it was evicted, or the group
+    ///   rebalanced): the partitions may belong to another member now, and
+    ///   nothing was committed — poll again to rejoin;
+    /// - [`Error::RebalanceInProgress`] (retriable) while the group completes
+    ///   a rebalance;
+    /// - [`Error::Timeout`] or replication errors from writing the offsets.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use std::time::Duration;
+    /// use tidelog::{ConsumerConfig, OffsetReset, ProducerConfig, ProducerRecord, TopicPartition};
+    /// log.producer(ProducerConfig::new())?.send_sync(ProducerRecord::new("orders", "o-1"))?;
+    /// let config = ConsumerConfig::new()
+    ///     .group_id("billing")
+    ///     .enable_auto_commit(false)
+    ///     .auto_offset_reset(OffsetReset::Earliest);
+    /// let mut consumer = log.consumer(config)?;
+    /// consumer.subscribe(&["orders"])?;
+    /// let records = consumer.poll(Duration::from_secs(5))?;
+    /// consumer.commit_sync()?;
+    /// let committed = consumer.committed(&TopicPartition::new("orders", 0))?;
+    /// assert_eq!(committed.map(|c| c.offset()), Some(records.len() as u64));
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn commit_sync(&mut self) -> Result<()> {
+        self.run_commit_callbacks();
+        let offsets = self.offsets_to_commit(None);
+        self.commit_to_group(&offsets)
+    }
+
+    /// Commits explicit offsets (each the next offset to read) and waits
+    /// until they are durable. The partitions need not be assigned.
+    ///
+    /// # Errors
+    /// As [`commit_sync`](Consumer::commit_sync).
+    pub fn commit_offsets(
+        &mut self,
+        offsets: &[(TopicPartition, OffsetAndMetadata)],
+    ) -> Result<()> {
+        self.run_commit_callbacks();
+        let offsets: Offsets = offsets.iter().cloned().collect();
+        self.commit_to_group(&offsets)
+    }
+
+    /// Starts committing the positions of every assigned partition and
+    /// returns at once. `callback` gets the outcome later, in this thread,
+    /// inside a `poll`, `commit_sync`, `commit_offsets` or `close`. A failed
+    /// asynchronous commit is not retried: a later commit supersedes it.
+    ///
+    /// # Errors
+    /// [`Error::NoGroupId`] without `group.id`; every other failure goes to
+    /// `callback`.
+    pub fn commit_async(
+        &mut self,
+        callback: impl FnOnce(Result<()>) + Send + 'static,
+    ) -> Result<()> {
+        let group_id = self.config.group_id.clone().ok_or(Error::NoGroupId)?;
+        let offsets = self.offsets_to_commit(None);
+        let (sender, _) = self
+            .group
+            .completions
+            .get_or_insert_with(crossbeam_channel::unbounded);
+        let sender = sender.clone();
+        let on_complete: Box<dyn FnOnce(Result<()>) + Send> = Box::new(move |outcome| {
+            // The consumer may be gone; then nobody is left to call back.
+            let _ = sender.send((Box::new(callback), outcome));
+        });
+        match self.group.member.as_ref() {
+            Some(member) => match member.commit_identity() {
+                Some(identity) => member
+                    .group
+                    .commit_async(Some(identity), offsets, on_complete),
+                None => on_complete(Err(Error::RebalanceInProgress(group_id))),
+            },
+            None => match self.group.groups.as_ref() {
+                Some(groups) => groups
+                    .group(&group_id)
+                    .commit_async(None, offsets, on_complete),
+                None => on_complete(Err(Error::Closed("consumer's Log"))),
+            },
+        }
+        Ok(())
+    }
+
+    /// The group's committed offset for `tp` (whether or not this consumer
+    /// reads it); `None` when the group has not committed one.
+    ///
+    /// # Errors
+    /// [`Error::NoGroupId`] without `group.id`; loading committed offsets
+    /// can fail with [`Error::Io`] or [`Error::Corrupt`].
+    pub fn committed(&self, tp: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {
+        let group_id = self.config.group_id.as_deref().ok_or(Error::NoGroupId)?;
+        let groups = self
+            .group
+            .groups
+            .as_ref()
+            .ok_or(Error::Closed("consumer's Log"))?;
+        groups.offsets().committed(group_id, tp)
+    }
+
+    /// Positions of the assigned partitions (only those in `only`, if
+    /// given) that have one, as offsets to commit.
+    pub(super) fn offsets_to_commit(&self, only: Option<&[TopicPartition]>) -> Offsets {
+        self.positions()
+            .into_iter()
+            .filter(|(tp, _)| only.is_none_or(|only| only.contains(tp)))
+            .map(|(tp, offset)| (tp, OffsetAndMetadata::new(offset)))
+            .collect()
+    }
+
+    /// Commits for this consumer's membership, or as a consumer with manual
+    /// assignment when it has no subscription.
+    pub(super) fn commit_to_group(&mut self, offsets: &Offsets) -> Result<()> {
+        let group_id = self.config.group_id.clone().ok_or(Error::NoGroupId)?;
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        match self.group.member.as_ref() {
+            Some(member) => match member.commit_identity() {
+                Some(identity) => member.group.commit(Some(identity), offsets),
+                None => Err(Error::RebalanceInProgress(group_id)),
+            },
+            None => {
+                let groups = self
+                    .group
+                    .groups
+                    .as_ref()
+                    .ok_or(Error::Closed("consumer's Log"))?;
+                groups.group(&group_id).commit(None, offsets)
+            }
+        }
+    }
+
+    /// With `enable.auto.commit`, commits the positions reached by the
+    /// previous polls once `auto.commit.interval.ms` has passed. Failures
+    /// are dropped, as Kafka's auto-commit only logs them: the next
+    /// interval commits again, and a lost commit only means re-reading.
+    pub(super) fn maybe_auto_commit(&mut self) {
+        let Some(due) = self.group.next_auto_commit else {
+            return;
+        };
+        if Instant::now() < due || self.group.member.is_none() {
+            return;
+        }
+        let offsets = self.offsets_to_commit(None);
+        let _ = self.commit_to_group(&offsets);
+        self.group.next_auto_commit = Some(Instant::now() + self.config.auto_commit_interval);
+    }
+
+    /// Runs the callbacks of asynchronous commits that have finished.
+    pub(super) fn run_commit_callbacks(&mut self) {
+        let Some((_, receiver)) = self.group.completions.as_ref() else {
+            return;
+        };
+        let done: Vec<_> = receiver.try_iter().collect();
+        for (callback, outcome) in done {
+            callback(outcome);
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! Subscribing, rebalancing inside `poll`, leaving (close) and dying (kill).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::{Heartbeat, Member, RebalanceListener, Shared, Step};
+use crate::consumer::Consumer;
+use crate::error::{Error, Result};
+use crate::group::JoinRequest;
+use crate::topic::{TopicName, TopicPartition};
+
+impl Consumer {
+    /// Lets the consumer join the groups of its `Log` (by `subscribe`).
+    pub(crate) fn attach_groups(&mut self, groups: Arc<crate::group::Groups>) {
+        self.group = super::Membership::new(groups);
+    }
+
+    /// Joins the consumer group named by `group.id` and reads the
+    /// partitions of `topics` the group assigns to this member.
+    ///
+    /// The join itself happens in the next [`poll`](Consumer::poll), like
+    /// every later rebalance: partitions arrive, move and leave only inside
+    /// `poll`. A background thread heartbeats every `heartbeat.interval.ms`,
+    /// so a slow loop keeps its membership as long as it polls within
+    /// `max.poll.interval.ms`. Subscribing again replaces the subscription
+    /// (leaving the group and rejoining). Manually assigned partitions are
+    /// dropped.
+    ///
+    /// # Errors
+    /// [`Error::NoGroupId`] without `group.id` (use
+    /// [`assign`](Consumer::assign) instead), [`Error::InvalidTopicName`],
+    /// [`Error::InvalidConfig`] when `heartbeat.interval.ms` is not below
+    /// `session.timeout.ms`.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use std::time::Duration;
+    /// use tidelog::{ConsumerConfig, OffsetReset, TopicConfig};
+    /// log.create_topic("orders", TopicConfig::new().partitions(3))?;
+    /// let config = ConsumerConfig::new().group_id("billing").auto_offset_reset(OffsetReset::Earliest);
+    /// let mut consumer = log.consumer(config)?;
+    /// consumer.subscribe(&["orders"])?;
+    /// consumer.poll(Duration::from_millis(100))?; // joins; the only member gets everything
+    /// assert_eq!(consumer.assignment().len(), 3);
+    /// consumer.close()?;
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn subscribe(&mut self, topics: &[&str]) -> Result<()> {
+        self.subscribe_inner(topics, None)
+    }
+
+    /// Like [`subscribe`](Consumer::subscribe), with a listener told about
+    /// every partition revoked, assigned or lost (inside `poll`).
+    ///
+    /// # Errors
+    /// As [`subscribe`](Consumer::subscribe).
+    pub fn subscribe_with_listener(
+        &mut self,
+        topics: &[&str],
+        listener: impl RebalanceListener + 'static,
+    ) -> Result<()> {
+        self.subscribe_inner(topics, Some(Box::new(listener)))
+    }
+
+    fn subscribe_inner(
+        &mut self,
+        topics: &[&str],
+        listener: Option<Box<dyn RebalanceListener>>,
+    ) -> Result<()> {
+        let group_id = self.config.group_id.clone().ok_or(Error::NoGroupId)?;
+        if self.config.heartbeat_interval >= self.config.session_timeout {
+            return Err(Error::config(
+                "heartbeat.interval.ms",
+                self.config.heartbeat_interval.as_millis().to_string(),
+                format!(
+                    "must be below session.timeout.ms ({} ms), or the member is removed between \
+                     two heartbeats; a third of it is usual",
+                    self.config.session_timeout.as_millis()
+                ),
+            ));
+        }
+        let topics = topics
+            .iter()
+            .map(|t| TopicName::new(t).map(|n| n.to_string()))
+            .collect::<Result<BTreeSet<String>>>()?;
+        let groups = self
+            .group
+            .groups
+            .clone()
+            .ok_or(Error::Closed("consumer's Log"))?;
+        self.leave_group()?;
+        self.set_assignment(&[]);
+        let group = groups.group(&group_id);
+        let shared = Arc::new(Shared {
+            member_id: Mutex::new(None),
+            last_poll: Mutex::new(Instant::now()),
+        });
+        let heartbeat = Heartbeat::start(
+            Arc::clone(&group),
+            Arc::clone(&shared),
+            self.config.heartbeat_interval,
+        )?;
+        self.group.member = Some(Member {
+            seen: group.version(),
+            group,
+            request: JoinRequest {
+                client_id: self.config.client_id.clone(),
+                topics,
+                strategy: self.config.assignment_strategy,
+                session_timeout: self.config.session_timeout,
+                max_poll_interval: self.config.max_poll_interval,
+            },
+            member_id: None,
+            generation: 0,
+            owned: BTreeSet::new(),
+            shared,
+            heartbeat: Some(heartbeat),
+        });
+        self.group.listener = listener;
+        self.group.next_auto_commit = self
+            .config
+            .enable_auto_commit
+            .then(|| Instant::now() + self.config.auto_commit_interval);
+        Ok(())
+    }
+
+    /// Leaves the group (committing first with `enable.auto.commit`) and
+    /// drops the subscribed partitions.
+    ///
+    /// # Errors
+    /// The auto-commit's or the listener's error; the consumer leaves anyway.
+    pub fn unsubscribe(&mut self) -> Result<()> {
+        self.leave_group()
+    }
+
+    /// The topics subscribed to (empty without a subscription), sorted.
+    pub fn subscription(&self) -> Vec<String> {
+        self.group
+            .member
+            .as_ref()
+            .map(|m| m.request.topics.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The member id the group coordinator gave this consumer; `None`
+    /// before the first join completes or without a subscription.
+    pub fn member_id(&self) -> Option<&str> {
+        self.group.member.as_ref()?.member_id.as_deref()
+    }
+
+    /// The group generation this consumer's assignment belongs to; `None`
+    /// before its first assignment or without a subscription.
+    pub fn generation(&self) -> Option<u32> {
+        let member = self.group.member.as_ref()?;
+        (member.generation > 0).then_some(member.generation)
+    }
+
+    /// Leaves the group at once — committing positions first with
+    /// `enable.auto.commit`, and telling the listener the partitions are
+    /// revoked — so the other members take the partitions over without
+    /// waiting for the session timeout. Runs pending commit callbacks.
+    ///
+    /// Dropping a consumer also leaves at once, but commits nothing.
+    ///
+    /// # Errors
+    /// The auto-commit's or the listener's error; the consumer leaves anyway.
+    pub fn close(mut self) -> Result<()> {
+        let left = self.leave_group();
+        self.run_commit_callbacks();
+        left
+    }
+
+    /// Ends the consumer abruptly, as if its process died: no leave, no
+    /// commit, no listener call, and its heartbeats stop. The group only
+    /// notices after `session.timeout.ms`, then gives its partitions to the
+    /// other members, which resume from the last committed offsets.
+    ///
+    /// This is failure injection, for testing how an application copes with
+    /// a crashed member; use [`close`](Consumer::close) otherwise.
+    pub fn kill(mut self) {
+        if let Some(mut member) = self.group.member.take() {
+            if let Some(heartbeat) = member.heartbeat.take() {
+                heartbeat.stop();
+            }
+            // Forget the id so dropping the member sends no leave.
+            member.member_id = None;
+        }
+    }
+
+    /// Whether the group changed since this consumer last looked: its
+    /// `poll` should come back to `poll_group` instead of waiting for data.
+    pub(crate) fn group_needs_attention(&self) -> bool {
+        !self.group.in_listener
+            && self
+                .group
+                .member
+                .as_ref()
+                .is_some_and(Member::needs_attention)
+    }
+
+    /// The group's part of a poll: joins, rebalances, auto-commits. Waits
+    /// (until `deadline`) only while the member has rejoined and the others
+    /// have not; returns with whatever the member owns by then.
+    pub(crate) fn poll_group(&mut self, deadline: Option<Instant>) -> Result<()> {
+        if self.group.in_listener {
+            return Ok(());
+        }
+        self.run_commit_callbacks();
+        let Some(member) = self.group.member.as_ref() else {
+            return Ok(());
+        };
+        *member.shared.last_poll.lock() = Instant::now();
+        // A listener's error is reported once the rebalance step is done; an
+        // error of the protocol itself (a refused join) ends the poll at once.
+        let mut listener_error = None;
+        while self.group_needs_attention() {
+            if !self.rebalance_step(deadline, &mut listener_error)? {
+                break;
+            }
+        }
+        self.maybe_auto_commit();
+        listener_error.map_or(Ok(()), Err)
+    }
+
+    /// One step; `Ok(false)` when the member should stop for this poll.
+    fn rebalance_step(
+        &mut self,
+        deadline: Option<Instant>,
+        listener_error: &mut Option<Error>,
+    ) -> Result<bool> {
+        let Some(member) = self.group.member.as_mut() else {
+            return Ok(false);
+        };
+        let mut note = |result: Result<()>| {
+            if let Err(e) = result {
+                listener_error.get_or_insert(e);
+            }
+        };
+        match member.step()? {
+            Step::Done => return Ok(false),
+            Step::Rejoin(revoked) => {
+                note(self.revoke(&revoked));
+                let lost = match self.group.member.as_mut() {
+                    Some(member) => member.rejoin()?,
+                    None => Vec::new(),
+                };
+                if !lost.is_empty() {
+                    note(self.call_listener(|l, c| l.on_partitions_lost(c, &lost)));
+                    self.remove_partitions(&lost);
+                }
+            }
+            Step::Wait => return Ok(self.wait_for_group(deadline)),
+            Step::Assigned { revoked, added } => {
+                note(self.revoke(&revoked));
+                let committed = self.committed_offsets(&added)?;
+                note(self.take_over(&added, committed));
+            }
+            Step::Lost(lost) => {
+                note(self.call_listener(|l, c| l.on_partitions_lost(c, &lost)));
+                self.remove_partitions(&lost);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Waits for the other members; whether the group changed in time.
+    fn wait_for_group(&mut self, deadline: Option<Instant>) -> bool {
+        let Some(member) = self.group.member.as_ref() else {
+            return false;
+        };
+        // Without a deadline, wake now and then to refresh `last_poll`.
+        let until = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let changed = member.group.wait_for_change(member.seen, until);
+        *member.shared.last_poll.lock() = Instant::now();
+        changed || deadline.is_none()
+    }
+
+    /// Commits (with auto-commit) and revokes `partitions`, then drops them.
+    fn revoke(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        if partitions.is_empty() {
+            return Ok(());
+        }
+        if self.config.enable_auto_commit {
+            // As in Kafka, a failed auto-commit does not stop the rebalance;
+            // the next owner then re-reads from the last committed offset.
+            let offsets = self.offsets_to_commit(Some(partitions));
+            let _ = self.commit_to_group(&offsets);
+        }
+        let result = self.call_listener(|l, c| l.on_partitions_revoked(c, partitions));
+        self.remove_partitions(partitions);
+        result
+    }
+
+    /// The group's committed offsets for `partitions`, read before they
+    /// are added. Failing here (the committed offsets cannot be loaded)
+    /// leaves them out of the fetch set rather than starting them at
+    /// `auto.offset.reset`, which could skip records; the error comes out of
+    /// `poll`.
+    fn committed_offsets(&self, partitions: &[TopicPartition]) -> Result<Vec<Option<u64>>> {
+        let Some(member) = self.group.member.as_ref() else {
+            return Ok(Vec::new());
+        };
+        partitions
+            .iter()
+            .map(|tp| Ok(member.group.committed(tp)?.map(|c| c.offset())))
+            .collect()
+    }
+
+    /// Adds newly assigned partitions at their committed offsets, then tells
+    /// the listener (always, even with nothing new, as Kafka does).
+    fn take_over(&mut self, added: &[TopicPartition], committed: Vec<Option<u64>>) -> Result<()> {
+        for (tp, offset) in added.iter().zip(committed) {
+            self.add_partition(tp, offset);
+        }
+        self.call_listener(|l, c| l.on_partitions_assigned(c, added))
+    }
+
+    /// Runs the listener (if any) with the consumer at hand. While it runs,
+    /// a `poll` it makes does no group work.
+    fn call_listener(
+        &mut self,
+        call: impl FnOnce(&mut dyn RebalanceListener, &mut Consumer) -> Result<()>,
+    ) -> Result<()> {
+        let Some(mut listener) = self.group.listener.take() else {
+            return Ok(());
+        };
+        self.group.in_listener = true;
+        let result = call(listener.as_mut(), self);
+        self.group.in_listener = false;
+        if self.group.listener.is_none() {
+            self.group.listener = Some(listener);
+        }
+        result
+    }
+
+    /// Commits (with auto-commit), revokes everything and leaves.
+    pub(crate) fn leave_group(&mut self) -> Result<()> {
+        let Some(member) = self.group.member.as_ref() else {
+            return Ok(());
+        };
+        let owned: Vec<TopicPartition> = member.owned.iter().cloned().collect();
+        let joined = member.member_id.is_some();
+        let mut result = Ok(());
+        if self.config.enable_auto_commit && joined {
+            let offsets = self.offsets_to_commit(Some(&owned));
+            result = self.commit_to_group(&offsets);
+        }
+        let revoke = match owned.is_empty() {
+            true => Ok(()),
+            false => self.call_listener(|l, c| l.on_partitions_revoked(c, &owned)),
+        };
+        self.remove_partitions(&owned);
+        // Dropping the member stops its heartbeats and sends the leave.
+        self.group.member = None;
+        self.group.listener = None;
+        result.and(revoke)
+    }
+}

@@ -1,0 +1,453 @@
+//! Consumer groups through the public API: ownership, failures, rebalances.
+//!
+//! The consumers of one test are driven from the test's thread, each `poll`
+//! with a short timeout, round-robin; their heartbeat threads run on their
+//! own. Session timeouts are short (300 ms) so failures are noticed quickly;
+//! every wait is bounded by a generous deadline and nothing asserts on time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use tidelog::{
+    AssignmentStrategy, Consumer, ConsumerConfig, Error, GroupState, Log, OffsetReset,
+    ProducerConfig, ProducerRecord, RebalanceListener, Result, TopicConfig, TopicPartition,
+};
+
+pub(crate) const SESSION: Duration = Duration::from_millis(300);
+const DEADLINE: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(5);
+
+/// A log whose `__consumer_offsets` has 3 partitions instead of 50: each
+/// partition costs directories, files and fsyncs on creation and close.
+pub(crate) fn open_log_in(dir: &std::path::Path) -> Result<Log> {
+    Log::builder(dir)
+        .set("offsets.topic.num.partitions", "3")?
+        .open()
+}
+
+pub(crate) fn open_log() -> (tempfile::TempDir, Log) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log_in(dir.path()).unwrap();
+    (dir, log)
+}
+
+/// A member config with short timeouts, reading from the start.
+pub(crate) fn member_config(group: &str) -> ConsumerConfig {
+    ConsumerConfig::new()
+        .group_id(group)
+        .auto_offset_reset(OffsetReset::Earliest)
+        .enable_auto_commit(false)
+        .session_timeout(SESSION)
+        .heartbeat_interval(Duration::from_millis(50))
+        .max_poll_records(20)
+}
+
+/// `count` records spread evenly over the topic's partitions; values are
+/// `"{partition}-{n}"`.
+pub(crate) fn produce(log: &Log, topic: &str, partitions: u32, count: u32) -> Result<()> {
+    let producer = log.producer(ProducerConfig::new())?;
+    for n in 0..count {
+        let partition = n % partitions;
+        producer
+            .send(ProducerRecord::new(topic, format!("{partition}-{n}")).partition(partition))?;
+    }
+    producer.flush();
+    Ok(())
+}
+
+fn value(record: &tidelog::ConsumerRecord) -> String {
+    String::from_utf8_lossy(record.value().map_or(&[][..], |v| &v[..])).into_owned()
+}
+
+/// Polls every consumer in turn, adding the values read to `read`, until
+/// `done` holds.
+pub(crate) fn poll_until(
+    consumers: &mut [Consumer],
+    read: &mut Vec<String>,
+    mut done: impl FnMut(&[Consumer], &[String]) -> bool,
+) -> Result<()> {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        for consumer in consumers.iter_mut() {
+            read.extend(consumer.poll(POLL)?.iter().map(value));
+        }
+        if done(consumers, read) {
+            return Ok(());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the group did not settle in time"
+        );
+    }
+}
+
+fn distinct(read: &[String]) -> usize {
+    read.iter().collect::<BTreeSet<_>>().len()
+}
+
+/// Whether the group is stable and every consumer holds the current
+/// generation's assignment.
+pub(crate) fn settled(log: &Log, group: &str, consumers: &[Consumer]) -> bool {
+    let description = log.consumer_group(group).describe().unwrap();
+    description.state() == GroupState::Stable
+        && description.members().len() == consumers.len()
+        && consumers
+            .iter()
+            .all(|c| c.generation() == Some(description.generation()))
+}
+
+/// Checks, from the members' own assignments, that every partition has
+/// exactly one owner.
+fn assert_exactly_one_owner(consumers: &[Consumer], topic: &str, partitions: u32) {
+    let mut owners: BTreeMap<TopicPartition, usize> = BTreeMap::new();
+    for consumer in consumers {
+        for tp in consumer.assignment() {
+            *owners.entry(tp).or_default() += 1;
+        }
+    }
+    let expected: BTreeMap<TopicPartition, usize> = (0..partitions)
+        .map(|p| (TopicPartition::new(topic, p), 1))
+        .collect();
+    assert_eq!(owners, expected);
+}
+
+fn join(log: &Log, config: ConsumerConfig, topic: &str) -> Result<Consumer> {
+    let mut consumer = log.consumer(config)?;
+    consumer.subscribe(&[topic])?;
+    Ok(consumer)
+}
+
+#[test]
+fn every_partition_has_exactly_one_owner_in_each_stable_generation() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(6))?;
+    let mut consumers = Vec::new();
+    let mut generations = BTreeSet::new();
+    for size in 1..=7usize {
+        consumers.push(join(&log, member_config("billing"), "orders")?);
+        poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+            settled(&log, "billing", c)
+        })?;
+        assert_exactly_one_owner(&consumers, "orders", 6);
+        generations.insert(consumers[0].generation());
+        let idle = consumers
+            .iter()
+            .filter(|c| c.assignment().is_empty())
+            .count();
+        assert_eq!(idle, size.saturating_sub(6), "{size} members");
+    }
+    assert_eq!(generations.len(), 7, "each join made a new generation");
+    // Range: the idle one is the last by member id.
+    let description = log.consumer_group("billing").describe()?;
+    assert_eq!(description.strategy(), Some(AssignmentStrategy::Range));
+    assert!(description
+        .members()
+        .last()
+        .unwrap()
+        .assignment()
+        .is_empty());
+    Ok(())
+}
+
+#[test]
+fn subscribe_without_a_group_id_is_refused_but_assign_works() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let mut consumer = log.consumer(ConsumerConfig::new())?;
+    assert!(matches!(
+        consumer.subscribe(&["orders"]),
+        Err(Error::NoGroupId)
+    ));
+    assert!(matches!(consumer.commit_sync(), Err(Error::NoGroupId)));
+    consumer.assign(&[TopicPartition::new("orders", 1)])?;
+    assert_eq!(
+        consumer.assignment(),
+        vec![TopicPartition::new("orders", 1)]
+    );
+    Ok(())
+}
+
+#[test]
+fn heartbeat_interval_must_be_below_the_session_timeout() -> Result<()> {
+    let (_dir, log) = open_log();
+    let config = member_config("g").heartbeat_interval(SESSION);
+    let mut consumer = log.consumer(config)?;
+    assert!(matches!(
+        consumer.subscribe(&["orders"]),
+        Err(Error::InvalidConfig { .. })
+    ));
+    Ok(())
+}
+
+/// Commits whatever was read before giving partitions up.
+struct CommitOnRevoke;
+
+impl RebalanceListener for CommitOnRevoke {
+    fn on_partitions_revoked(
+        &mut self,
+        consumer: &mut Consumer,
+        _: &[TopicPartition],
+    ) -> Result<()> {
+        consumer.commit_sync()
+    }
+}
+
+fn committing_member(log: &Log, group: &str, topic: &str) -> Result<Consumer> {
+    let mut consumer = log.consumer(member_config(group))?;
+    consumer.subscribe_with_listener(&[topic], CommitOnRevoke)?;
+    Ok(consumer)
+}
+
+#[test]
+fn a_killed_member_loses_its_partitions_and_nothing_is_lost() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(6))?;
+    produce(&log, "orders", 6, 600)?;
+    let mut consumers: Vec<Consumer> = (0..3)
+        .map(|_| committing_member(&log, "billing", "orders"))
+        .collect::<Result<_>>()?;
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    // Read some more, committing as we go, then kill a member holding
+    // records it read but did not commit.
+    for consumer in &mut consumers {
+        read.extend(consumer.poll(POLL)?.iter().map(value));
+        consumer.commit_sync()?;
+        read.extend(consumer.poll(POLL)?.iter().map(value));
+    }
+    let victim = consumers.remove(0);
+    assert!(!victim.assignment().is_empty());
+    victim.kill();
+    poll_until(&mut consumers, &mut read, |c, _| {
+        settled(&log, "billing", c) && c.iter().map(|c| c.assignment().len()).sum::<usize>() == 6
+    })?;
+    assert_exactly_one_owner(&consumers, "orders", 6);
+    poll_until(&mut consumers, &mut read, |_, read| distinct(read) == 600)?;
+    Ok(())
+}
+
+#[test]
+fn a_clean_handover_reads_every_record_exactly_once() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(6))?;
+    produce(&log, "orders", 6, 600)?;
+    let mut consumers: Vec<Consumer> = (0..3)
+        .map(|_| committing_member(&log, "billing", "orders"))
+        .collect::<Result<_>>()?;
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    for consumer in &mut consumers {
+        read.extend(consumer.poll(POLL)?.iter().map(value));
+    }
+    // close() revokes (the listener commits) and leaves at once.
+    consumers.remove(0).close()?;
+    poll_until(&mut consumers, &mut read, |c, read| {
+        distinct(read) == 600 && c.iter().all(|c| c.assignment().len() == 3)
+    })?;
+    // A few more rounds: nothing is read twice.
+    for _ in 0..20 {
+        for consumer in &mut consumers {
+            read.extend(consumer.poll(POLL)?.iter().map(value));
+        }
+    }
+    assert_eq!(read.len(), 600, "no record was read twice");
+    Ok(())
+}
+
+#[test]
+fn a_member_that_stops_polling_is_removed_and_its_commits_are_fenced() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(4))?;
+    produce(&log, "orders", 4, 40)?;
+    let slow_config = member_config("billing").max_poll_interval(Duration::from_millis(400));
+    let mut slow = log.consumer(slow_config)?;
+    let lost = LostRecorder::default();
+    slow.subscribe_with_listener(&["orders"], lost.clone())?;
+    let mut consumers = vec![slow, join(&log, member_config("billing"), "orders")?];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    let mut slow = consumers.remove(0);
+    slow.commit_sync()?;
+    let owned = slow.assignment();
+    let tp = owned[0].clone();
+    let before = slow.committed(&tp)?;
+    let old_generation = slow.generation();
+    // Only the other member polls; the slow one's heartbeats go on, but it
+    // exceeds max.poll.interval.ms and is removed.
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c) && c[0].assignment().len() == 4
+    })?;
+    let description = log.consumer_group("billing").describe()?;
+    assert_eq!(description.members().len(), 1);
+    assert!(description.generation() > old_generation.unwrap());
+    // The zombie still thinks it owns its partitions; its commit is refused
+    // and moves nothing.
+    slow.seek(&tp, 7)?;
+    assert!(matches!(
+        slow.commit_sync(),
+        Err(Error::CommitFailed { .. })
+    ));
+    assert_eq!(slow.committed(&tp)?, before);
+    // Polling again tells it the partitions were lost, and rejoins it as a
+    // new member.
+    consumers.insert(0, slow);
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c) && c.iter().all(|c| c.assignment().len() == 2)
+    })?;
+    assert_eq!(*lost.0.lock(), owned);
+    Ok(())
+}
+
+/// Records the partitions a member lost (and commits nothing: they are gone).
+#[derive(Clone, Default)]
+struct LostRecorder(std::sync::Arc<parking_lot::Mutex<Vec<TopicPartition>>>);
+
+impl RebalanceListener for LostRecorder {
+    fn on_partitions_lost(&mut self, _: &mut Consumer, lost: &[TopicPartition]) -> Result<()> {
+        self.0.lock().extend(lost.iter().cloned());
+        Ok(())
+    }
+}
+
+#[test]
+fn auto_commit_covers_previous_polls_and_close() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(1))?;
+    produce(&log, "orders", 1, 30)?;
+    let config = member_config("billing")
+        .enable_auto_commit(true)
+        .set("auto.commit.interval.ms", "1")?
+        .max_poll_records(10);
+    let mut consumers = [join(&log, config, "orders")?];
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |_, read| read.len() == 30)?;
+    let [consumer] = consumers;
+    let tp = TopicPartition::new("orders", 0);
+    // Committed at the start of each poll: the last poll's records are not.
+    let committed = consumer.committed(&tp)?.map_or(0, |c| c.offset());
+    assert!(committed < 30, "committed {committed}");
+    consumer.close()?;
+    let group = log.consumer_group("billing");
+    assert_eq!(group.committed(&tp)?.map(|c| c.offset()), Some(30));
+    Ok(())
+}
+
+/// Records every partition a member was told to revoke or lose.
+#[derive(Clone, Default)]
+struct Recorder(std::sync::Arc<parking_lot::Mutex<Vec<TopicPartition>>>);
+
+impl RebalanceListener for Recorder {
+    fn on_partitions_revoked(
+        &mut self,
+        consumer: &mut Consumer,
+        revoked: &[TopicPartition],
+    ) -> Result<()> {
+        self.0.lock().extend(revoked.iter().cloned());
+        consumer.commit_sync()
+    }
+}
+
+#[test]
+fn cooperative_join_moves_only_the_partitions_the_newcomer_takes() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(6))?;
+    let config =
+        member_config("billing").assignment_strategy(AssignmentStrategy::CooperativeSticky);
+    let recorders = [Recorder::default(), Recorder::default()];
+    let mut consumers = Vec::new();
+    for recorder in &recorders {
+        let mut consumer = log.consumer(config.clone())?;
+        consumer.subscribe_with_listener(&["orders"], recorder.clone())?;
+        consumers.push(consumer);
+    }
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c) && c.iter().all(|c| c.assignment().len() == 3)
+    })?;
+    let before: Vec<BTreeSet<TopicPartition>> = consumers
+        .iter()
+        .map(|c| c.assignment().into_iter().collect())
+        .collect();
+    for recorder in &recorders {
+        recorder.0.lock().clear();
+    }
+    consumers.push(join(&log, config, "orders")?);
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c) && c.iter().all(|c| c.assignment().len() == 2)
+    })?;
+    assert_exactly_one_owner(&consumers, "orders", 6);
+    let taken: BTreeSet<TopicPartition> = consumers[2].assignment().into_iter().collect();
+    let mut revoked = BTreeSet::new();
+    for (i, recorder) in recorders.iter().enumerate() {
+        let now: BTreeSet<TopicPartition> = consumers[i].assignment().into_iter().collect();
+        assert!(now.is_subset(&before[i]), "member {i} gained partitions");
+        let theirs: BTreeSet<TopicPartition> = recorder.0.lock().iter().cloned().collect();
+        assert_eq!(
+            theirs,
+            &before[i] - &now,
+            "member {i} revoked only what moved"
+        );
+        revoked.extend(theirs);
+    }
+    assert_eq!(revoked, taken);
+    Ok(())
+}
+
+#[test]
+fn a_member_with_another_assignment_strategy_is_refused_at_join() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let mut consumers = [join(&log, member_config("billing"), "orders")?];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    let other = member_config("billing").assignment_strategy(AssignmentStrategy::RoundRobin);
+    let mut odd = join(&log, other, "orders")?;
+    assert!(matches!(odd.poll(POLL), Err(Error::InvalidConfig { .. })));
+    assert!(odd.assignment().is_empty());
+    assert_eq!(log.consumer_group("billing").describe()?.members().len(), 1);
+    Ok(())
+}
+
+#[test]
+fn a_subscribed_topic_created_later_is_assigned_when_it_appears() -> Result<()> {
+    let (_dir, log) = open_log();
+    let mut consumers = [join(&log, member_config("billing"), "later")?];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    assert!(consumers[0].assignment().is_empty());
+    log.create_topic("later", TopicConfig::new().partitions(2))?;
+    produce(&log, "later", 2, 4)?;
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |c, read| {
+        c[0].assignment().len() == 2 && read.len() == 4
+    })?;
+    Ok(())
+}
+
+#[test]
+fn assigning_partitions_by_hand_ends_the_subscription() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let mut consumers = [join(&log, member_config("billing"), "orders")?];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    let [mut consumer] = consumers;
+    consumer.assign(&[TopicPartition::new("orders", 1)])?;
+    assert!(consumer.subscription().is_empty());
+    assert_eq!(
+        consumer.assignment(),
+        vec![TopicPartition::new("orders", 1)]
+    );
+    // No members and no committed offsets: Kafka reports such a group Dead.
+    let description = log.consumer_group("billing").describe()?;
+    assert!(description.members().is_empty());
+    assert_eq!(description.state(), GroupState::Dead);
+    Ok(())
+}
