@@ -24,6 +24,7 @@ use super::signal::Signal;
 use super::transport::Faults;
 use crate::config::LogConfig;
 use crate::error::{Error, Result};
+use crate::storage::sync_dir;
 use crate::topic::TopicPartition;
 
 /// The controller's clock thread: fences brokers whose session ran out.
@@ -321,6 +322,12 @@ impl ClusterCore {
         }
         let mut effects = Effects::default();
         let mut first_error = None;
+        // The thread goes first: a heartbeat sent after the fence below
+        // would bring the broker back to life.
+        node.set_running(false);
+        if let Some(worker) = lifecycle.take() {
+            fetcher::stop(worker, &self.replication);
+        }
         if !power_loss {
             let mut controller = self.controller.lock();
             let changes = controller.fence(id);
@@ -328,10 +335,6 @@ impl ClusterCore {
                 Ok(e) => effects.merge(e),
                 Err(e) => first_error = Some(e),
             }
-        }
-        node.set_running(false);
-        if let Some(worker) = lifecycle.take() {
-            fetcher::stop(worker, &self.replication);
         }
         let partitions = node.take_all();
         if !power_loss {
@@ -386,13 +389,21 @@ impl ClusterCore {
         u32::try_from(self.brokers.len()).unwrap_or(u32::MAX)
     }
 
-    /// Removes a deleted topic's replicas and directories on every broker.
+    /// Removes a deleted topic's replicas and directories on every broker,
+    /// stopped ones included.
     pub(super) fn remove_topic_files(&self, name: &str) -> Result<()> {
         let mut first_error = None;
+        let remove = |dir: &Path| match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Some(Error::io("remove directory", dir, e))
+            }
+            _ => None,
+        };
         for node in &self.brokers {
             for partition in node.take_topic(name) {
                 let (effects, _) = partition.stop(false);
                 self.finish(effects);
+                first_error = first_error.or(remove(partition.log().dir()));
             }
             let prefix = format!("{name}-");
             let Ok(entries) = std::fs::read_dir(node.dir()) else {
@@ -400,15 +411,16 @@ impl ClusterCore {
             };
             for entry in entries.flatten() {
                 let file_name = entry.file_name();
-                let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
-                    continue;
-                };
-                if rest.parse::<u32>().is_err() {
-                    continue;
+                let is_replica = file_name
+                    .to_str()
+                    .and_then(|n| n.strip_prefix(&prefix))
+                    .is_some_and(|p| p.parse::<u32>().is_ok());
+                if is_replica {
+                    first_error = first_error.or(remove(&entry.path()));
                 }
-                if let Err(e) = std::fs::remove_dir_all(entry.path()) {
-                    first_error.get_or_insert(Error::io("remove directory", entry.path(), e));
-                }
+            }
+            if let Err(e) = sync_dir(node.dir()) {
+                first_error.get_or_insert(e);
             }
         }
         first_error.map_or(Ok(()), Err)
