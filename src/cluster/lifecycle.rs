@@ -441,33 +441,60 @@ impl ClusterCore {
             drop(thread.stop);
             let _ = thread.handle.join();
         }
-        let mut first_error = None;
         // No controlled shutdown here: every broker stops, and leadership as
-        // recorded is exactly what a reopen resumes.
+        // recorded is exactly what a reopen resumes. Fetchers stop first so
+        // nothing moves while the logs close.
+        let mut guards = Vec::with_capacity(self.brokers.len());
         for node in &self.brokers {
             let mut lifecycle = node.lifecycle.lock();
             node.set_running(false);
             if let Some(worker) = lifecycle.take() {
                 fetcher::stop(worker, &self.replication);
             }
-            let partitions = node.take_all();
-            if let Err(e) = node.checkpoint_high_watermarks(&partitions) {
-                first_error.get_or_insert(e);
-            }
-            let mut effects = Effects::default();
-            for partition in partitions {
-                let (more, result) = partition.stop(false);
-                effects.merge(more);
-                if let Err(e) = result {
-                    first_error.get_or_insert(e);
-                }
-            }
-            drop(lifecycle);
-            effects.complete();
+            guards.push(lifecycle);
         }
+        // Closing fsyncs every replica: one thread per broker, as separate
+        // machines would.
+        let results: Vec<Result<()>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .brokers
+                .iter()
+                .map(|node| {
+                    let name = format!("tidelog-broker-{}-close", node.id());
+                    std::thread::Builder::new()
+                        .name(name)
+                        .spawn_scoped(scope, || close_broker(node))
+                        .map_err(|_| node)
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| match h {
+                    Ok(handle) => handle.join().unwrap_or(Ok(())),
+                    Err(node) => close_broker(node),
+                })
+                .collect()
+        });
+        drop(guards);
         self.signal.notify();
-        first_error.map_or(Ok(()), Err)
+        results.into_iter().collect()
     }
+}
+
+/// Checkpoints and closes every replica of a stopped broker.
+fn close_broker(node: &BrokerNode) -> Result<()> {
+    let partitions = node.take_all();
+    let mut first_error = node.checkpoint_high_watermarks(&partitions).err();
+    let mut effects = Effects::default();
+    for partition in partitions {
+        let (more, result) = partition.stop(false);
+        effects.merge(more);
+        if let Err(e) = result {
+            first_error.get_or_insert(e);
+        }
+    }
+    effects.complete();
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Every partition with a replica on broker `id`, with its state.
