@@ -251,7 +251,16 @@ impl ClusterCore {
         let metadata = self.routes();
         for (tp, _) in hosted(&metadata, id) {
             let hw = hws.get(&tp).copied().unwrap_or(0);
-            node.insert(Arc::new(self.open_replica(node, &tp, &metadata, hw)?));
+            match self.open_replica(node, &tp, &metadata, hw) {
+                Ok(partition) => node.insert(Arc::new(partition)),
+                Err(e) => {
+                    // Stay stopped, with nothing half-open left behind.
+                    for partition in node.take_all() {
+                        let _ = partition.stop(false);
+                    }
+                    return Err(e);
+                }
+            }
         }
         node.set_running(true);
         let effects = if rejoin {
