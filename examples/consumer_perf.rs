@@ -7,12 +7,15 @@
 //! cargo run --release --example consumer_perf -- --topic perf --messages 20000000 --brokers 1
 //! ```
 //!
-//! `--group g --members N` splits the partitions over N consumers on N
-//! threads, each assigned a range of them, as a group's range assignor
-//! would (start.time includes no rebalance: rebalance.time.ms is 0).
+//! `--group g --members N` runs N members of group `g` on N threads, each
+//! subscribed to the topic; rebalance.time.ms is the time until the last of
+//! them held its partitions, and the fetch columns exclude it. Without
+//! `--group`, `--members N` consumers are each assigned a range of the
+//! partitions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -115,17 +118,24 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     for (key, value) in &args.props {
         config = config.set(key, value)?;
     }
-    let members = args.members.min(partitions).max(1);
+    let members = if args.group.is_some() {
+        args.members
+    } else {
+        args.members.min(partitions).max(1)
+    };
+    // All members together stop at --messages.
+    let consumed = AtomicU64::new(0);
     let start_wall = wall_clock();
     let start = Instant::now();
-    let results: Vec<(u64, u64)> = thread::scope(|scope| {
+    let results: Vec<Outcome> = thread::scope(|scope| {
         let handles: Vec<_> = (0..members)
             .map(|m| {
-                let assignment = range_assignment(&args.topic, partitions, members, m);
-                let quota = args.messages / u64::from(members)
-                    + u64::from(m == 0) * (args.messages % u64::from(members));
-                let (log, config) = (&log, config.clone());
-                scope.spawn(move || consume(log, config, &assignment, quota))
+                let reading = match &args.group {
+                    Some(group) => Reading::Subscribe(group.clone()),
+                    None => Reading::Assign(range_assignment(&args.topic, partitions, members, m)),
+                };
+                let (log, config, consumed) = (&log, config.clone(), &consumed);
+                scope.spawn(move || consume(log, config, &reading, args, consumed, start))
             })
             .collect();
         handles
@@ -135,25 +145,29 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let elapsed = start.elapsed().as_secs_f64();
     let end_wall = wall_clock();
-    let (messages, bytes) = results
+    let messages: u64 = results.iter().map(|r| r.messages).sum();
+    let bytes: u64 = results.iter().map(|r| r.bytes).sum();
+    let rebalance = results
         .iter()
-        .fold((0, 0), |(m, b), (rm, rb)| (m + rm, b + rb));
+        .map(|r| r.rebalance)
+        .max()
+        .unwrap_or_default()
+        .as_secs_f64();
+    let fetch = (elapsed - rebalance).max(f64::EPSILON);
     let mb = bytes as f64 / (1024.0 * 1024.0);
     println!(
         "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, \
 rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec"
     );
     println!(
-        "{start_wall}, {end_wall}, {mb:.4}, {:.4}, {messages}, {:.4}, 0, {}, {:.4}, {:.4}",
+        "{start_wall}, {end_wall}, {mb:.4}, {:.4}, {messages}, {:.4}, {}, {}, {:.4}, {:.4}",
         mb / elapsed,
         messages as f64 / elapsed,
-        (elapsed * 1000.0) as u64,
-        mb / elapsed,
-        messages as f64 / elapsed,
+        (rebalance * 1000.0) as u64,
+        (fetch * 1000.0) as u64,
+        mb / fetch,
+        messages as f64 / fetch,
     );
-    if let Some(group) = &args.group {
-        eprintln!("(group {group:?}: {members} members with range-assigned partitions)");
-    }
     Ok(())
 }
 
@@ -201,33 +215,71 @@ fn range_assignment(
         .collect()
 }
 
+/// How one member gets its partitions.
+enum Reading {
+    /// A fixed range of partitions (no group).
+    Assign(Vec<TopicPartition>),
+    /// Subscribed as a member of this group.
+    Subscribe(String),
+}
+
+struct Outcome {
+    messages: u64,
+    bytes: u64,
+    /// From the start until this member held partitions.
+    rebalance: Duration,
+}
+
 fn consume(
     log: &Log,
     config: ConsumerConfig,
-    assignment: &[TopicPartition],
-    quota: u64,
-) -> Result<(u64, u64), tidelog::Error> {
-    let mut consumer = log.consumer(config)?;
-    consumer.assign(assignment)?;
-    let (mut messages, mut bytes) = (0u64, 0u64);
+    reading: &Reading,
+    args: &Args,
+    consumed: &AtomicU64,
+    start: Instant,
+) -> Result<Outcome, tidelog::Error> {
+    let mut consumer = match reading {
+        Reading::Assign(partitions) => {
+            let mut consumer = log.consumer(config)?;
+            consumer.assign(partitions)?;
+            consumer
+        }
+        Reading::Subscribe(group) => {
+            let mut consumer = log.consumer(config.group_id(group.as_str()))?;
+            consumer.subscribe(&[args.topic.as_str()])?;
+            consumer
+        }
+    };
+    let mut outcome = Outcome {
+        messages: 0,
+        bytes: 0,
+        rebalance: Duration::ZERO,
+    };
+    let mut assigned = matches!(reading, Reading::Assign(_));
     let mut idle_since = Instant::now();
-    while messages < quota {
+    while consumed.load(Ordering::Relaxed) < args.messages {
         let records = consumer.poll(Duration::from_millis(100))?;
+        if !assigned && !consumer.assignment().is_empty() {
+            assigned = true;
+            outcome.rebalance = start.elapsed();
+        }
         if records.is_empty() {
-            // Kafka's tool stops after a quiet timeout; so do we.
-            if idle_since.elapsed() > Duration::from_secs(10) {
+            // Others may have read the rest; Kafka's tool also stops after
+            // a quiet timeout.
+            if idle_since.elapsed() > Duration::from_secs(3) {
                 break;
             }
             continue;
         }
         idle_since = Instant::now();
-        messages += records.len() as u64;
-        bytes += records
+        outcome.messages += records.len() as u64;
+        consumed.fetch_add(records.len() as u64, Ordering::Relaxed);
+        outcome.bytes += records
             .iter()
             .map(|r| r.value().map_or(0, |v| v.len()) as u64)
             .sum::<u64>();
     }
-    Ok((messages, bytes))
+    Ok(outcome)
 }
 
 fn wall_clock() -> String {

@@ -279,6 +279,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             .collect::<Vec<u8>>(),
     );
     let stats = Arc::new(Mutex::new(Stats::new(args.num_records)));
+    let mut cpu_report = Vec::new();
     let start = Instant::now();
     match args.mode {
         Mode::EndToEnd => end_to_end(&log, &producer, args, &stats)?,
@@ -298,12 +299,18 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                         })
                     })
                     .collect();
-                for handle in handles {
-                    handle.join().expect("producer thread")?;
+                for (t, handle) in handles.into_iter().enumerate() {
+                    let cpu = handle.join().expect("producer thread")?;
+                    cpu_report.push(format!("sending thread {t} {cpu:.2} s"));
                 }
                 Ok(())
             })?;
         }
+    }
+    producer.flush();
+    // Read before close: the sender thread ends with it.
+    if let Some(cpu) = sender_cpu_seconds() {
+        cpu_report.push(format!("sender thread {cpu:.2} s"));
     }
     producer.close();
     let elapsed = start.elapsed();
@@ -311,7 +318,34 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     if producer.failed_sends() > 0 {
         eprintln!("{} records failed", producer.failed_sends());
     }
+    if !cpu_report.is_empty() {
+        // Which side is the bottleneck: the callers' encoding or the sender's appends.
+        eprintln!("cpu time: {}", cpu_report.join(", "));
+    }
     Ok(())
+}
+
+/// User + system CPU seconds of one thread, from `/proc` (Linux only).
+fn cpu_seconds(stat_path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    // Clock ticks; 100 per second on Linux.
+    Some((user + system) / 100.0)
+}
+
+fn sender_cpu_seconds() -> Option<f64> {
+    std::fs::read_dir("/proc/self/task")
+        .ok()?
+        .flatten()
+        .find_map(|task| {
+            let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            if !comm.starts_with("tidelog-produce") {
+                return None;
+            }
+            cpu_seconds(&task.path().join("stat").to_string_lossy())
+        })
 }
 
 fn produce(
@@ -320,7 +354,7 @@ fn produce(
     records: u64,
     payload: Bytes,
     stats: &Arc<Mutex<Stats>>,
-) -> Result<(), tidelog::Error> {
+) -> Result<f64, tidelog::Error> {
     let template = ProducerRecord::new(args.topic.as_str(), payload);
     let size = args.record_size as u64;
     let throttle = Throttle {
@@ -359,7 +393,7 @@ fn produce(
     }
     stats.lock().sent(unreported, unreported * size);
     producer.flush();
-    Ok(())
+    Ok(cpu_seconds("/proc/thread-self/stat").unwrap_or(0.0))
 }
 
 /// One record at a time: `send_sync`, then wait until another thread's

@@ -139,3 +139,88 @@ fn corrupt(cursor: &Cursor<'_>, kind: CorruptionKind) -> Error {
         kind,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{stamp_base_offset, BatchBuilder, ProducerStamp};
+
+    /// A chunk of batches of `sizes` records each, offsets from `base`.
+    fn chunk(base: u64, sizes: &[u32]) -> Bytes {
+        let mut out = Vec::new();
+        let mut offset = base;
+        for &size in sizes {
+            let mut builder = BatchBuilder::new(1024);
+            for i in 0..size {
+                let value = format!("{}", offset + u64::from(i));
+                builder.push(0, None, Some(value.as_bytes()), &[]);
+            }
+            let mut batch = builder.finish(ProducerStamp::NONE);
+            stamp_base_offset(&mut batch, offset as i64);
+            out.extend_from_slice(&batch);
+            offset += u64::from(size);
+        }
+        Bytes::from(out)
+    }
+
+    fn drain(buffer: &mut FetchBuffer, position: &mut u64, max: usize) -> Vec<u64> {
+        let topic: Arc<str> = Arc::from("t");
+        let mut cursor = Cursor {
+            topic: &topic,
+            partition: 0,
+            position,
+        };
+        let mut out = Vec::new();
+        buffer.drain_into(&mut out, max, &mut cursor).unwrap();
+        out.iter().map(|r| r.offset).collect()
+    }
+
+    #[test]
+    fn records_below_the_position_in_the_first_batch_are_skipped() {
+        let mut buffer = FetchBuffer::default();
+        buffer.fill(chunk(10, &[5, 5]));
+        let mut position = 12;
+        assert_eq!(
+            drain(&mut buffer, &mut position, 100),
+            (12..20).collect::<Vec<_>>()
+        );
+        assert_eq!(position, 20);
+        assert!(buffer.is_empty());
+    }
+
+    #[test]
+    fn a_partial_drain_keeps_the_rest_without_refetching() {
+        let mut buffer = FetchBuffer::default();
+        buffer.fill(chunk(0, &[4, 4, 4]));
+        let mut position = 0;
+        assert_eq!(drain(&mut buffer, &mut position, 3), vec![0, 1, 2]);
+        assert_eq!(position, 3);
+        assert!(!buffer.is_empty());
+        assert_eq!(drain(&mut buffer, &mut position, 3), vec![3, 4, 5]);
+        assert_eq!(
+            drain(&mut buffer, &mut position, 100),
+            (6..12).collect::<Vec<_>>()
+        );
+        assert_eq!(position, 12);
+        assert_eq!(drain(&mut buffer, &mut position, 100), Vec::<u64>::new());
+        assert!(buffer.is_empty());
+    }
+
+    #[test]
+    fn damaged_bytes_are_a_corruption_error_not_a_panic() {
+        let mut bytes = chunk(0, &[3]).to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        let mut buffer = FetchBuffer::default();
+        buffer.fill(Bytes::from(bytes));
+        let topic: Arc<str> = Arc::from("t");
+        let mut position = 0;
+        let mut cursor = Cursor {
+            topic: &topic,
+            partition: 0,
+            position: &mut position,
+        };
+        let result = buffer.drain_into(&mut Vec::new(), 10, &mut cursor);
+        assert!(matches!(result, Err(Error::Corrupt { .. })));
+    }
+}

@@ -21,7 +21,7 @@ mod tests;
 
 use std::sync::Arc;
 use std::thread::{self, JoinHandle, ThreadId};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -31,7 +31,7 @@ use self::duplicate::duplicate;
 use self::partitioner::{choose, Placement};
 use self::sender::Sender;
 use self::shared::Shared;
-use crate::cluster::ClusterCore;
+use crate::cluster::{now_ms, ClusterCore};
 use crate::config::ProducerConfig;
 use crate::error::{Error, Result};
 use crate::record::{BatchBuilder, ProducerRecord, RecordMetadata, HEADER_LEN};
@@ -341,12 +341,12 @@ impl Producer {
                 .partitions
                 .get(partition as usize)
                 .ok_or_else(|| Error::InvalidPartition {
-                    topic: record.topic.clone(),
+                    topic: record.topic.to_string(),
                     partition,
                     partitions: topic.partition_count(),
                 })?;
         let append = Append {
-            timestamp: record.timestamp.unwrap_or_else(now_millis),
+            timestamp: record.timestamp.unwrap_or_else(now_ms),
             key,
             value,
             headers: &record.headers,
@@ -377,12 +377,6 @@ impl Drop for Producer {
     fn drop(&mut self) {
         self.close();
     }
-}
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Where `send_sync` waits for its record's outcome.

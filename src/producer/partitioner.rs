@@ -72,7 +72,13 @@ impl StickyPartition {
 
     /// The current sticky partition, kept below `partitions`.
     pub(crate) fn current(&self, partitions: u32) -> u32 {
-        self.0.load(Ordering::Relaxed) % partitions.max(1)
+        let partition = self.0.load(Ordering::Relaxed);
+        // Almost always in range already; skip the division on every send.
+        if partition < partitions {
+            partition
+        } else {
+            partition % partitions.max(1)
+        }
     }
 
     /// Moves on from `sealed` once its batch is sealed. Only the first

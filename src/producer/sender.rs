@@ -66,7 +66,7 @@ impl Sender {
                     self.enqueue(batch);
                 }
             }
-            for batch in mem::take(&mut work.ready) {
+            for batch in work.ready.drain(..) {
                 self.enqueue(batch);
             }
             self.dispatch_all();
@@ -79,16 +79,19 @@ impl Sender {
             .all(|p| p.queue.is_empty() && p.in_flight == 0)
     }
 
-    /// The earliest retry or delivery timeout among waiting batches.
+    /// The earliest future retry or delivery timeout among waiting batches.
+    /// Moments already past are left out: a batch held back then waits for
+    /// a completion (in-flight limit) or an un-pause, both of which wake
+    /// the sender, and counting them would spin it.
     fn next_deadline(&self) -> Option<Instant> {
         let delivery = self.shared.config.delivery_timeout;
+        let now = Instant::now();
         self.partitions
             .iter()
             .filter_map(|p| p.queue.front())
-            .map(|head| {
-                let expires = head.created.checked_add(delivery).unwrap_or(head.created);
-                head.retry_at.map_or(expires, |at| at.min(expires))
-            })
+            .flat_map(|head| [head.retry_at, head.created.checked_add(delivery)])
+            .flatten()
+            .filter(|at| *at > now)
             .min()
     }
 

@@ -43,7 +43,9 @@ impl Header {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProducerRecord {
-    pub(crate) topic: String,
+    /// Shared, so cloning a record (or building many for one topic from
+    /// one `Arc<str>`) does not copy the name.
+    pub(crate) topic: Arc<str>,
     pub(crate) partition: Option<u32>,
     pub(crate) key: Option<Bytes>,
     pub(crate) value: Option<Bytes>,
@@ -53,7 +55,7 @@ pub struct ProducerRecord {
 
 impl ProducerRecord {
     /// A record for `topic` with `value`; partition chosen by key or spread.
-    pub fn new(topic: impl Into<String>, value: impl Into<Bytes>) -> Self {
+    pub fn new(topic: impl Into<Arc<str>>, value: impl Into<Bytes>) -> Self {
         ProducerRecord {
             topic: topic.into(),
             partition: None,
@@ -65,7 +67,7 @@ impl ProducerRecord {
     }
 
     /// A record with no value (a tombstone).
-    pub fn tombstone(topic: impl Into<String>) -> Self {
+    pub fn tombstone(topic: impl Into<Arc<str>>) -> Self {
         ProducerRecord {
             value: None,
             ..ProducerRecord::new(topic, Bytes::new())

@@ -287,3 +287,37 @@ fn records_keep_their_keys_headers_and_tombstones() -> Result<()> {
     assert!(records[1].value().is_none());
     Ok(())
 }
+
+#[test]
+fn a_position_removed_by_retention_resets_to_the_log_start_with_earliest() -> Result<()> {
+    let (_dir, log) =
+        crate::support::open_log_with(|b| b.set("log.retention.check.interval.ms", "20").unwrap());
+    let config = TopicConfig::new()
+        .set("segment.bytes", "1000")?
+        .set("retention.bytes", "3000")?;
+    let topic = log.create_topic("retained", config)?;
+    let tp = TopicPartition::new("retained", 0);
+    let mut consumer =
+        log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
+    consumer.assign(std::slice::from_ref(&tp))?;
+    assert_eq!(consumer.position(&tp)?, 0);
+
+    let producer = log.producer(ProducerConfig::new())?;
+    for i in 0..200 {
+        producer.send_sync(ProducerRecord::new("retained", format!("value-{i:05}")))?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while topic.partition(0)?.log_start_offset == 0 {
+        assert!(Instant::now() < deadline, "retention never ran");
+        // Retention runs on its own thread; there is no event to wait on.
+        thread::sleep(Duration::from_millis(10));
+    }
+    let records = consumer.poll(Duration::from_secs(5))?;
+    let log_start = topic.partition(0)?.log_start_offset;
+    let first = records.first().map(|r| r.offset()).unwrap();
+    assert!(
+        first > 0 && first <= log_start,
+        "restarted at {first}, log start {log_start}"
+    );
+    Ok(())
+}

@@ -193,3 +193,27 @@ fn flush_and_close_from_a_callback_do_not_deadlock() -> Result<()> {
     assert_eq!(read_topic(&log, "reentrant", 1)?.len(), 1);
     Ok(())
 }
+
+#[test]
+fn a_full_batch_goes_out_without_waiting_for_linger() -> Result<()> {
+    let (_dir, log) = open_log();
+    let config = ProducerConfig::new()
+        .batch_size(1024)
+        .set("linger.ms", "600000")?
+        .set("delivery.timeout.ms", "700000")?;
+    let producer = log.producer(config)?;
+    let (tx, rx) = mpsc::channel();
+    for i in 0..100 {
+        let tx = tx.clone();
+        producer.send_with_callback(
+            ProducerRecord::new("full", format!("{i:050}")).partition(0),
+            move |r| drop(tx.send(r.map(|m| m.offset()))),
+        )?;
+    }
+    // No flush: only batches that filled up can have been sent.
+    let first = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("a full batch was sent");
+    assert_eq!(first?, 0);
+    Ok(())
+}
