@@ -205,7 +205,8 @@ impl ClusterCore {
         }
     }
 
-    /// Leader housekeeping for broker `id`'s partitions.
+    /// Housekeeping for broker `id`'s replicas: leader ISR and timeouts,
+    /// and the `flush.ms` fsync of replicas that went idle.
     pub(super) fn tick_broker(&self, id: BrokerId, now: Instant) {
         let Some(node) = self.node(id) else {
             return;
@@ -213,6 +214,8 @@ impl ClusterCore {
         let mut effects = Effects::default();
         for partition in node.partitions() {
             effects.merge(partition.tick(now));
+            // A failure poisons the replica; its next append reports it.
+            let _ = partition.log().flush_if_due();
         }
         self.finish(effects);
     }
