@@ -7,7 +7,7 @@
 //! released.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -104,6 +104,9 @@ pub(crate) struct Partition {
     log: PartitionLog,
     inner: Mutex<Inner>,
     high_watermark: AtomicU64,
+    /// The epoch this replica leads in, -1 when it does not lead: lets
+    /// client reads check leadership without the replica's lock.
+    leading_epoch: AtomicI64,
     stopped: AtomicBool,
     min_insync: usize,
     lag_time_max: Duration,
@@ -137,6 +140,7 @@ impl Partition {
                 producers,
             }),
             high_watermark: AtomicU64::new(high_watermark),
+            leading_epoch: AtomicI64::new(-1),
             stopped: AtomicBool::new(false),
             min_insync,
             lag_time_max,
@@ -153,6 +157,12 @@ impl Partition {
 
     pub(crate) fn high_watermark(&self) -> u64 {
         self.high_watermark.load(Ordering::Acquire)
+    }
+
+    /// Whether this replica leads in `leader_epoch` (and still runs).
+    pub(crate) fn leads(&self, leader_epoch: i32) -> bool {
+        !self.stopped.load(Ordering::Acquire)
+            && self.leading_epoch.load(Ordering::Acquire) == i64::from(leader_epoch)
     }
 
     fn not_leader(&self) -> Error {
@@ -473,6 +483,8 @@ impl Partition {
                     inner.applied = None;
                     return effects;
                 }
+                self.leading_epoch
+                    .store(i64::from(state.leader_epoch), Ordering::Release);
                 inner.role = Role::Leader(LeaderState::new(
                     me,
                     state.leader_epoch,
@@ -510,6 +522,7 @@ impl Partition {
     }
 
     fn resign(&self, inner: &mut Inner, effects: &mut Effects) {
+        self.leading_epoch.store(-1, Ordering::Release);
         if let Role::Leader(state) = &mut inner.role {
             let progress = Progress {
                 completed: state.resign(),
