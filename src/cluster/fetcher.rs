@@ -119,8 +119,12 @@ fn fetch_one(
         return partition.reconcile(target, &leader).unwrap_or(false);
     }
     let fetch_offset = partition.log().log_end_offset();
+    if partition.idle_against(&leader, fetch_offset) {
+        return false;
+    }
     match leader.serve_fetch(id, target.leader_epoch, fetch_offset, effects) {
         Ok((data, leader_hw)) => {
+            partition.reported(fetch_offset);
             let moved = !data.is_empty();
             if partition.append_fetched(target, &data, leader_hw).is_err() {
                 partition.unreconcile();

@@ -104,6 +104,9 @@ pub(crate) struct Partition {
     log: PartitionLog,
     inner: Mutex<Inner>,
     high_watermark: AtomicU64,
+    /// The fetch offset this follower last reported to its current leader
+    /// (`u64::MAX` for none yet): an idle partition is not fetched again.
+    last_reported: AtomicU64,
     /// The epoch this replica leads in, -1 when it does not lead: lets
     /// client reads check leadership without the replica's lock.
     leading_epoch: AtomicI64,
@@ -140,6 +143,7 @@ impl Partition {
                 producers,
             }),
             high_watermark: AtomicU64::new(high_watermark),
+            last_reported: AtomicU64::new(u64::MAX),
             leading_epoch: AtomicI64::new(-1),
             stopped: AtomicBool::new(false),
             min_insync,
@@ -340,6 +344,21 @@ impl Partition {
         Ok((data, self.high_watermark()))
     }
 
+    /// Whether a fetch from `leader` at `fetch_offset` would change nothing:
+    /// this offset is already reported, the leader has nothing past it, and
+    /// its high watermark is already known here. Skipping such fetches keeps
+    /// idle partitions (e.g. most of `__consumer_offsets`) off the hot path.
+    pub(crate) fn idle_against(&self, leader: &Partition, fetch_offset: u64) -> bool {
+        self.last_reported.load(Ordering::Acquire) == fetch_offset
+            && leader.log.log_end_offset() == fetch_offset
+            && leader.high_watermark() == self.high_watermark()
+    }
+
+    /// A fetch at `fetch_offset` reached the leader.
+    pub(crate) fn reported(&self, fetch_offset: u64) {
+        self.last_reported.store(fetch_offset, Ordering::Release);
+    }
+
     /// The leader's answer to OffsetsForLeaderEpoch.
     pub(crate) fn end_offset_for(&self, epoch: i32) -> Option<EpochEnd> {
         let inner = self.inner.lock();
@@ -467,6 +486,8 @@ impl Partition {
             return effects;
         }
         inner.applied = Some(state.partition_epoch);
+        // A new leader or ISR: the next fetch must report in again.
+        self.last_reported.store(u64::MAX, Ordering::Release);
         let me = self.broker;
         match (&mut inner.role, state.leader) {
             (Role::Leader(ls), Some(l)) if l == me && ls.leader_epoch() == state.leader_epoch => {
