@@ -367,6 +367,18 @@ impl ClusterCore {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// Moves leadership back to preferred replicas; returns how many moved.
+    pub(crate) fn elect_preferred_leaders(&self) -> Result<usize> {
+        self.check_open()?;
+        let mut controller = self.controller.lock();
+        let changes = controller.elect_preferred_leaders();
+        let moved = changes.len();
+        let effects = self.commit(&mut controller, changes);
+        drop(controller);
+        self.finish(effects?);
+        Ok(moved)
+    }
+
     /// Cuts broker `id` off from the others, the controller and clients.
     pub(crate) fn isolate_broker(&self, id: BrokerId) -> Result<()> {
         self.node(id).ok_or(Error::UnknownBroker(id))?;
