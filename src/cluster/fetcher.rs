@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::broker::Worker;
 use super::core::ClusterCore;
-use super::partition::{Effects, Partition};
+use super::effects::Effects;
+use super::partition::Partition;
 use super::replica::BrokerId;
 use super::signal::Signal;
 use crate::error::{Error, Result};

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -15,6 +16,7 @@ use parking_lot::Mutex;
 
 use super::cluster_meta::PartitionState;
 use super::core::ProduceCallback;
+use super::effects::{Deliveries, Effects, IsrProposal};
 use super::epoch_cache::{divergence_offset, EpochEnd, LeaderEpochCache};
 use super::producer_state::{ProducerStateTable, SeqCheck, Sequenced};
 use super::replica::{AckOutcome, BrokerId, Completed, LeaderState, Progress};
@@ -33,40 +35,6 @@ pub(crate) struct Waiter {
     callback: ProduceCallback,
     info: AppendInfo,
     timeout: Duration,
-}
-
-/// What the caller must do once it holds no lock.
-#[derive(Default)]
-pub(crate) struct Effects {
-    /// Produce callbacks with their outcome.
-    pub(crate) done: Vec<(ProduceCallback, Result<AppendInfo>)>,
-    /// ISR changes to propose to the controller.
-    pub(crate) isr: Vec<IsrProposal>,
-    /// Some high watermark moved: wake consumers.
-    pub(crate) high_watermark_moved: bool,
-}
-
-impl Effects {
-    pub(crate) fn merge(&mut self, other: Effects) {
-        self.done.extend(other.done);
-        self.isr.extend(other.isr);
-        self.high_watermark_moved |= other.high_watermark_moved;
-    }
-
-    /// Runs the callbacks.
-    pub(crate) fn complete(&mut self) {
-        for (callback, result) in self.done.drain(..) {
-            callback(result);
-        }
-    }
-}
-
-/// A leader asks the controller to record a new ISR.
-pub(crate) struct IsrProposal {
-    pub(crate) tp: TopicPartition,
-    pub(crate) leader: BrokerId,
-    pub(crate) leader_epoch: i32,
-    pub(crate) isr: Vec<BrokerId>,
 }
 
 enum Role {
@@ -104,6 +72,8 @@ pub(crate) struct Partition {
     log: PartitionLog,
     inner: Mutex<Inner>,
     high_watermark: AtomicU64,
+    /// Produce callbacks, in the order decided under `inner`.
+    deliveries: Arc<Deliveries>,
     /// The fetch offset this follower last reported to its current leader
     /// (`u64::MAX` for none yet): an idle partition is not fetched again.
     last_reported: AtomicU64,
@@ -143,6 +113,7 @@ impl Partition {
                 producers,
             }),
             high_watermark: AtomicU64::new(high_watermark),
+            deliveries: Arc::new(Deliveries::default()),
             last_reported: AtomicU64::new(u64::MAX),
             leading_epoch: AtomicI64::new(-1),
             stopped: AtomicBool::new(false),
@@ -191,12 +162,12 @@ impl Partition {
         let info = match appended {
             Ok(info) => info,
             Err(e) => {
-                effects.done.push((callback, Err(e)));
+                effects.deliver(&self.deliveries, callback, Err(e));
                 return effects;
             }
         };
         let Role::Leader(state) = &mut inner.role else {
-            effects.done.push((callback, Err(self.not_leader())));
+            effects.deliver(&self.deliveries, callback, Err(self.not_leader()));
             return effects;
         };
         let mut progress = state.on_append(info.last_offset + 1);
@@ -212,7 +183,7 @@ impl Partition {
                 state.wait_for(info.last_offset, deadline, waiter),
             );
         } else {
-            effects.done.push((callback, Ok(info)));
+            effects.deliver(&self.deliveries, callback, Ok(info));
         }
         self.absorb(progress, &mut effects, state.leader_epoch());
         effects
@@ -300,7 +271,7 @@ impl Partition {
                 }),
                 AckOutcome::LeadershipLost => Err(self.not_leader()),
             };
-            effects.done.push((token.callback, result));
+            effects.deliver(&self.deliveries, token.callback, result);
         }
     }
 
