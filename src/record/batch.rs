@@ -1,16 +1,19 @@
-//! The record batch: Kafka's v2 layout (API CONTRACT STUB — implementation pending).
+//! The record batch: Kafka's v2 layout.
 //!
 //! Header (61 bytes, big-endian): base offset i64 @0, batch length i32 @8
 //! (bytes after this field), partition leader epoch i32 @12, magic i8 @16 (=2),
-//! CRC-32C... u32 @17 (crc32fast's CRC-32 over bytes 21..end), attributes i16 @21
+//! CRC u32 @17 (crc32fast's CRC-32 over bytes 21..end), attributes i16 @21
 //! (bits 0-2 compression = 0, bit 3 timestamp type), last offset delta i32 @23,
 //! first timestamp i64 @27, max timestamp i64 @35, producer id i64 @43,
 //! producer epoch i16 @51, base sequence i32 @53, record count i32 @57; then
 //! the records.
-#![allow(dead_code, unused_variables, clippy::todo)]
+//!
+//! The CRC starts after the leader epoch and CRC fields, so a leader stamps the
+//! base offset and its epoch into a finished batch without recomputing it.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
+use super::codec::Cursor;
 use super::types::Header;
 use crate::config::TimestampType;
 use crate::error::CorruptionKind;
@@ -19,6 +22,17 @@ use crate::error::CorruptionKind;
 pub(crate) const HEADER_LEN: usize = 61;
 /// The only batch format version tidelog writes and reads.
 pub(crate) const MAGIC: u8 = 2;
+/// Bytes before the batch length field ends: base offset + batch length.
+pub(crate) const LOG_OVERHEAD: usize = 12;
+
+const LEADER_EPOCH_AT: usize = 12;
+const CRC_AT: usize = 17;
+const ATTRIBUTES_AT: usize = 21;
+const MAX_TIMESTAMP_AT: usize = 35;
+/// Attribute bit 3: the timestamps are the broker's append time.
+const LOG_APPEND_TIME_FLAG: i16 = 0x08;
+/// Attribute bits 0-2: the compression codec; tidelog writes only "none".
+const COMPRESSION_MASK: i16 = 0x07;
 
 /// The decoded fixed header of one batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,18 +56,80 @@ impl BatchHeader {
     /// Parses the first `HEADER_LEN` bytes; checks magic and that the length
     /// field is sane. Does not check the CRC.
     pub(crate) fn parse(buf: &[u8]) -> Result<BatchHeader, CorruptionKind> {
-        todo!()
+        let mut cursor = Cursor::new(buf);
+        let base_offset = cursor.i64()?;
+        let batch_length = cursor.i32()?;
+        let leader_epoch = cursor.i32()?;
+        let magic = cursor.i8()? as u8;
+        if magic != MAGIC {
+            return Err(CorruptionKind::BadMagic(magic));
+        }
+        if (batch_length as i64) < (HEADER_LEN - LOG_OVERHEAD) as i64 {
+            return Err(CorruptionKind::BadLength(i64::from(batch_length)));
+        }
+        let header = BatchHeader {
+            base_offset,
+            batch_length,
+            leader_epoch,
+            magic,
+            crc: cursor.u32()?,
+            attributes: cursor.i16()?,
+            last_offset_delta: cursor.i32()?,
+            first_timestamp: cursor.i64()?,
+            max_timestamp: cursor.i64()?,
+            producer_id: cursor.i64()?,
+            producer_epoch: cursor.i16()?,
+            base_sequence: cursor.i32()?,
+            record_count: cursor.i32()?,
+        };
+        header.check_fields()?;
+        Ok(header)
     }
+
+    fn check_fields(&self) -> Result<(), CorruptionKind> {
+        if self.base_offset < 0 {
+            return Err(CorruptionKind::Malformed("negative base offset"));
+        }
+        if self.attributes & COMPRESSION_MASK != 0 {
+            return Err(CorruptionKind::Malformed(
+                "compressed batches are not supported",
+            ));
+        }
+        if self.last_offset_delta < 0 || self.record_count < 0 {
+            return Err(CorruptionKind::Malformed(
+                "a batch must hold at least one record",
+            ));
+        }
+        if self.record_count > self.last_offset_delta.saturating_add(1) {
+            return Err(CorruptionKind::Malformed("more records than offsets"));
+        }
+        if self
+            .base_offset
+            .checked_add(i64::from(self.last_offset_delta))
+            .is_none()
+        {
+            return Err(CorruptionKind::Malformed("last offset overflows"));
+        }
+        Ok(())
+    }
+
     /// Whole batch size in bytes (batch_length + 12).
     pub(crate) fn size(&self) -> usize {
-        todo!()
+        // `parse` guarantees a non-negative length.
+        usize::try_from(self.batch_length).unwrap_or(0) + LOG_OVERHEAD
     }
+
     /// base_offset + last_offset_delta.
     pub(crate) fn last_offset(&self) -> i64 {
-        todo!()
+        self.base_offset + i64::from(self.last_offset_delta)
     }
+
     pub(crate) fn timestamp_type(&self) -> TimestampType {
-        todo!()
+        if self.attributes & LOG_APPEND_TIME_FLAG != 0 {
+            TimestampType::LogAppendTime
+        } else {
+            TimestampType::CreateTime
+        }
     }
 }
 
@@ -73,60 +149,53 @@ impl ProducerStamp {
     };
 }
 
+/// The CRC a batch should carry: over everything after the CRC field.
+pub(crate) fn compute_crc(batch: &[u8]) -> u32 {
+    crc32fast::hash(batch.get(ATTRIBUTES_AT..).unwrap_or_default())
+}
+
 /// Parses the header, checks the buffer holds the whole batch, and checks the CRC.
 pub(crate) fn verify(batch: &[u8]) -> Result<BatchHeader, CorruptionKind> {
-    todo!()
+    let header = BatchHeader::parse(batch)?;
+    let whole = batch
+        .get(..header.size())
+        .ok_or(CorruptionKind::Truncated)?;
+    let actual = compute_crc(whole);
+    if actual != header.crc {
+        return Err(CorruptionKind::ChecksumMismatch {
+            expected: header.crc,
+            actual,
+        });
+    }
+    Ok(header)
 }
+
+fn put_at(batch: &mut [u8], at: usize, bytes: &[u8]) {
+    if let Some(slot) = batch.get_mut(at..at + bytes.len()) {
+        slot.copy_from_slice(bytes);
+    }
+}
+
 /// Writes the base offset in place (outside the CRC).
 pub(crate) fn stamp_base_offset(batch: &mut [u8], base_offset: i64) {
-    todo!()
+    put_at(batch, 0, &base_offset.to_be_bytes());
 }
+
 /// Writes the partition leader epoch in place (outside the CRC).
 pub(crate) fn stamp_leader_epoch(batch: &mut [u8], epoch: i32) {
-    todo!()
+    put_at(batch, LEADER_EPOCH_AT, &epoch.to_be_bytes());
 }
+
 /// Sets the LogAppendTime attribute and max timestamp, then recomputes the CRC.
 pub(crate) fn stamp_log_append_time(batch: &mut [u8], timestamp: i64) {
-    todo!()
-}
-
-/// Encodes records into one batch in the caller's thread.
-pub(crate) struct BatchBuilder {}
-
-impl BatchBuilder {
-    /// An empty batch with room for `capacity` bytes.
-    pub(crate) fn new(capacity: usize) -> Self {
-        todo!()
-    }
-    /// Upper bound of the encoded size of one record.
-    pub(crate) fn record_size_bound(
-        key: Option<&[u8]>,
-        value: Option<&[u8]>,
-        headers: &[Header],
-    ) -> usize {
-        todo!()
-    }
-    /// Appends one record; returns its offset delta.
-    pub(crate) fn push(
-        &mut self,
-        timestamp: i64,
-        key: Option<&[u8]>,
-        value: Option<&[u8]>,
-        headers: &[Header],
-    ) -> u32 {
-        todo!()
-    }
-    /// Encoded size so far, header included.
-    pub(crate) fn size_in_bytes(&self) -> usize {
-        todo!()
-    }
-    pub(crate) fn record_count(&self) -> u32 {
-        todo!()
-    }
-    /// Fills in the header and CRC; base offset 0 and leader epoch -1 until a leader stamps them.
-    pub(crate) fn finish(self, stamp: ProducerStamp) -> BytesMut {
-        todo!()
-    }
+    let Ok(header) = BatchHeader::parse(batch) else {
+        return;
+    };
+    let attributes = header.attributes | LOG_APPEND_TIME_FLAG;
+    put_at(batch, ATTRIBUTES_AT, &attributes.to_be_bytes());
+    put_at(batch, MAX_TIMESTAMP_AT, &timestamp.to_be_bytes());
+    let crc = compute_crc(batch.get(..header.size()).unwrap_or_default());
+    put_at(batch, CRC_AT, &crc.to_be_bytes());
 }
 
 /// One record as decoded from a batch; payloads slice the batch buffer.
@@ -149,31 +218,189 @@ pub(crate) struct RecordBatch {
 impl RecordBatch {
     /// Verifies (header, length, CRC) and wraps exactly one batch.
     pub(crate) fn new(data: Bytes) -> Result<RecordBatch, CorruptionKind> {
-        todo!()
+        let header = verify(&data)?;
+        if data.len() != header.size() {
+            return Err(CorruptionKind::Malformed(
+                "bytes after the end of the batch",
+            ));
+        }
+        Ok(RecordBatch { header, data })
     }
+
     pub(crate) fn header(&self) -> &BatchHeader {
         &self.header
     }
+
+    /// The whole batch as stored.
+    pub(crate) fn as_bytes(&self) -> &Bytes {
+        &self.data
+    }
+
     /// Decodes the records lazily; a malformed record yields an error and ends the iteration.
     pub(crate) fn records(
         &self,
     ) -> impl Iterator<Item = Result<DecodedRecord, CorruptionKind>> + '_ {
-        std::iter::empty()
+        RecordIter {
+            batch: self,
+            pos: HEADER_LEN,
+            left: self.header.record_count,
+            done: false,
+        }
     }
 }
 
+/// Walks the records of one batch.
+struct RecordIter<'a> {
+    batch: &'a RecordBatch,
+    pos: usize,
+    left: i32,
+    done: bool,
+}
+
+impl Iterator for RecordIter<'_> {
+    type Item = Result<DecodedRecord, CorruptionKind>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if self.left == 0 {
+            self.done = true;
+            if self.pos != self.batch.data.len() {
+                return Some(Err(CorruptionKind::Malformed(
+                    "bytes after the last record",
+                )));
+            }
+            return None;
+        }
+        self.left -= 1;
+        let result = decode_record(self.batch, &mut self.pos);
+        if result.is_err() {
+            self.done = true;
+        }
+        Some(result)
+    }
+}
+
+/// Decodes the record at `*pos`, advancing past it.
+fn decode_record(batch: &RecordBatch, pos: &mut usize) -> Result<DecodedRecord, CorruptionKind> {
+    let data = &batch.data;
+    let mut cursor = Cursor::at(data, *pos);
+    let length = cursor.varint()?;
+    let length = usize::try_from(length).map_err(|_| CorruptionKind::BadLength(length.into()))?;
+    let start = cursor.position();
+    let end = start.checked_add(length).ok_or(CorruptionKind::Truncated)?;
+    let body = data.get(..end).ok_or(CorruptionKind::Truncated)?;
+    let mut cursor = Cursor::at(body, start);
+    let _attributes = cursor.i8()?;
+    let timestamp_delta = cursor.varlong()?;
+    let offset_delta = cursor.varint()?;
+    if offset_delta < 0 || offset_delta > batch.header.last_offset_delta {
+        return Err(CorruptionKind::Malformed(
+            "record offset delta outside the batch",
+        ));
+    }
+    let key = take_nullable(data, &mut cursor)?;
+    let value = take_nullable(data, &mut cursor)?;
+    let headers = decode_headers(data, &mut cursor)?;
+    if cursor.position() != end {
+        return Err(CorruptionKind::Malformed(
+            "record length does not match its fields",
+        ));
+    }
+    *pos = end;
+    let timestamp = match batch.header.timestamp_type() {
+        TimestampType::LogAppendTime => batch.header.max_timestamp,
+        TimestampType::CreateTime => batch.header.first_timestamp.wrapping_add(timestamp_delta),
+    };
+    Ok(DecodedRecord {
+        offset: batch.header.base_offset + i64::from(offset_delta),
+        timestamp,
+        key,
+        value,
+        headers,
+    })
+}
+
+/// A length-prefixed byte string (-1 = null) as a slice of `data`.
+#[inline]
+fn take_nullable(data: &Bytes, cursor: &mut Cursor<'_>) -> Result<Option<Bytes>, CorruptionKind> {
+    let len = cursor.varint()?;
+    if len == -1 {
+        return Ok(None);
+    }
+    let len = usize::try_from(len).map_err(|_| CorruptionKind::BadLength(len.into()))?;
+    let start = cursor.position();
+    cursor.take(len)?;
+    Ok(Some(data.slice(start..start + len)))
+}
+
+fn decode_headers(data: &Bytes, cursor: &mut Cursor<'_>) -> Result<Vec<Header>, CorruptionKind> {
+    let count = cursor.varint()?;
+    let count = usize::try_from(count).map_err(|_| CorruptionKind::BadLength(count.into()))?;
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    // Each header takes at least two bytes, which bounds the allocation.
+    if count > cursor.remaining() / 2 {
+        return Err(CorruptionKind::Truncated);
+    }
+    let mut headers = Vec::with_capacity(count);
+    for _ in 0..count {
+        let name_len = cursor.varint()?;
+        let name_len =
+            usize::try_from(name_len).map_err(|_| CorruptionKind::BadLength(name_len.into()))?;
+        let name = std::str::from_utf8(cursor.take(name_len)?)
+            .map_err(|_| CorruptionKind::Malformed("header name is not UTF-8"))?;
+        let value = take_nullable(data, cursor)?.unwrap_or_default();
+        headers.push(Header::new(name, value));
+    }
+    Ok(headers)
+}
+
 /// Iterates the complete, verified batches of a chunk read from a log.
-pub(crate) struct BatchIter {}
+///
+/// A damaged or incomplete batch yields one error and ends the iteration.
+pub(crate) struct BatchIter {
+    chunk: Bytes,
+    pos: usize,
+    done: bool,
+}
 
 impl BatchIter {
     pub(crate) fn new(chunk: Bytes) -> Self {
-        todo!()
+        BatchIter {
+            chunk,
+            pos: 0,
+            done: false,
+        }
+    }
+
+    /// Byte position of the next batch inside the chunk.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
     }
 }
 
 impl Iterator for BatchIter {
     type Item = Result<RecordBatch, CorruptionKind>;
+
     fn next(&mut self) -> Option<Self::Item> {
-        todo!()
+        if self.done || self.pos >= self.chunk.len() {
+            return None;
+        }
+        let rest = self.chunk.get(self.pos..).unwrap_or_default();
+        match verify(rest) {
+            Ok(header) => {
+                let end = self.pos + header.size();
+                let data = self.chunk.slice(self.pos..end);
+                self.pos = end;
+                Some(Ok(RecordBatch { header, data }))
+            }
+            Err(kind) => {
+                self.done = true;
+                Some(Err(kind))
+            }
+        }
     }
 }

@@ -36,6 +36,31 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("fsync directory", dir, e))
 }
 
+/// First line of every offset checkpoint file: names the format and its version.
+const CHECKPOINT_HEADER: &str = "tidelog-offset-checkpoint 1";
+
+/// Writes one offset to a checkpoint file, atomically.
+pub(crate) fn write_offset_checkpoint(path: &Path, offset: u64) -> Result<()> {
+    write_atomically(path, format!("{CHECKPOINT_HEADER}\n{offset}\n").as_bytes())
+}
+
+/// Reads an offset checkpoint. `Ok(None)` when the file is missing or does
+/// not parse: callers then fall back to the conservative choice (scan
+/// everything, keep everything) rather than refuse to open.
+pub(crate) fn read_offset_checkpoint(path: &Path) -> Result<Option<u64>> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read checkpoint", path, e)),
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines = text.lines();
+    if lines.next() != Some(CHECKPOINT_HEADER) {
+        return Ok(None);
+    }
+    Ok(lines.next().and_then(|line| line.trim().parse().ok()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +73,22 @@ mod tests {
         write_atomically(&path, b"a=2\n").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"a=2\n");
         assert!(!path.with_extension("tmp").exists());
+    }
+
+    #[test]
+    fn offset_checkpoints_round_trip_and_garbage_reads_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("recovery-point.checkpoint");
+        assert_eq!(read_offset_checkpoint(&path).unwrap(), None);
+        write_offset_checkpoint(&path, 42).unwrap();
+        assert_eq!(read_offset_checkpoint(&path).unwrap(), Some(42));
+        for garbage in [
+            &b"\xff\x00junk"[..],
+            b"tidelog-offset-checkpoint 1\nx\n",
+            b"",
+        ] {
+            fs::write(&path, garbage).unwrap();
+            assert_eq!(read_offset_checkpoint(&path).unwrap(), None);
+        }
     }
 }
