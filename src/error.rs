@@ -266,6 +266,17 @@ pub enum Error {
     #[error("no broker with id {0}")]
     UnknownBroker(u32),
 
+    /// A consumer was asked about a partition it is not assigned.
+    #[error(
+        "{topic}-{partition} is not assigned to this consumer; assign it (or subscribe) first"
+    )]
+    NotAssigned {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+    },
+
     /// A consumer subscribed without a `group.id`.
     #[error("subscribe needs a group.id; set it in ConsumerConfig or use assign()")]
     NoGroupId,

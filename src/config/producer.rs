@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::parse;
 use super::KeyDoc;
 use crate::error::{Error, Result};
+use crate::producer::{Partitioner, PartitionerRef};
 
 /// How many replicas must have a batch before the producer counts it as sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -123,6 +124,7 @@ pub struct ProducerConfig {
     pub(crate) retry_backoff: Duration,
     pub(crate) retry_backoff_max: Duration,
     pub(crate) client_id: String,
+    pub(crate) partitioner: Option<PartitionerRef>,
 }
 
 impl Default for ProducerConfig {
@@ -141,6 +143,7 @@ impl Default for ProducerConfig {
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_millis(1000),
             client_id: "producer".to_string(),
+            partitioner: None,
         }
     }
 }
@@ -212,6 +215,88 @@ impl ProducerConfig {
     pub fn idempotence(mut self, enabled: bool) -> Self {
         self.enable_idempotence = enabled;
         self
+    }
+
+    /// Most bytes one record (as a batch of one) may take.
+    ///
+    /// Default: 1 MiB. Kafka: `max.request.size`. Range: ≥ 1.
+    #[must_use]
+    pub fn max_request_size(mut self, bytes: u32) -> Self {
+        self.max_request_size = bytes;
+        self
+    }
+
+    /// How long one append waits for its acknowledgement.
+    ///
+    /// Default: 30 s. Kafka: `request.timeout.ms`.
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How often a retriable failure is retried (within `delivery.timeout.ms`).
+    ///
+    /// Default: 2 147 483 647. Kafka: `retries`.
+    #[must_use]
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// The wait before the first retry; it doubles per retry up to
+    /// `retry.backoff.max.ms`.
+    ///
+    /// Default: 100 ms. Kafka: `retry.backoff.ms`.
+    #[must_use]
+    pub fn retry_backoff(mut self, backoff: Duration) -> Self {
+        self.retry_backoff = backoff;
+        self
+    }
+
+    /// Name used in the sender thread's name (`tidelog-producer-<client.id>`).
+    ///
+    /// Default: `producer`. Kafka: `client.id`.
+    #[must_use]
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = id.into();
+        self
+    }
+
+    /// Chooses partitions for records without an explicit partition, in
+    /// place of the default (murmur2 of the key, sticky when keyless).
+    ///
+    /// Default: none. Kafka: `partitioner.class`.
+    #[must_use]
+    pub fn partitioner(mut self, partitioner: impl Partitioner + 'static) -> Self {
+        self.partitioner = Some(PartitionerRef(std::sync::Arc::new(partitioner)));
+        self
+    }
+
+    /// Checks values that are only wrong in combination.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let floor = self.linger.saturating_add(self.request_timeout);
+        if self.delivery_timeout < floor {
+            return Err(Error::config(
+                "delivery.timeout.ms",
+                self.delivery_timeout.as_millis().to_string(),
+                format!(
+                    "must be at least linger.ms + request.timeout.ms ({} ms)",
+                    floor.as_millis()
+                ),
+            ));
+        }
+        if self.client_id.is_empty() {
+            return Err(Error::config("client.id", "", "must not be empty"));
+        }
+        if self.batch_size == 0 || self.buffer_memory == 0 || self.max_request_size == 0 {
+            return Err(Error::config(
+                "batch.size",
+                self.batch_size.to_string(),
+                "batch.size, buffer.memory and max.request.size must be at least 1",
+            ));
+        }
+        Ok(())
     }
 
     /// Sets a value by its Kafka producer name, e.g. `"linger.ms"`.

@@ -1,29 +1,391 @@
-//! The producer (STUB — the clients helper implements).
-#![allow(dead_code, unused_variables, clippy::todo, missing_docs)]
+//! The producer: partitioner, per-partition accumulator, one sender thread.
+//!
+//! A send encodes its record into its partition's open batch in the
+//! caller's thread; the sender thread appends sealed batches to the
+//! partitions' leaders and completes callbacks.
+
+mod accumulator;
+mod batch;
+mod memory;
+mod murmur2;
+mod partitioner;
+mod pending;
+mod queue;
+mod sender;
+mod shared;
+mod topics;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use parking_lot::{Condvar, Mutex};
+
+use self::accumulator::Append;
+use self::batch::{duplicate, run_callback, Callback};
+use self::partitioner::{choose, Placement};
+use self::sender::Sender;
+use self::shared::Shared;
 use crate::cluster::ClusterCore;
 use crate::config::ProducerConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::record::{BatchBuilder, ProducerRecord, RecordMetadata, HEADER_LEN};
 
-/// Sends records to topics.
-pub struct Producer {}
+pub use self::partitioner::Partitioner;
+pub(crate) use self::partitioner::PartitionerRef;
 
-impl Producer {
-    pub(crate) fn new(core: Arc<ClusterCore>, config: ProducerConfig) -> Result<Producer> {
-        todo!()
+/// Sends records to topics; cheap to share between threads (`&Producer`).
+///
+/// Three ways to send: [`send`](Producer::send) (fire and forget),
+/// [`send_sync`](Producer::send_sync) (waits for the acknowledgement) and
+/// [`send_with_callback`](Producer::send_with_callback). Records are
+/// batched per partition and appended by one background thread; dropping
+/// the producer (or [`close`](Producer::close)) delivers what was sent and
+/// stops that thread.
+///
+/// # Examples
+/// ```
+/// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+/// use tidelog::{Log, ProducerConfig, ProducerRecord, TopicConfig};
+/// let log = Log::open(dir.path())?;
+/// log.create_topic("orders", TopicConfig::new().partitions(3))?;
+/// let producer = log.producer(ProducerConfig::new())?;
+/// producer.send(ProducerRecord::new("orders", "order-1").key("customer-7"))?;
+/// let metadata = producer.send_sync(ProducerRecord::new("orders", "order-2"))?;
+/// producer.send_with_callback(ProducerRecord::new("orders", "order-3"), |result| {
+///     if let Err(error) = result {
+///         eprintln!("not delivered: {error}");
+///     }
+/// })?;
+/// producer.flush();
+/// # let _ = metadata;
+/// # Ok::<(), tidelog::Error>(())
+/// ```
+pub struct Producer {
+    shared: Arc<Shared>,
+    sender: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("client_id", &self.shared.config.client_id)
+            .field("closed", &self.shared.is_closed())
+            .finish()
     }
 }
 
-/// Chooses a partition for records the user did not place.
-pub trait Partitioner: Send + Sync {
-    /// The partition (below `partitions`) for a record.
-    fn partition(
+impl Producer {
+    /// Starts a producer (and its sender thread) on `core`.
+    pub(crate) fn new(core: Arc<ClusterCore>, config: ProducerConfig) -> Result<Producer> {
+        config.validate()?;
+        let name = format!("tidelog-producer-{}", config.client_id);
+        let shared = Arc::new(Shared::new(core, config));
+        let sender = Sender::new(Arc::clone(&shared));
+        let handle = thread::Builder::new()
+            .name(name)
+            .spawn(move || sender.run())
+            .map_err(|e| Error::io("spawn the producer's sender thread", "", e))?;
+        Ok(Producer {
+            shared,
+            sender: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Sends `record` without waiting for it to be stored (fire and forget).
+    ///
+    /// Returns once the record is in its partition's batch. A failure after
+    /// that (for example the partition's leader refusing the batch) is not
+    /// reported to the caller; it is counted in
+    /// [`failed_sends`](Producer::failed_sends).
+    ///
+    /// # Errors
+    /// - [`Error::Closed`] after [`close`](Producer::close);
+    /// - [`Error::UnknownTopic`] when the topic does not exist and
+    ///   `auto.create.topics.enable` is off;
+    /// - [`Error::InvalidPartition`] for an explicit partition the topic lacks;
+    /// - [`Error::RecordTooLarge`] above `max.request.size`,
+    ///   `message.max.bytes` or `buffer.memory`;
+    /// - [`Error::Timeout`] (`max.block.ms`) when `buffer.memory` stayed full.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use tidelog::{ProducerConfig, ProducerRecord};
+    /// let producer = log.producer(ProducerConfig::new())?;
+    /// producer.send(ProducerRecord::new("clicks", "page=/home"))?;
+    /// producer.flush();
+    /// assert_eq!(producer.failed_sends(), 0);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn send(&self, record: ProducerRecord) -> Result<()> {
+        self.append(&record, &mut None, false)
+    }
+
+    /// Sends `record` and waits until it is acknowledged (per `acks`).
+    ///
+    /// The record's batch is sent at once instead of waiting out `linger.ms`.
+    ///
+    /// # Errors
+    /// Everything [`send`](Producer::send) returns, plus the delivery's
+    /// failure: the leader's error, or [`Error::Timeout`]
+    /// (`delivery.timeout.ms`) when retries ran out of time.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use tidelog::{ProducerConfig, ProducerRecord};
+    /// let producer = log.producer(ProducerConfig::new())?;
+    /// let metadata = producer.send_sync(ProducerRecord::new("orders", "order-1").partition(0))?;
+    /// assert_eq!((metadata.partition(), metadata.offset()), (0, 0));
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn send_sync(&self, record: ProducerRecord) -> Result<RecordMetadata> {
+        let slot = Arc::new(SyncSlot::default());
+        let filler = Arc::clone(&slot);
+        let mut callback: Option<Callback> = Some(Box::new(move |result| filler.fill(result)));
+        self.append(&record, &mut callback, true)?;
+        let config = &self.shared.config;
+        // The sender completes every batch within delivery.timeout.ms; the
+        // margin only guards against a sender that died.
+        let limit = config.delivery_timeout + config.request_timeout;
+        slot.wait(limit)
+    }
+
+    /// Sends `record` and runs `callback` with the outcome.
+    ///
+    /// The callback runs exactly once: with the record's metadata once it is
+    /// acknowledged, or with the error that ended its delivery (including a
+    /// timeout or the producer closing). If this method itself returns an
+    /// error, the callback has already been run with the same error.
+    /// Callbacks run on the producer's sender thread, those of one
+    /// partition in offset order; keep them short.
+    ///
+    /// # Errors
+    /// As [`send`](Producer::send).
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use tidelog::{ProducerConfig, ProducerRecord};
+    /// let producer = log.producer(ProducerConfig::new())?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// producer.send_with_callback(ProducerRecord::new("orders", "order-1"), move |result| {
+    ///     let _ = tx.send(result.map(|metadata| metadata.offset()));
+    /// })?;
+    /// producer.flush();
+    /// assert_eq!(rx.recv().map_err(|_| tidelog::Error::Closed("callback"))??, 0);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn send_with_callback<F>(&self, record: ProducerRecord, callback: F) -> Result<()>
+    where
+        F: FnOnce(Result<RecordMetadata>) + Send + 'static,
+    {
+        let mut callback: Option<Callback> = Some(Box::new(callback));
+        self.append(&record, &mut callback, false)
+    }
+
+    /// Sends every batch now and blocks until each record sent before this
+    /// call is acknowledged or has failed.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// # use tidelog::{ProducerConfig, ProducerRecord};
+    /// let producer = log.producer(ProducerConfig::new().set("linger.ms", "60000")?)?;
+    /// producer.send(ProducerRecord::new("orders", "order-1"))?;
+    /// producer.flush(); // does not wait out the minute of linger.ms
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn flush(&self) {
+        let bound = self.shared.pending.snapshot();
+        self.shared.seal_all();
+        self.shared.pending.wait_below(bound);
+    }
+
+    /// Delivers everything sent so far, then stops the sender thread.
+    ///
+    /// Later sends fail with [`Error::Closed`]. Closing twice is harmless;
+    /// dropping the producer closes it.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// # use tidelog::{Error, ProducerConfig, ProducerRecord};
+    /// let producer = log.producer(ProducerConfig::new())?;
+    /// producer.close();
+    /// let refused = producer.send(ProducerRecord::new("orders", "late"));
+    /// assert!(matches!(refused, Err(Error::Closed(_))));
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn close(&self) {
+        self.shared.mark_closed();
+        self.shared.set_paused(false);
+        // Appends check the closed flag under their partition's lock, so
+        // after this sweep no record can enter a batch the sender misses.
+        self.shared.seal_all();
+        self.shared.queue.close();
+        let handle = self.sender.lock().take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+
+    /// Records whose delivery failed after `send` had accepted them
+    /// (fire-and-forget failures; callback and `send_sync` failures are
+    /// reported to their callers and counted here too).
+    pub fn failed_sends(&self) -> u64 {
+        self.shared.failed_records()
+    }
+
+    /// Test hook: a paused sender sends nothing, as if every leader stalled.
+    #[cfg(test)]
+    pub(crate) fn pause_sender(&self, paused: bool) {
+        self.shared.set_paused(paused);
+    }
+
+    /// Places, checks and encodes one record. On error the callback, if
+    /// still here, runs with a copy of the error.
+    fn append(
         &self,
-        topic: &str,
-        key: Option<&[u8]>,
-        value: Option<&[u8]>,
-        partitions: u32,
-    ) -> u32;
+        record: &ProducerRecord,
+        callback: &mut Option<Callback>,
+        force: bool,
+    ) -> Result<()> {
+        let result = self.try_append(record, callback, force);
+        if let Err(error) = &result {
+            if let Some(callback) = callback.take() {
+                run_callback(callback, Err(duplicate(error)));
+            }
+        }
+        result
+    }
+
+    fn try_append(
+        &self,
+        record: &ProducerRecord,
+        callback: &mut Option<Callback>,
+        force: bool,
+    ) -> Result<()> {
+        let shared = &*self.shared;
+        if shared.is_closed() {
+            return Err(Error::Closed("producer"));
+        }
+        let key = record.key.as_deref();
+        let value = record.value.as_deref();
+        let bound = BatchBuilder::record_size_bound(key, value, &record.headers);
+        let mut topic = shared.topics.get(&record.topic, &shared.core)?;
+        self.check_size(HEADER_LEN + bound, topic.shared.max_message_bytes)?;
+        if record
+            .partition
+            .is_some_and(|p| p >= topic.partition_count())
+        {
+            // The topic may have grown since it was cached.
+            topic = shared.topics.refresh(&record.topic, &shared.core)?;
+        }
+        let placement = Placement {
+            topic: &record.topic,
+            explicit: record.partition,
+            key,
+            value,
+        };
+        let user = shared.config.partitioner.as_ref();
+        let partition = choose(
+            &placement,
+            topic.partition_count(),
+            user,
+            &topic.shared.sticky,
+        )?;
+        let accumulator =
+            topic
+                .partitions
+                .get(partition as usize)
+                .ok_or_else(|| Error::InvalidPartition {
+                    topic: record.topic.clone(),
+                    partition,
+                    partitions: topic.partition_count(),
+                })?;
+        let append = Append {
+            timestamp: record.timestamp.unwrap_or_else(now_millis),
+            key,
+            value,
+            headers: &record.headers,
+            bound,
+        };
+        accumulator.append(shared, &append, callback, force)
+    }
+
+    /// A record that could never be sent fails before it is queued.
+    fn check_size(&self, size: usize, max_message_bytes: u32) -> Result<()> {
+        let size = size as u64;
+        let config = &self.shared.config;
+        let limits = [
+            u64::from(config.max_request_size),
+            u64::from(max_message_bytes),
+            config.buffer_memory,
+        ];
+        for max in limits {
+            if size > max {
+                return Err(Error::RecordTooLarge { size, max });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Where `send_sync` waits for its record's outcome.
+#[derive(Default)]
+struct SyncSlot {
+    result: Mutex<Option<Result<RecordMetadata>>>,
+    filled: Condvar,
+}
+
+impl SyncSlot {
+    fn fill(&self, result: Result<RecordMetadata>) {
+        *self.result.lock() = Some(result);
+        self.filled.notify_one();
+    }
+
+    fn wait(&self, limit: Duration) -> Result<RecordMetadata> {
+        let deadline = Instant::now().checked_add(limit);
+        let mut result = self.result.lock();
+        loop {
+            if let Some(result) = result.take() {
+                return result;
+            }
+            let timed_out = match deadline {
+                Some(deadline) => self.filled.wait_until(&mut result, deadline).timed_out(),
+                None => {
+                    self.filled.wait(&mut result);
+                    false
+                }
+            };
+            if timed_out && result.is_none() {
+                return Err(Error::Timeout {
+                    op: "delivery.timeout.ms",
+                    timeout: limit,
+                });
+            }
+        }
+    }
 }

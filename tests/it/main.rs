@@ -4,4 +4,10 @@
 //! and disk contents; a test that fails should panic, so they are off here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod consumer;
 mod log;
+mod ordering;
+mod partitioner;
+mod produce_consume;
+mod producer_errors;
+mod support;

@@ -1,0 +1,413 @@
+//! Producer throughput and latency, in the shape of Kafka's
+//! `kafka-producer-perf-test`.
+//!
+//! ```text
+//! cargo run --release --example producer_perf -- --num-records 20000000 --record-size 100 \
+//!     --throughput -1 --partitions 6 --brokers 1 --producer-props acks=1
+//! cargo run --release --example producer_perf -- --mode sync --num-records 100000 --producer-props acks=1
+//! cargo run --release --example producer_perf -- --mode e2e --num-records 100000 --producer-props acks=1
+//! ```
+//!
+//! Modes: `fire` (`send`; latency sampled with a callback on one record in
+//! a thousand), `callback` (`send_with_callback` on every record, Kafka's
+//! tool's behaviour), `sync` (`send_sync`, one at a time) and `e2e` (one
+//! record at a time from `send_sync` to another thread's `poll`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tidelog::{
+    ConsumerConfig, Log, Producer, ProducerConfig, ProducerRecord, TopicConfig, TopicPartition,
+};
+
+const USAGE: &str = "usage: producer_perf [--topic T] [--num-records N] [--record-size B] \
+[--throughput R|-1] [--producer-props k=v ...] [--partitions N] [--brokers N] \
+[--mode fire|callback|sync|e2e] [--threads N] [--dir PATH]";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Fire,
+    Callback,
+    Sync,
+    EndToEnd,
+}
+
+struct Args {
+    topic: String,
+    num_records: u64,
+    record_size: usize,
+    throughput: f64,
+    props: Vec<(String, String)>,
+    partitions: u32,
+    brokers: u32,
+    mode: Mode,
+    threads: u64,
+    dir: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        topic: "perf".into(),
+        num_records: 1_000_000,
+        record_size: 100,
+        throughput: -1.0,
+        props: Vec::new(),
+        partitions: 6,
+        brokers: 1,
+        mode: Mode::Fire,
+        threads: 1,
+        dir: None,
+    };
+    let mut it = std::env::args().skip(1).peekable();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        let number = |v: String| v.parse::<f64>().map_err(|_| format!("bad number {v:?}"));
+        match flag.as_str() {
+            "--topic" => args.topic = value()?,
+            "--num-records" => args.num_records = number(value()?)? as u64,
+            "--record-size" => args.record_size = number(value()?)? as usize,
+            "--throughput" => args.throughput = number(value()?)?,
+            "--partitions" => args.partitions = number(value()?)? as u32,
+            "--brokers" => args.brokers = number(value()?)? as u32,
+            "--threads" => args.threads = (number(value()?)? as u64).max(1),
+            "--dir" => args.dir = Some(value()?.into()),
+            "--mode" => {
+                args.mode = match value()?.as_str() {
+                    "fire" => Mode::Fire,
+                    "callback" => Mode::Callback,
+                    "sync" => Mode::Sync,
+                    "e2e" => Mode::EndToEnd,
+                    other => return Err(format!("unknown mode {other:?}")),
+                }
+            }
+            "--producer-props" => {
+                while let Some(prop) = it.next_if(|p| !p.starts_with("--")) {
+                    let (k, v) = prop
+                        .split_once('=')
+                        .ok_or_else(|| format!("producer prop {prop:?} is not k=v"))?;
+                    args.props.push((k.to_string(), v.to_string()));
+                }
+            }
+            "--help" | "-h" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+/// Latency statistics, Kafka's tool's way: totals over everything, and a
+/// bounded sample for percentiles.
+struct Stats {
+    start: Instant,
+    count: u64,
+    bytes: u64,
+    total_latency_us: u64,
+    max_latency_us: u64,
+    latencies_us: Vec<u32>,
+    sample_every: u64,
+    observed: u64,
+    window: Window,
+}
+
+struct Window {
+    start: Instant,
+    count: u64,
+    bytes: u64,
+    total_latency_us: u64,
+    max_latency_us: u64,
+    latencies: u64,
+}
+
+impl Window {
+    fn new(now: Instant) -> Self {
+        Window {
+            start: now,
+            count: 0,
+            bytes: 0,
+            total_latency_us: 0,
+            max_latency_us: 0,
+            latencies: 0,
+        }
+    }
+}
+
+impl Stats {
+    fn new(records: u64) -> Self {
+        let now = Instant::now();
+        Stats {
+            start: now,
+            count: 0,
+            bytes: 0,
+            total_latency_us: 0,
+            max_latency_us: 0,
+            latencies_us: Vec::with_capacity(500_000),
+            sample_every: (records / 500_000).max(1),
+            observed: 0,
+            window: Window::new(now),
+        }
+    }
+
+    fn sent(&mut self, records: u64, bytes: u64) {
+        self.count += records;
+        self.bytes += bytes;
+        self.window.count += records;
+        self.window.bytes += bytes;
+    }
+
+    fn latency(&mut self, latency: Duration) {
+        let us = latency.as_micros() as u64;
+        self.total_latency_us += us;
+        self.max_latency_us = self.max_latency_us.max(us);
+        self.window.total_latency_us += us;
+        self.window.max_latency_us = self.window.max_latency_us.max(us);
+        self.window.latencies += 1;
+        if self.observed % self.sample_every == 0 {
+            self.latencies_us.push(us.min(u64::from(u32::MAX)) as u32);
+        }
+        self.observed += 1;
+    }
+
+    fn maybe_print_window(&mut self) {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.window.start);
+        if elapsed < Duration::from_secs(5) {
+            return;
+        }
+        let w = &self.window;
+        let secs = elapsed.as_secs_f64();
+        println!(
+            "{} records sent, {:.1} records/sec ({:.2} MB/sec), {:.3} ms avg latency, {:.3} ms max latency.",
+            w.count,
+            w.count as f64 / secs,
+            w.bytes as f64 / secs / (1024.0 * 1024.0),
+            w.total_latency_us as f64 / w.latencies.max(1) as f64 / 1000.0,
+            w.max_latency_us as f64 / 1000.0
+        );
+        self.window = Window::new(now);
+    }
+
+    fn print_total(&mut self, elapsed: Duration) {
+        self.latencies_us.sort_unstable();
+        let pct = |p: f64| {
+            let n = self.latencies_us.len();
+            if n == 0 {
+                return 0.0;
+            }
+            let i = ((n as f64 * p) as usize).min(n - 1);
+            f64::from(self.latencies_us[i]) / 1000.0
+        };
+        let secs = elapsed.as_secs_f64();
+        println!(
+            "{} records sent, {:.1} records/sec ({:.2} MB/sec), {:.3} ms avg latency, {:.3} ms max latency, \
+{:.3} ms 50th, {:.3} ms 95th, {:.3} ms 99th, {:.3} ms 99.9th.",
+            self.count,
+            self.count as f64 / secs,
+            self.bytes as f64 / secs / (1024.0 * 1024.0),
+            self.total_latency_us as f64 / self.observed.max(1) as f64 / 1000.0,
+            self.max_latency_us as f64 / 1000.0,
+            pct(0.5),
+            pct(0.95),
+            pct(0.99),
+            pct(0.999),
+        );
+    }
+}
+
+/// Sleeps just enough to hold `throughput` records per second (Kafka's
+/// throttler does the same); a negative throughput means no limit.
+struct Throttle {
+    per_sec: f64,
+    start: Instant,
+}
+
+impl Throttle {
+    fn wait(&self, sent: u64) {
+        if self.per_sec <= 0.0 {
+            return;
+        }
+        let due = self.start + Duration::from_secs_f64(sent as f64 / self.per_sec);
+        let now = Instant::now();
+        if due > now {
+            thread::sleep(due - now);
+        }
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(error) = run(&args) {
+        eprintln!("producer_perf failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let temporary = tempfile::tempdir()?;
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| temporary.path().to_path_buf());
+    let log = Log::builder(&dir)
+        .brokers(args.brokers)
+        .default_replication_factor(args.brokers.min(3))
+        .open()?;
+    match log.create_topic(&args.topic, TopicConfig::new().partitions(args.partitions)) {
+        Ok(_) | Err(tidelog::Error::TopicAlreadyExists(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut config = ProducerConfig::new();
+    if args.mode == Mode::EndToEnd {
+        config = config.set("linger.ms", "0")?;
+    }
+    for (key, value) in &args.props {
+        config = config.set(key, value)?;
+    }
+    let producer = log.producer(config)?;
+    let payload = Bytes::from(
+        (0..args.record_size)
+            .map(|i| b'A' + (i % 26) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let stats = Arc::new(Mutex::new(Stats::new(args.num_records)));
+    let start = Instant::now();
+    match args.mode {
+        Mode::EndToEnd => end_to_end(&log, &producer, args, &stats)?,
+        _ => {
+            let per_thread = args.num_records / args.threads;
+            thread::scope(|scope| -> Result<(), tidelog::Error> {
+                let handles: Vec<_> = (0..args.threads)
+                    .map(|t| {
+                        let extra = if t == 0 {
+                            args.num_records % args.threads
+                        } else {
+                            0
+                        };
+                        let (producer, stats, payload) = (&producer, &stats, payload.clone());
+                        scope.spawn(move || {
+                            produce(producer, args, per_thread + extra, payload, stats)
+                        })
+                    })
+                    .collect();
+                for handle in handles {
+                    handle.join().expect("producer thread")?;
+                }
+                Ok(())
+            })?;
+        }
+    }
+    producer.close();
+    let elapsed = start.elapsed();
+    stats.lock().print_total(elapsed);
+    if producer.failed_sends() > 0 {
+        eprintln!("{} records failed", producer.failed_sends());
+    }
+    Ok(())
+}
+
+fn produce(
+    producer: &Producer,
+    args: &Args,
+    records: u64,
+    payload: Bytes,
+    stats: &Arc<Mutex<Stats>>,
+) -> Result<(), tidelog::Error> {
+    let template = ProducerRecord::new(args.topic.as_str(), payload);
+    let size = args.record_size as u64;
+    let throttle = Throttle {
+        per_sec: args.throughput / args.threads as f64,
+        start: Instant::now(),
+    };
+    let mut unreported = 0;
+    for i in 0..records {
+        throttle.wait(i);
+        let record = template.clone();
+        match args.mode {
+            Mode::Fire if i % 1000 != 0 => producer.send(record)?,
+            Mode::Sync => {
+                let sent = Instant::now();
+                producer.send_sync(record)?;
+                let mut stats = stats.lock();
+                stats.latency(sent.elapsed());
+            }
+            _ => {
+                let sent = Instant::now();
+                let stats = Arc::clone(stats);
+                producer.send_with_callback(record, move |result| {
+                    if result.is_ok() {
+                        stats.lock().latency(sent.elapsed());
+                    }
+                })?;
+            }
+        }
+        unreported += 1;
+        if unreported == 4096 || args.mode == Mode::Sync {
+            let mut stats = stats.lock();
+            stats.sent(unreported, unreported * size);
+            stats.maybe_print_window();
+            unreported = 0;
+        }
+    }
+    stats.lock().sent(unreported, unreported * size);
+    producer.flush();
+    Ok(())
+}
+
+/// One record at a time: `send_sync`, then wait until another thread's
+/// `poll` returned it; the latency is send start to poll return.
+fn end_to_end(
+    log: &Log,
+    producer: &Producer,
+    args: &Args,
+    stats: &Arc<Mutex<Stats>>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut consumer = log.consumer(ConsumerConfig::new().max_poll_records(1))?;
+    let tps: Vec<_> = (0..args.partitions)
+        .map(|p| TopicPartition::new(args.topic.as_str(), p))
+        .collect();
+    consumer.assign(&tps)?;
+    consumer.seek_to_end(&[])?;
+    let (sent_tx, sent_rx) = mpsc::channel::<Instant>();
+    let (seen_tx, seen_rx) = mpsc::channel::<()>();
+    let size = args.record_size as u64;
+    let payload = Bytes::from(vec![b'e'; args.record_size]);
+    thread::scope(|scope| -> Result<(), Box<dyn std::error::Error>> {
+        let stats_c = Arc::clone(stats);
+        scope.spawn(move || {
+            for sent in sent_rx {
+                loop {
+                    let records = consumer.poll(Duration::from_secs(10)).expect("poll");
+                    if !records.is_empty() {
+                        break;
+                    }
+                }
+                let mut stats = stats_c.lock();
+                stats.latency(sent.elapsed());
+                stats.sent(1, size);
+                stats.maybe_print_window();
+                drop(stats);
+                if seen_tx.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        for _ in 0..args.num_records {
+            let sent = Instant::now();
+            sent_tx.send(sent)?;
+            producer.send_sync(ProducerRecord::new(args.topic.as_str(), payload.clone()))?;
+            seen_rx.recv()?;
+        }
+        drop(sent_tx);
+        Ok(())
+    })
+}

@@ -1,0 +1,192 @@
+//! Positions and offset look-ups of a consumer.
+
+use std::collections::HashMap;
+
+use super::Consumer;
+use crate::error::Result;
+use crate::topic::TopicPartition;
+
+impl Consumer {
+    /// The offset of the next record `poll` returns from `tp`.
+    ///
+    /// A partition without a position gets one per `auto.offset.reset`.
+    ///
+    /// # Errors
+    /// [`Error::NotAssigned`](crate::Error::NotAssigned) when `tp` is not
+    /// assigned; [`Error::NoOffsetForPartition`](crate::Error::NoOffsetForPartition)
+    /// when it has no position and `auto.offset.reset` is `none`.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use tidelog::{ConsumerConfig, TopicConfig, TopicPartition};
+    /// log.create_topic("orders", TopicConfig::new())?;
+    /// let mut consumer = log.consumer(ConsumerConfig::new())?;
+    /// let tp = TopicPartition::new("orders", 0);
+    /// consumer.assign(&[tp.clone()])?;
+    /// assert_eq!(consumer.position(&tp)?, 0);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn position(&mut self, tp: &TopicPartition) -> Result<u64> {
+        let reset = self.config.auto_offset_reset;
+        let core = std::sync::Arc::clone(&self.core);
+        self.assigned_mut(tp)?.position(&core, reset)
+    }
+
+    /// Makes the next poll of `tp` start at `offset`.
+    ///
+    /// An offset outside the log is only noticed by the next fetch, which
+    /// then follows `auto.offset.reset`.
+    ///
+    /// # Errors
+    /// [`Error::NotAssigned`](crate::Error::NotAssigned) when `tp` is not assigned.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// # use tidelog::{ConsumerConfig, TopicConfig, TopicPartition};
+    /// # log.create_topic("orders", TopicConfig::new())?;
+    /// let mut consumer = log.consumer(ConsumerConfig::new())?;
+    /// let tp = TopicPartition::new("orders", 0);
+    /// consumer.assign(&[tp.clone()])?;
+    /// consumer.seek(&tp, 42)?;
+    /// assert_eq!(consumer.position(&tp)?, 42);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn seek(&mut self, tp: &TopicPartition, offset: u64) -> Result<()> {
+        self.assigned_mut(tp)?.seek(offset);
+        Ok(())
+    }
+
+    /// Moves the given partitions (all assigned ones if empty) to the first
+    /// offset still in the log.
+    ///
+    /// # Errors
+    /// [`Error::NotAssigned`](crate::Error::NotAssigned) for a partition not
+    /// assigned; [`Error::UnknownTopic`](crate::Error::UnknownTopic) if it vanished.
+    pub fn seek_to_beginning(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        let targets = self.targets(partitions);
+        for (tp, offset) in self.beginning_offsets(&targets)? {
+            self.seek(&tp, offset)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the given partitions (all assigned ones if empty) to the end:
+    /// the next poll returns only records written after this call.
+    ///
+    /// # Errors
+    /// As [`seek_to_beginning`](Consumer::seek_to_beginning).
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// # use tidelog::{ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
+    /// let producer = log.producer(ProducerConfig::new())?;
+    /// producer.send_sync(ProducerRecord::new("orders", "old"))?;
+    /// let mut consumer = log.consumer(ConsumerConfig::new())?;
+    /// let tp = TopicPartition::new("orders", 0);
+    /// consumer.assign(&[tp.clone()])?;
+    /// consumer.seek_to_end(&[])?;
+    /// assert_eq!(consumer.position(&tp)?, 1);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn seek_to_end(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        let targets = self.targets(partitions);
+        for (tp, offset) in self.end_offsets(&targets)? {
+            self.seek(&tp, offset)?;
+        }
+        Ok(())
+    }
+
+    /// For each `(partition, timestamp)`, the earliest offset whose record
+    /// timestamp is at or after `timestamp` (ms since the epoch), or `None`
+    /// when no such record exists yet. The partitions need not be assigned.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`](crate::Error::UnknownTopic) or
+    /// [`Error::InvalidPartition`](crate::Error::InvalidPartition) for a
+    /// partition that does not exist.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// # use tidelog::{ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
+    /// let producer = log.producer(ProducerConfig::new())?;
+    /// producer.send_sync(ProducerRecord::new("orders", "a").timestamp(1_000))?;
+    /// producer.send_sync(ProducerRecord::new("orders", "b").timestamp(2_000))?;
+    /// let consumer = log.consumer(ConsumerConfig::new())?;
+    /// let tp = TopicPartition::new("orders", 0);
+    /// let found = consumer.offsets_for_times(&[(tp.clone(), 1_500)])?;
+    /// assert_eq!(found[&tp], Some(1));
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn offsets_for_times(
+        &self,
+        query: &[(TopicPartition, i64)],
+    ) -> Result<HashMap<TopicPartition, Option<u64>>> {
+        query
+            .iter()
+            .map(|(tp, timestamp)| {
+                let offset = self.core.offset_for_timestamp(tp, *timestamp)?;
+                Ok((tp.clone(), offset))
+            })
+            .collect()
+    }
+
+    /// The first offset still in the log of each partition.
+    ///
+    /// # Errors
+    /// As [`offsets_for_times`](Consumer::offsets_for_times).
+    pub fn beginning_offsets(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<HashMap<TopicPartition, u64>> {
+        partitions
+            .iter()
+            .map(|tp| Ok((tp.clone(), self.core.offsets(tp)?.log_start_offset)))
+            .collect()
+    }
+
+    /// The end of each partition as consumers see it: the high watermark,
+    /// one past the last record a consumer can read.
+    ///
+    /// # Errors
+    /// As [`offsets_for_times`](Consumer::offsets_for_times).
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// # use tidelog::{ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
+    /// let producer = log.producer(ProducerConfig::new())?;
+    /// producer.send_sync(ProducerRecord::new("orders", "a"))?;
+    /// let consumer = log.consumer(ConsumerConfig::new())?;
+    /// let tp = TopicPartition::new("orders", 0);
+    /// assert_eq!(consumer.end_offsets(&[tp.clone()])?[&tp], 1);
+    /// assert_eq!(consumer.beginning_offsets(&[tp.clone()])?[&tp], 0);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn end_offsets(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<HashMap<TopicPartition, u64>> {
+        partitions
+            .iter()
+            .map(|tp| Ok((tp.clone(), self.core.offsets(tp)?.high_watermark)))
+            .collect()
+    }
+
+    /// The given partitions, or every assigned one when none are given.
+    fn targets(&self, partitions: &[TopicPartition]) -> Vec<TopicPartition> {
+        if partitions.is_empty() {
+            self.assignment()
+        } else {
+            partitions.to_vec()
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Per-partition batching in the caller's thread.
+//!
+//! A send locks its partition's open batch, encodes the record straight
+//! into it and unlocks. A batch is sealed (finished and handed to the
+//! sender) when the next record of the same size would not fit, when its
+//! `linger.ms` runs out, or when `send_sync`/`flush` force it out. Sealing
+//! happens under the partition lock, so sealing order is sending order.
+
+use std::mem;
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use super::batch::{Callback, PendingCallback, ProducerBatch};
+use super::shared::Shared;
+use super::topics::TopicShared;
+use crate::error::{Error, Result};
+use crate::record::{BatchBuilder, Header, ProducerStamp, HEADER_LEN};
+use crate::topic::TopicPartition;
+
+/// One record, borrowed from the caller, ready to encode.
+pub(crate) struct Append<'a> {
+    pub(crate) timestamp: i64,
+    pub(crate) key: Option<&'a [u8]>,
+    pub(crate) value: Option<&'a [u8]>,
+    pub(crate) headers: &'a [Header],
+    /// `BatchBuilder::record_size_bound` of this record.
+    pub(crate) bound: usize,
+}
+
+/// The open batch of one partition and the counters that order its batches.
+struct OpenBatch {
+    builder: Option<BatchBuilder>,
+    id: u64,
+    /// Bytes reserved from `buffer.memory`, which is also the batch's size limit.
+    capacity: usize,
+    created: Instant,
+    callbacks: Vec<PendingCallback>,
+    /// Size bound of the last record pushed: a batch that could not take
+    /// another like it is full.
+    last_bound: usize,
+    next_order: u64,
+    next_sequence: i32,
+}
+
+pub(crate) struct PartitionAccumulator {
+    pub(crate) tp: TopicPartition,
+    pub(crate) topic: Arc<TopicShared>,
+    /// Index of this partition in the sender's table.
+    pub(crate) slot: usize,
+    open: Mutex<OpenBatch>,
+}
+
+impl PartitionAccumulator {
+    pub(crate) fn new(tp: TopicPartition, topic: Arc<TopicShared>, slot: usize) -> Self {
+        PartitionAccumulator {
+            tp,
+            topic,
+            slot,
+            open: Mutex::new(OpenBatch {
+                builder: None,
+                id: 0,
+                capacity: 0,
+                created: Instant::now(),
+                callbacks: Vec::new(),
+                last_bound: 0,
+                next_order: 0,
+                next_sequence: 0,
+            }),
+        }
+    }
+
+    /// Encodes `record` into this partition's open batch, opening a new one
+    /// (and reserving its memory, possibly blocking) when needed. Takes the
+    /// callback only once the record is in a batch; on error it stays with
+    /// the caller. `force` seals the batch at once (`send_sync`).
+    pub(crate) fn append(
+        self: &Arc<Self>,
+        shared: &Shared,
+        record: &Append<'_>,
+        callback: &mut Option<Callback>,
+        force: bool,
+    ) -> Result<()> {
+        let mut reserved = 0usize;
+        loop {
+            let mut open = self.open.lock();
+            if shared.is_closed() {
+                drop(open);
+                shared.pool.release(reserved as u64);
+                return Err(Error::Closed("producer"));
+            }
+            let fits = open.builder.as_ref().is_some_and(|b| {
+                b.record_count() == 0 || b.size_in_bytes() + record.bound <= open.capacity
+            });
+            if fits {
+                self.push(shared, &mut open, record, callback, force);
+                drop(open);
+                shared.pool.release(reserved as u64);
+                return Ok(());
+            }
+            if reserved > 0 {
+                if let Some(batch) = self.seal(shared, &mut open) {
+                    shared.queue.push_ready(batch);
+                }
+                self.start_batch(shared, &mut open, reserved);
+                self.push(shared, &mut open, record, callback, force);
+                return Ok(());
+            }
+            drop(open);
+            // Reserve outside the lock: it may block for max.block.ms.
+            let want = batch_capacity(shared, record.bound);
+            shared.pool.reserve(want as u64, shared.config.max_block)?;
+            reserved = want;
+        }
+    }
+
+    fn push(
+        self: &Arc<Self>,
+        shared: &Shared,
+        open: &mut OpenBatch,
+        record: &Append<'_>,
+        callback: &mut Option<Callback>,
+        force: bool,
+    ) {
+        let Some(builder) = open.builder.as_mut() else {
+            return;
+        };
+        let delta = builder.push(record.timestamp, record.key, record.value, record.headers);
+        let full = builder.size_in_bytes() + record.bound > open.capacity;
+        open.last_bound = record.bound;
+        if let Some(callback) = callback.take() {
+            open.callbacks.push(PendingCallback {
+                offset_delta: delta,
+                timestamp: record.timestamp,
+                callback,
+            });
+        }
+        if full || force {
+            if let Some(batch) = self.seal(shared, open) {
+                shared.queue.push_ready(batch);
+            }
+        }
+    }
+
+    fn start_batch(self: &Arc<Self>, shared: &Shared, open: &mut OpenBatch, capacity: usize) {
+        open.builder = Some(BatchBuilder::new(capacity));
+        open.capacity = capacity;
+        open.id = shared.pending.open();
+        open.created = Instant::now();
+        open.last_bound = 0;
+        // The sender learns of the batch once, at opening, and seals it when
+        // linger.ms has passed unless it filled up before.
+        let deadline = open.created + shared.config.linger;
+        shared.queue.linger(Arc::clone(self), open.id, deadline);
+    }
+
+    /// Finishes the open batch (stamping the idempotence sequence) and
+    /// moves the sticky partition on.
+    fn seal(self: &Arc<Self>, shared: &Shared, open: &mut OpenBatch) -> Option<ProducerBatch> {
+        let builder = open.builder.take()?;
+        let record_count = builder.record_count();
+        let stamp = match shared.producer_id {
+            Some(producer_id) => ProducerStamp {
+                producer_id,
+                producer_epoch: 0,
+                base_sequence: open.next_sequence,
+            },
+            None => ProducerStamp::NONE,
+        };
+        open.next_sequence = next_sequence(open.next_sequence, record_count);
+        let order = open.next_order;
+        open.next_order += 1;
+        let batch = ProducerBatch {
+            partition: Arc::clone(self),
+            id: open.id,
+            order,
+            data: builder.finish(stamp),
+            record_count,
+            callbacks: mem::take(&mut open.callbacks),
+            reserved: open.capacity as u64,
+            created: open.created,
+            attempts: 0,
+            retry_at: None,
+        };
+        let partitions = self.topic.partition_count();
+        self.topic
+            .sticky
+            .batch_sealed(self.tp.partition(), partitions);
+        Some(batch)
+    }
+
+    /// Seals the open batch if it is still batch `id` (linger expired).
+    pub(crate) fn seal_if(self: &Arc<Self>, shared: &Shared, id: u64) -> Option<ProducerBatch> {
+        let mut open = self.open.lock();
+        if open.builder.is_some() && open.id == id {
+            self.seal(shared, &mut open)
+        } else {
+            None
+        }
+    }
+
+    /// Seals whatever is open (flush and close) and hands it to the sender.
+    pub(crate) fn seal_now(self: &Arc<Self>, shared: &Shared) {
+        let mut open = self.open.lock();
+        if let Some(batch) = self.seal(shared, &mut open) {
+            shared.queue.push_ready(batch);
+        }
+    }
+}
+
+/// A new batch holds `batch.size` bytes (capped by `buffer.memory`), or one
+/// record that is larger on its own.
+fn batch_capacity(shared: &Shared, bound: usize) -> usize {
+    let batch_size = usize::try_from(shared.config.batch_size).unwrap_or(usize::MAX);
+    let limit = usize::try_from(shared.pool.limit()).unwrap_or(usize::MAX);
+    batch_size.min(limit).max(HEADER_LEN + bound)
+}
+
+/// Kafka's sequence numbers wrap from `i32::MAX` to 0.
+fn next_sequence(sequence: i32, records: u32) -> i32 {
+    let next = (i64::from(sequence) + i64::from(records)) % (i64::from(i32::MAX) + 1);
+    i32::try_from(next).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequences_wrap_like_kafkas() {
+        assert_eq!(next_sequence(0, 10), 10);
+        assert_eq!(next_sequence(i32::MAX - 1, 1), i32::MAX);
+        assert_eq!(next_sequence(i32::MAX, 1), 0);
+        assert_eq!(next_sequence(i32::MAX - 2, 5), 2);
+    }
+}

@@ -1,0 +1,283 @@
+//! The one sender thread: takes sealed and lingered batches, appends them
+//! to the leaders through `ClusterCore::produce`, retries retriable
+//! failures with backoff until `delivery.timeout.ms`, and runs callbacks.
+//!
+//! Batches of one partition are sent in sealing order with at most
+//! `MAX_IN_FLIGHT` outstanding (Kafka's
+//! `max.in.flight.requests.per.connection` default); a retried batch goes
+//! back in front of its successors, and with idempotence the leader's
+//! sequence check keeps a successor that overtook it from being appended.
+
+use std::collections::VecDeque;
+use std::mem;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::batch::ProducerBatch;
+use super::queue::Work;
+use super::shared::Shared;
+use crate::error::{Error, Result};
+use crate::storage::AppendInfo;
+
+const MAX_IN_FLIGHT: usize = 5;
+
+#[derive(Default)]
+struct PartitionSend {
+    /// Sorted by `order`.
+    queue: VecDeque<ProducerBatch>,
+    /// The order of the next batch never sent yet: batches go out only
+    /// in sealing order even if they reached the sender out of it.
+    next_fresh: u64,
+    in_flight: usize,
+    /// A batch of this partition is waiting to be retried.
+    retrying: bool,
+}
+
+pub(crate) struct Sender {
+    shared: Arc<Shared>,
+    /// Indexed by `PartitionAccumulator::slot`.
+    partitions: Vec<PartitionSend>,
+}
+
+impl Sender {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Sender {
+            shared,
+            partitions: Vec::new(),
+        }
+    }
+
+    /// The thread's body; returns once the producer is closed and every
+    /// batch has completed.
+    pub(crate) fn run(mut self) {
+        let mut work = Work::default();
+        loop {
+            let idle = self.is_idle();
+            let deadline = self.next_deadline();
+            self.shared.queue.take_work(&mut work, deadline, idle);
+            if work.closing && work.is_empty() && self.is_idle() {
+                return;
+            }
+            for (batch, result) in work.completions.drain(..) {
+                self.on_complete(batch, result);
+            }
+            for due in work.due.drain(..) {
+                if let Some(batch) = due.partition.seal_if(&self.shared, due.id) {
+                    self.enqueue(batch);
+                }
+            }
+            for batch in mem::take(&mut work.ready) {
+                self.enqueue(batch);
+            }
+            self.dispatch_all();
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.partitions
+            .iter()
+            .all(|p| p.queue.is_empty() && p.in_flight == 0)
+    }
+
+    /// The earliest retry or delivery timeout among waiting batches.
+    fn next_deadline(&self) -> Option<Instant> {
+        let delivery = self.shared.config.delivery_timeout;
+        self.partitions
+            .iter()
+            .filter_map(|p| p.queue.front())
+            .map(|head| {
+                let expires = head.created.checked_add(delivery).unwrap_or(head.created);
+                head.retry_at.map_or(expires, |at| at.min(expires))
+            })
+            .min()
+    }
+
+    fn enqueue(&mut self, batch: ProducerBatch) {
+        let slot = batch.partition.slot;
+        if self.partitions.len() <= slot {
+            self.partitions
+                .resize_with(slot + 1, PartitionSend::default);
+        }
+        let Some(partition) = self.partitions.get_mut(slot) else {
+            return;
+        };
+        let at = partition
+            .queue
+            .iter()
+            .rposition(|queued| queued.order < batch.order)
+            .map_or(0, |i| i + 1);
+        partition.queue.insert(at, batch);
+    }
+
+    fn dispatch_all(&mut self) {
+        if self.shared.is_paused() {
+            return self.expire_waiting();
+        }
+        let now = Instant::now();
+        for slot in 0..self.partitions.len() {
+            while let Some(batch) = self.next_sendable(slot, now) {
+                self.send(batch, now);
+            }
+        }
+    }
+
+    fn next_sendable(&mut self, slot: usize, now: Instant) -> Option<ProducerBatch> {
+        let partition = self.partitions.get_mut(slot)?;
+        if partition.in_flight >= MAX_IN_FLIGHT {
+            return None;
+        }
+        let head = partition.queue.front()?;
+        if head.attempts == 0 && head.order != partition.next_fresh {
+            return None;
+        }
+        if head.retry_at.is_some_and(|at| at > now) {
+            return None;
+        }
+        let batch = partition.queue.pop_front()?;
+        if batch.attempts == 0 {
+            partition.next_fresh += 1;
+        }
+        partition.in_flight += 1;
+        Some(batch)
+    }
+
+    fn send(&mut self, mut batch: ProducerBatch, now: Instant) {
+        let config = &self.shared.config;
+        let elapsed = now.saturating_duration_since(batch.created);
+        let Some(remaining) = config.delivery_timeout.checked_sub(elapsed) else {
+            return self.on_complete(batch, Err(delivery_timeout(config.delivery_timeout)));
+        };
+        // The core consumes the bytes; keep our own for a retry, which must
+        // resend them unchanged (same sequence) so the leader can dedupe.
+        let bytes = if config.retries > 0 {
+            batch.data.clone()
+        } else {
+            mem::take(&mut batch.data)
+        };
+        let timeout = config.request_timeout.min(remaining);
+        let partition = Arc::clone(&batch.partition);
+        let shared = Arc::clone(&self.shared);
+        self.shared.core.produce(
+            &partition.tp,
+            bytes,
+            config.acks,
+            timeout,
+            Box::new(move |result| shared.queue.complete(batch, result)),
+        );
+    }
+
+    fn on_complete(&mut self, mut batch: ProducerBatch, result: Result<AppendInfo>) {
+        let Some(partition) = self.partitions.get_mut(batch.partition.slot) else {
+            return;
+        };
+        partition.in_flight = partition.in_flight.saturating_sub(1);
+        match result {
+            Ok(info) => {
+                partition.retrying = false;
+                batch.succeed(&info);
+                self.shared.batch_done(&batch);
+            }
+            Err(error) => match retry_at(&self.shared, &batch, &error, partition.retrying) {
+                Ok(at) => {
+                    partition.retrying = true;
+                    batch.attempts += 1;
+                    batch.retry_at = Some(at);
+                    self.enqueue(batch);
+                }
+                Err(final_error) => self.fail(batch, &final_error),
+            },
+        }
+    }
+
+    fn fail(&self, mut batch: ProducerBatch, error: &Error) {
+        if matches!(
+            error,
+            Error::UnknownTopic(_) | Error::InvalidPartition { .. }
+        ) {
+            self.shared.topics.forget(&batch.partition.topic.name);
+        }
+        batch.fail(error);
+        self.shared.count_failed(batch.record_count);
+        self.shared.batch_done(&batch);
+    }
+
+    /// With the sender paused nothing is sent, but deliveries still time out.
+    fn expire_waiting(&mut self) {
+        let now = Instant::now();
+        let timeout = self.shared.config.delivery_timeout;
+        let mut expired = Vec::new();
+        for partition in &mut self.partitions {
+            while partition
+                .queue
+                .front()
+                .is_some_and(|head| now.saturating_duration_since(head.created) >= timeout)
+            {
+                if let Some(batch) = partition.queue.pop_front() {
+                    if batch.attempts == 0 {
+                        partition.next_fresh += 1;
+                    }
+                    expired.push(batch);
+                }
+            }
+        }
+        for batch in expired {
+            self.fail(batch, &delivery_timeout(timeout));
+        }
+    }
+}
+
+/// When to retry a failed batch, or the error to fail it with.
+fn retry_at(
+    shared: &Shared,
+    batch: &ProducerBatch,
+    error: &Error,
+    retrying: bool,
+) -> Result<Instant> {
+    let config = &shared.config;
+    // A successor of a batch being retried is refused as out of order by
+    // an idempotent leader; it goes back in line behind its predecessor.
+    let retriable =
+        error.is_retriable() || (retrying && matches!(error, Error::OutOfOrderSequence { .. }));
+    if !retriable || batch.attempts >= config.retries {
+        return Err(super::batch::duplicate(error));
+    }
+    let backoff = backoff(
+        config.retry_backoff,
+        config.retry_backoff_max,
+        batch.attempts,
+    );
+    let at = Instant::now() + backoff;
+    let expires = batch.created.checked_add(config.delivery_timeout);
+    if expires.is_none_or(|expires| at >= expires) {
+        return Err(delivery_timeout(config.delivery_timeout));
+    }
+    Ok(at)
+}
+
+/// `retry.backoff.ms` doubling per attempt up to `retry.backoff.max.ms`.
+fn backoff(initial: Duration, max: Duration, attempts: u32) -> Duration {
+    let factor = 1u32.checked_shl(attempts.min(20)).unwrap_or(u32::MAX);
+    initial.saturating_mul(factor).min(max.max(initial))
+}
+
+fn delivery_timeout(timeout: Duration) -> Error {
+    Error::Timeout {
+        op: "delivery.timeout.ms",
+        timeout,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_maximum() {
+        let ms = Duration::from_millis;
+        assert_eq!(backoff(ms(100), ms(1000), 0), ms(100));
+        assert_eq!(backoff(ms(100), ms(1000), 1), ms(200));
+        assert_eq!(backoff(ms(100), ms(1000), 3), ms(800));
+        assert_eq!(backoff(ms(100), ms(1000), 4), ms(1000));
+        assert_eq!(backoff(ms(100), ms(1000), 40), ms(1000));
+    }
+}

@@ -1,0 +1,89 @@
+//! State shared by a producer's handle, its callers' threads and its sender.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::batch::ProducerBatch;
+use super::memory::BufferPool;
+use super::pending::PendingBatches;
+use super::queue::SenderQueue;
+use super::topics::Topics;
+use crate::cluster::ClusterCore;
+use crate::config::ProducerConfig;
+
+pub(crate) struct Shared {
+    pub(crate) core: Arc<ClusterCore>,
+    pub(crate) config: ProducerConfig,
+    pub(crate) pool: BufferPool,
+    pub(crate) pending: PendingBatches,
+    pub(crate) queue: SenderQueue,
+    pub(crate) topics: Topics,
+    /// Set when idempotence is on: stamped into every batch with its sequence.
+    pub(crate) producer_id: Option<i64>,
+    closed: AtomicBool,
+    failed_records: AtomicU64,
+    /// Test hook: a paused sender sends nothing, as if every leader stalled.
+    paused: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(core: Arc<ClusterCore>, config: ProducerConfig) -> Self {
+        let producer_id = config
+            .enable_idempotence
+            .then(|| core.allocate_producer_id());
+        Shared {
+            pool: BufferPool::new(config.buffer_memory),
+            pending: PendingBatches::default(),
+            queue: SenderQueue::default(),
+            topics: Topics::default(),
+            producer_id,
+            closed: AtomicBool::new(false),
+            failed_records: AtomicU64::new(0),
+            paused: AtomicBool::new(false),
+            core,
+            config,
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Marks the producer closed; true for the first caller only.
+    pub(crate) fn mark_closed(&self) -> bool {
+        !self.closed.swap(true, Ordering::SeqCst)
+    }
+
+    pub(crate) fn failed_records(&self) -> u64 {
+        self.failed_records.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_failed(&self, records: u32) {
+        self.failed_records
+            .fetch_add(u64::from(records), Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst);
+        self.queue.wake();
+    }
+
+    /// Gives back the batch's memory and lets flushes waiting on it go.
+    pub(crate) fn batch_done(&self, batch: &ProducerBatch) {
+        self.pool.release(batch.reserved);
+        self.pending.complete(batch.id);
+    }
+
+    /// Seals every open batch so the sender takes it now (flush, close).
+    pub(crate) fn seal_all(&self) {
+        for topic in self.topics.all() {
+            for partition in &topic.partitions {
+                partition.seal_now(self);
+            }
+        }
+    }
+}
