@@ -134,6 +134,7 @@ impl Controller {
             let mut changed = false;
             if s.isr.contains(&id) && s.isr.len() > 1 {
                 s.isr.retain(|&r| r != id);
+                s.partition_epoch += 1;
                 changed = true;
             }
             if s.leader == Some(id) {
@@ -395,6 +396,7 @@ mod tests {
         let after = state(&c, 0);
         assert_eq!(after.leader, Some(before.replicas[1]));
         assert_eq!(after.leader_epoch, 2);
+        assert!(after.partition_epoch > before.partition_epoch);
         assert!(!after.isr.contains(&first));
     }
 
@@ -403,9 +405,11 @@ mod tests {
         let (mut c, t) = controller(3, false);
         c.create_topic("t", TopicConfig::new(), 1, 3).unwrap();
         let r = state(&c, 0).replicas;
+        let epoch = state(&c, 0).partition_epoch;
         c.fence(r[1]);
         c.fence(r[2]);
         assert_eq!(state(&c, 0).isr, vec![r[0]]);
+        assert_eq!(state(&c, 0).partition_epoch, epoch + 2, "every ISR change is a new epoch");
         c.fence(r[0]);
         let s = state(&c, 0);
         assert_eq!((s.leader, s.isr.clone()), (None, vec![r[0]]));

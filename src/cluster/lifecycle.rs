@@ -89,6 +89,7 @@ impl ClusterCore {
         changes: Vec<Change>,
     ) -> Result<Effects> {
         let saved = controller.metadata().save(&self.root);
+        if std::env::var("TDBG").is_ok() { for (tp, st) in &changes { eprintln!("commit {tp}: {st:?}"); } }
         *self.routes.write() = Arc::new(controller.metadata().clone());
         let mut effects = Effects::default();
         let mut opened = Ok(());

@@ -4,10 +4,14 @@
 //! and disk contents; a test that fails should panic, so they are off here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bounce;
 mod consumer;
+mod failover;
 mod log;
 mod ordering;
 mod partitioner;
 mod produce_consume;
 mod producer_errors;
+mod randomized;
+mod replication;
 mod support;
