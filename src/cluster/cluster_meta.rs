@@ -79,6 +79,7 @@ impl ClusterMetadata {
         write_atomically(&Self::path(dir), self.encode().as_bytes())
     }
 
+    #[cfg(test)]
     pub(crate) fn partition(&self, topic: &str, partition: u32) -> Option<&PartitionState> {
         self.topics
             .get(topic)

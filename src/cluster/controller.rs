@@ -409,7 +409,11 @@ mod tests {
         c.fence(r[1]);
         c.fence(r[2]);
         assert_eq!(state(&c, 0).isr, vec![r[0]]);
-        assert_eq!(state(&c, 0).partition_epoch, epoch + 2, "every ISR change is a new epoch");
+        assert_eq!(
+            state(&c, 0).partition_epoch,
+            epoch + 2,
+            "every ISR change is a new epoch"
+        );
         c.fence(r[0]);
         let s = state(&c, 0);
         assert_eq!((s.leader, s.isr.clone()), (None, vec![r[0]]));

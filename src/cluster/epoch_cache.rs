@@ -56,6 +56,7 @@ impl LeaderEpochCache {
         Ok(LeaderEpochCache { path, entries })
     }
 
+    #[cfg(test)]
     pub(crate) fn entries(&self) -> &[EpochEntry] {
         &self.entries
     }
@@ -273,7 +274,8 @@ mod tests {
     #[test]
     fn a_follower_truncates_exactly_at_the_divergence_point() {
         // (leader history, leader LEO, follower history, follower LEO, cut at)
-        let table: &[(&[(i32, u64)], u64, &[(i32, u64)], u64, Option<u64>)] = &[
+        type Case<'a> = (&'a [(i32, u64)], u64, &'a [(i32, u64)], u64, Option<u64>);
+        let table: &[Case<'_>] = &[
             // Follower wrote 20..30 in epoch 2 as leader; new leader went to epoch 3 at 20.
             (
                 &[(1, 0), (2, 10), (3, 20)],

@@ -122,7 +122,6 @@ fn fetch_one(
     match leader.serve_fetch(id, target.leader_epoch, fetch_offset, effects) {
         Ok((data, leader_hw)) => {
             let moved = !data.is_empty();
-            if std::env::var("TDBG").is_ok() && moved { eprintln!("b{id} fetched {} bytes at {fetch_offset} of {} hw {leader_hw}", data.len(), partition.tp()); }
             if partition.append_fetched(target, &data, leader_hw).is_err() {
                 partition.unreconcile();
             }
@@ -135,9 +134,6 @@ fn fetch_one(
             partition.unreconcile();
             true
         }
-        Err(e) => {
-            if std::env::var("TDBG").is_ok() { eprintln!("b{id} fetch {} from {} failed: {e}", partition.tp(), target.leader); }
-            false
-        }
+        Err(_) => false,
     }
 }

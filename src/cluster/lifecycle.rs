@@ -89,7 +89,6 @@ impl ClusterCore {
         changes: Vec<Change>,
     ) -> Result<Effects> {
         let saved = controller.metadata().save(&self.root);
-        if std::env::var("TDBG").is_ok() { for (tp, st) in &changes { eprintln!("commit {tp}: {st:?}"); } }
         *self.routes.write() = Arc::new(controller.metadata().clone());
         let mut effects = Effects::default();
         let mut opened = Ok(());
@@ -322,6 +321,12 @@ impl ClusterCore {
         }
         let mut effects = Effects::default();
         let mut first_error = None;
+        // The thread goes first: a heartbeat sent after the fence below
+        // would bring the broker back to life.
+        node.set_running(false);
+        if let Some(worker) = lifecycle.take() {
+            fetcher::stop(worker, &self.replication);
+        }
         if !power_loss {
             let mut controller = self.controller.lock();
             let changes = controller.fence(id);
@@ -329,10 +334,6 @@ impl ClusterCore {
                 Ok(e) => effects.merge(e),
                 Err(e) => first_error = Some(e),
             }
-        }
-        node.set_running(false);
-        if let Some(worker) = lifecycle.take() {
-            fetcher::stop(worker, &self.replication);
         }
         let partitions = node.take_all();
         if !power_loss {

@@ -162,11 +162,6 @@ impl Partition {
         }
     }
 
-    /// Whether this replica currently leads (for client reads).
-    pub(crate) fn is_leader(&self) -> bool {
-        !self.stopped.load(Ordering::Acquire) && matches!(self.inner.lock().role, Role::Leader(_))
-    }
-
     /// Appends a producer's batch as leader; the callback lands in the
     /// returned effects (at once, or when the high watermark passes it).
     pub(crate) fn produce(

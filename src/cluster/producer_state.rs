@@ -144,6 +144,7 @@ impl ProducerStateTable {
     }
 
     /// How many producers are known.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.producers.len()
     }

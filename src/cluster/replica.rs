@@ -152,6 +152,7 @@ impl<T> LeaderState<T> {
         &self.isr
     }
 
+    #[cfg(test)]
     pub(crate) fn high_watermark(&self) -> u64 {
         self.high_watermark
     }

@@ -149,6 +149,10 @@ pub(crate) fn settle_and_check(
         .map(|(r, v)| (v, (r.partition(), r.offset())))
         .collect();
     let acked = acked.lock().unwrap();
+    eprintln!(
+        "{topic}: {} records acknowledged, {total} stored and read",
+        acked.len()
+    );
     assert!(!acked.is_empty());
     for (value, at) in acked.iter() {
         assert_eq!(
