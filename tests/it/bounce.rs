@@ -48,7 +48,7 @@ pub(crate) fn start_producers(
                         break;
                     }
                     i += 1;
-                    if i % 64 == 0 {
+                    if i.is_multiple_of(64) {
                         // Bound the backlog so failovers are felt by every batch.
                         producer.flush();
                     }
