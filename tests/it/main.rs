@@ -19,4 +19,5 @@ mod randomized;
 mod recovery;
 mod replication;
 mod retention;
+mod storage_props;
 mod support;

@@ -9,8 +9,8 @@ use tidelog::{Log, ProducerConfig, ProducerRecord, TopicConfig};
 
 use crate::support::{read_topic, text};
 
-/// One broker, one replica: what is damaged here is the only copy (with
-/// replicas, a damaged replica is simply repaired from the others).
+/// One broker, so the damaged files are the only copy: with replicas, a
+/// damaged replica would be repaired from the others (tested in `replication`).
 fn open_single_replica(dir: &Path) -> tidelog::Result<Log> {
     Log::builder(dir)
         .brokers(1)
