@@ -428,7 +428,7 @@ impl ClusterCore {
             for partition in node.take_topic(name) {
                 let (effects, _) = partition.stop(false);
                 self.finish(effects);
-                first_error = first_error.or(remove(partition.log().dir()));
+                first_error = first_error.or(remove(&node.partition_dir(partition.tp())));
             }
             let prefix = format!("{name}-");
             let Ok(entries) = std::fs::read_dir(node.dir()) else {
