@@ -149,8 +149,11 @@ impl ClusterCore {
         if self.faults.is_isolated(leader) {
             return Err(not_leader());
         }
+        // The metadata changes before the brokers hear of it: a replica
+        // that does not lead yet (or any more) must not answer for the leader.
         self.node(leader)
             .and_then(|n| n.partition(tp))
+            .filter(|p| p.leads(state.leader_epoch))
             .ok_or_else(not_leader)
     }
 
