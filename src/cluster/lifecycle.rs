@@ -38,6 +38,19 @@ impl ClusterCore {
     /// Opens the cluster under `root`: metadata, every broker, their threads.
     pub(crate) fn open(root: &Path, config: LogConfig) -> Result<Arc<ClusterCore>> {
         let mut metadata = ClusterMetadata::load(root)?;
+        let needed = metadata
+            .topics
+            .values()
+            .flat_map(|t| t.partitions.iter().flat_map(|p| p.replicas.iter()))
+            .max()
+            .map_or(0, |&id| id.saturating_add(1));
+        if needed > config.brokers {
+            return Err(Error::config(
+                "brokers",
+                config.brokers.to_string(),
+                format!("this data directory has replicas on {needed} brokers; open it with at least {needed}"),
+            ));
+        }
         metadata.next_producer_id = metadata.next_producer_id.max(now_ms());
         let now = Instant::now();
         let mut controller = Controller::new(

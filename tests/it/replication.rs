@@ -283,3 +283,22 @@ fn a_damaged_follower_replica_is_repaired_from_the_leader() {
     let reference = replica_bytes(dir.path(), leader, "heal", 0);
     assert_eq!(replica_bytes(dir.path(), follower, "heal", 0), reference);
 }
+
+#[test]
+fn reopening_with_fewer_brokers_than_the_replicas_need_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path()).unwrap();
+    log.create_topic("wide", TopicConfig::new()).unwrap();
+    log.close().unwrap();
+    let err = Log::builder(dir.path())
+        .brokers(1)
+        .default_replication_factor(1)
+        .open()
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidConfig { ref key, .. } if key == "brokers"),
+        "{err}"
+    );
+    let log = Log::open(dir.path()).unwrap();
+    assert_eq!(log.topics(), ["wide"]);
+}
