@@ -104,7 +104,7 @@ fn throughput(log: &Log, args: &Args) -> Result<(), Box<dyn std::error::Error>> 
         for _ in 0..args.members {
             let (read, total) = (&read, args.messages);
             scope.spawn(move || -> tidelog::Result<()> {
-                let mut consumer = log.consumer(config("perf").max_poll_records(10_000))?;
+                let mut consumer = log.consumer(config("perf"))?;
                 consumer.subscribe(&[TOPIC])?;
                 while read.load(Ordering::Relaxed) < total {
                     let records = consumer.poll(Duration::from_millis(20))?;

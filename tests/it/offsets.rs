@@ -279,3 +279,39 @@ fn committed_offsets_survive_the_loss_of_a_broker() -> Result<()> {
     assert_eq!(group.committed(&tp1)?.map(|c| c.offset()), Some(10));
     Ok(())
 }
+
+#[test]
+fn without_a_committed_offset_a_member_starts_per_auto_offset_reset() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(1))?;
+    produce(&log, "orders", 1, 5)?;
+    // latest: only records produced after the member got the partition.
+    let latest = member_config("latest").auto_offset_reset(tidelog::OffsetReset::Latest);
+    let mut consumer = log.consumer(latest)?;
+    consumer.subscribe(&["orders"])?;
+    let mut consumers = [consumer];
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |c, _| settled(&log, "latest", c))?;
+    let tp = TopicPartition::new("orders", 0);
+    assert_eq!(consumers[0].position(&tp)?, 5);
+    produce(&log, "orders", 1, 1)?;
+    poll_until(&mut consumers, &mut read, |_, read| !read.is_empty())?;
+    assert_eq!(
+        read,
+        ["0-0"],
+        "only the new record (value numbering restarts)"
+    );
+    // none: polling fails until the application seeks or commits.
+    let none = member_config("none").auto_offset_reset(tidelog::OffsetReset::None);
+    let mut consumer = log.consumer(none)?;
+    consumer.subscribe(&["orders"])?;
+    let mut outcome = Ok(Vec::new());
+    for _ in 0..100 {
+        outcome = consumer.poll(Duration::from_millis(10));
+        if outcome.is_err() {
+            break;
+        }
+    }
+    assert!(matches!(outcome, Err(Error::NoOffsetForPartition { .. })));
+    Ok(())
+}
