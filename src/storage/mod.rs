@@ -12,8 +12,6 @@ mod recovery;
 mod retention;
 mod segment;
 
-#[allow(unused_imports, reason = "part of the storage API contract")]
-pub(crate) use checkpoint::sync_parent;
 pub(crate) use checkpoint::{sync_dir, write_atomically};
 pub use inspect::{
     decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
