@@ -133,6 +133,12 @@ impl PartitionAccumulator {
         let full = builder.size_in_bytes() + record.bound > open.capacity;
         open.last_bound = record.bound;
         if let Some(callback) = callback.take() {
+            if open.callbacks.capacity() == 0 {
+                // Sized for a batch of records like this one, so a batch of
+                // callbacks does not regrow its vector a dozen times.
+                let estimate = open.capacity / record.bound.max(1);
+                open.callbacks.reserve(estimate.clamp(1, 1024));
+            }
             open.callbacks.push(PendingCallback {
                 offset_delta: delta,
                 timestamp: record.timestamp,
