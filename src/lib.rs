@@ -102,3 +102,9 @@ pub use storage::{
     decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
 };
 pub use topic::TopicPartition;
+
+/// The README's code blocks, compiled as doctests so the tour cannot drift
+/// from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -177,6 +177,17 @@ impl Log {
     ///
     /// # Errors
     /// Loading committed offsets can fail with [`Error::Io`] or [`Error::Corrupt`].
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
+    /// use tidelog::{OffsetSpec, TopicConfig};
+    /// log.create_topic("orders", TopicConfig::new())?;
+    /// log.consumer_group("billing").reset_offsets("orders", OffsetSpec::Earliest)?;
+    /// assert_eq!(log.list_groups()?, ["billing"]);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
     pub fn list_groups(&self) -> Result<Vec<String>> {
         self.groups.list()
     }

@@ -69,7 +69,7 @@ impl PartitionLag {
 /// # Examples
 /// ```
 /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
-/// # let log = tidelog::Log::open(dir.path())?;
+/// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
 /// use tidelog::{GroupState, OffsetSpec, TopicConfig};
 /// log.create_topic("orders", TopicConfig::new().partitions(2))?;
 /// let group = log.consumer_group("billing");
@@ -193,7 +193,7 @@ impl ConsumerGroup {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::open(dir.path())?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use tidelog::{OffsetSpec, TopicConfig, TopicPartition};
     /// log.create_topic("prices", TopicConfig::new().partitions(1))?;
     /// let group = log.consumer_group("dashboard");

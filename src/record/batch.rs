@@ -10,6 +10,12 @@
 //!
 //! The CRC starts after the leader epoch and CRC fields, so a leader stamps the
 //! base offset and its epoch into a finished batch without recomputing it.
+//!
+//! Differences from Kafka's bytes: the checksum is CRC-32 (IEEE, as
+//! `crc32fast` computes it), not Kafka's CRC-32C, so tidelog segments are not
+//! byte-compatible with Kafka's; compression is not supported (codec bits
+//! must be 0); and a null header value decodes as an empty value, since
+//! [`Header`] holds plain bytes.
 
 use bytes::Bytes;
 

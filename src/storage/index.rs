@@ -7,6 +7,11 @@
 //! the magic tells an offset index from a time index, and the version lets a
 //! later format be refused rather than misread. Any file that does not parse
 //! cleanly is rebuilt from the log, which is always the source of truth.
+//!
+//! The entries live in memory; the active segment's files are brought up to
+//! date when it is rolled or the log is closed, not on every append. That
+//! costs nothing in safety: after an unclean shutdown the active segment is
+//! always scanned and its indexes rebuilt.
 
 use std::fs::{File, OpenOptions};
 use std::marker::PhantomData;
@@ -107,88 +112,99 @@ fn file_header<E: IndexEntry>() -> [u8; INDEX_HEADER_LEN as usize] {
 }
 
 /// The file behind one index; the entries themselves live with the segment.
+///
+/// No handle is kept open: index files are only written when a segment is
+/// rolled, closed, truncated or rebuilt, so opening them then keeps a
+/// partition with many segments at one descriptor per segment. Each write
+/// and its fsync share one handle, so a writeback error cannot slip past.
 #[derive(Debug)]
 pub(crate) struct IndexFile<E> {
     path: PathBuf,
-    file: File,
     entry: PhantomData<E>,
 }
 
+fn encode_all<E: IndexEntry>(buf: &mut Vec<u8>, entries: &[E]) {
+    buf.reserve(entries.len() * E::SIZE);
+    for entry in entries {
+        entry.encode(buf);
+    }
+}
+
 impl<E: IndexEntry> IndexFile<E> {
-    fn open_rw(path: &Path) -> Result<File> {
+    fn open_rw(&self) -> Result<File> {
         OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(path)
-            .map_err(|e| Error::io("open index", path, e))
+            .open(&self.path)
+            .map_err(|e| Error::io("open index", &self.path, e))
     }
 
-    /// Opens `path` and writes `entries` as its whole contents.
-    pub(crate) fn create(path: PathBuf, entries: &[E]) -> Result<Self> {
-        let file = Self::open_rw(&path)?;
+    fn sync_file(&self, file: &File) -> Result<()> {
+        file.sync_data()
+            .map_err(|e| Error::io("fsync index", &self.path, e))
+    }
+
+    /// Writes `entries` to `path` as its whole contents (fsynced if `sync`).
+    pub(crate) fn create(path: PathBuf, entries: &[E], sync: bool) -> Result<Self> {
         let index = IndexFile {
             path,
-            file,
             entry: PhantomData,
         };
-        index.rewrite(entries)?;
+        index.rewrite(entries, sync)?;
         Ok(index)
     }
 
-    /// Opens `path` and decodes its entries; `Ok(None)` entries when the file
-    /// is missing, damaged or inconsistent, so the caller rebuilds it.
+    /// Decodes the entries at `path`: `None` when the file is missing,
+    /// damaged or inconsistent, so the caller rebuilds it.
     pub(crate) fn load(path: PathBuf) -> Result<(Self, Option<Vec<E>>)> {
-        let existed = path.exists();
-        let file = Self::open_rw(&path)?;
-        let bytes = if existed {
-            std::fs::read(&path).map_err(|e| Error::io("read index", &path, e))?
-        } else {
-            Vec::new()
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io("read index", &path, e)),
         };
         let index = IndexFile {
             path,
-            file,
             entry: PhantomData,
         };
         Ok((index, parse_entries(&bytes)))
     }
 
-    /// Writes entry number `n` (entries before it are already on file).
-    pub(crate) fn write_entry(&self, n: usize, entry: &E) -> Result<()> {
-        let mut buf = Vec::with_capacity(E::SIZE);
-        entry.encode(&mut buf);
-        let at = INDEX_HEADER_LEN + (n * E::SIZE) as u64;
-        self.file
-            .write_all_at(&buf, at)
-            .map_err(|e| Error::io("write index", &self.path, e))
+    /// Writes `entries` as entries number `n` onwards (those before are
+    /// already on file) in one write, then fsyncs.
+    pub(crate) fn append_and_sync(&self, n: usize, entries: &[E]) -> Result<()> {
+        let file = self.open_rw()?;
+        if !entries.is_empty() {
+            let mut buf = Vec::new();
+            encode_all(&mut buf, entries);
+            let at = INDEX_HEADER_LEN + (n * E::SIZE) as u64;
+            file.write_all_at(&buf, at)
+                .map_err(|e| Error::io("write index", &self.path, e))?;
+        }
+        self.sync_file(&file)
     }
 
     /// Cuts the file to its first `n` entries.
     pub(crate) fn truncate_entries(&self, n: usize) -> Result<()> {
-        self.file
+        self.open_rw()?
             .set_len(INDEX_HEADER_LEN + (n * E::SIZE) as u64)
             .map_err(|e| Error::io("truncate index", &self.path, e))
     }
 
-    /// Replaces the file's contents with `entries`.
-    pub(crate) fn rewrite(&self, entries: &[E]) -> Result<()> {
-        let mut buf = Vec::with_capacity(INDEX_HEADER_LEN as usize + entries.len() * E::SIZE);
+    /// Replaces the file's contents with `entries` (fsynced if `sync`).
+    pub(crate) fn rewrite(&self, entries: &[E], sync: bool) -> Result<()> {
+        let mut buf = Vec::with_capacity(INDEX_HEADER_LEN as usize);
         buf.extend_from_slice(&file_header::<E>());
-        for entry in entries {
-            entry.encode(&mut buf);
+        encode_all(&mut buf, entries);
+        let file = self.open_rw()?;
+        file.set_len(0)
+            .and_then(|()| file.write_all_at(&buf, 0))
+            .map_err(|e| Error::io("write index", &self.path, e))?;
+        if sync {
+            self.sync_file(&file)?;
         }
-        self.file
-            .set_len(0)
-            .and_then(|()| self.file.write_all_at(&buf, 0))
-            .map_err(|e| Error::io("write index", &self.path, e))
-    }
-
-    pub(crate) fn sync(&self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| Error::io("fsync index", &self.path, e))
+        Ok(())
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -263,8 +279,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("0.index");
         let entries = offsets(&[1, 5, 9]);
-        let index = IndexFile::<OffsetEntry>::create(path.clone(), &entries[..2]).unwrap();
-        index.write_entry(2, &entries[2]).unwrap();
+        let index = IndexFile::<OffsetEntry>::create(path.clone(), &entries[..1], false).unwrap();
+        index.append_and_sync(1, &entries[1..]).unwrap();
         let (_, loaded) = IndexFile::<OffsetEntry>::load(path.clone()).unwrap();
         assert_eq!(loaded.unwrap(), entries);
 
@@ -278,7 +294,7 @@ mod tests {
             .1
             .is_none());
         // An offset index is not a time index.
-        IndexFile::<OffsetEntry>::create(path.clone(), &entries).unwrap();
+        IndexFile::<OffsetEntry>::create(path.clone(), &entries, true).unwrap();
         assert!(IndexFile::<TimeEntry>::load(path).unwrap().1.is_none());
     }
 }

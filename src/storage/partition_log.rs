@@ -105,11 +105,7 @@ impl PartitionLog {
         tp: TopicPartition,
         config: PartitionLogConfig,
     ) -> Result<PartitionLog> {
-        let existed = dir.exists();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
-        if !existed {
-            sync_parent(&dir)?;
-        }
+        create_durable_dir(&dir)?;
         let marker = dir.join(CLEAN_SHUTDOWN);
         let clean_shutdown = marker.exists();
         let checkpointed_start = read_offset_checkpoint(&dir.join(LOG_START_OFFSET))?;
@@ -166,11 +162,8 @@ impl PartitionLog {
                 "bytes after the end of the batch",
             )));
         }
-        let mut writer = self.writer.lock();
-        self.check_writable()?;
-        let base_offset = self.log_end_offset.load(Ordering::Acquire);
-        stamp_base_offset(batch, i64::try_from(base_offset).unwrap_or(i64::MAX));
-        stamp_leader_epoch(batch, leader_epoch);
+        // The CRC recompute happens before the lock; offset and epoch sit
+        // outside the CRC and are stamped under it.
         let log_append_time = match self.config.timestamp_type {
             TimestampType::LogAppendTime => {
                 let now = now_ms();
@@ -179,6 +172,11 @@ impl PartitionLog {
             }
             TimestampType::CreateTime => None,
         };
+        let mut writer = self.writer.lock();
+        self.check_writable()?;
+        let base_offset = self.log_end_offset.load(Ordering::Acquire);
+        stamp_base_offset(batch, i64::try_from(base_offset).unwrap_or(i64::MAX));
+        stamp_leader_epoch(batch, leader_epoch);
         let header = BatchHeader::parse(batch).map_err(bad_input)?;
         let (segment, end) = self.write_batch(&mut writer, batch, &header)?;
         let flush_due = self.note_unflushed(&mut writer, &header);
@@ -194,15 +192,15 @@ impl PartitionLog {
         })
     }
 
-    #[allow(
-        dead_code,
-        reason = "called by the replication layer (followers, failure injection)"
-    )]
     /// Follower append of verified batches whose offsets are already assigned
     /// (the first must start at the log end offset).
     ///
     /// Every batch is checked (CRC, offsets contiguous from the log end
     /// offset) before any is written; an empty input is refused.
+    #[allow(
+        dead_code,
+        reason = "called by the replication layer (followers, failure injection)"
+    )]
     pub(crate) fn append_as_follower(&self, batches: &[u8]) -> Result<AppendInfo> {
         let mut writer = self.writer.lock();
         self.check_writable()?;
@@ -299,8 +297,9 @@ impl PartitionLog {
         by_count || by_time
     }
 
+    /// A batch must fit `max.message.bytes` and, as in Kafka, one segment.
     fn check_size(&self, size: usize) -> Result<()> {
-        let max = u64::from(self.config.max_message_bytes);
+        let max = u64::from(self.config.max_message_bytes).min(self.config.segment_bytes);
         if size as u64 > max {
             return Err(Error::RecordTooLarge {
                 size: size as u64,
@@ -374,12 +373,19 @@ impl PartitionLog {
 
     /// Seals and fsyncs the active segment, then starts a new one at the log
     /// end offset; a no-op when the active segment is empty.
+    ///
+    /// The fsync runs under the writer lock: appends wait for it once per
+    /// segment (every `segment.bytes`), which keeps "every segment but the
+    /// active one is durable" simple to rely on. `segment.ms` counts from
+    /// when this process created or opened the segment, not from its first
+    /// record's timestamp as in Kafka, so records with old timestamps do not
+    /// roll a segment per batch.
     pub(super) fn roll_locked(&self, writer: &mut Writer) -> Result<()> {
         let active = self.active()?;
         if active.size() == 0 {
             return Ok(());
         }
-        active.seal_time_index()?;
+        active.seal_time_index();
         self.poison_on_error(active.sync_all())?;
         let base = self.log_end_offset.load(Ordering::Acquire);
         let segment = Arc::new(Segment::create(&self.dir, base)?);
@@ -402,22 +408,53 @@ impl PartitionLog {
         self.log_end_offset.load(Ordering::Acquire)
     }
 
+    /// Fsyncs everything appended so far.
     #[allow(
         dead_code,
         reason = "called by the replication layer (followers, failure injection)"
     )]
-    /// Fsyncs everything appended so far.
     pub(crate) fn flush(&self) -> Result<()> {
+        self.check_writable()?;
+        {
+            let mut writer = self.writer.lock();
+            writer.unflushed_messages = 0;
+            writer.last_flush = Instant::now();
+        }
+        let active = self.active()?;
+        self.sync_segment(&active, active.size())
+    }
+
+    /// Fsyncs if `flush_ms` is set, has passed since the last fsync, and
+    /// something was appended since. Appends check this themselves; call it
+    /// periodically so an idle partition is flushed too.
+    #[allow(dead_code, reason = "called by the cluster's background thread")]
+    pub(crate) fn flush_if_due(&self) -> Result<()> {
+        self.flush_if_due_at(Instant::now())
+    }
+
+    pub(super) fn flush_if_due_at(&self, now: Instant) -> Result<()> {
+        let Some(interval) = self.config.flush_ms else {
+            return Ok(());
+        };
+        {
+            let mut writer = self.writer.lock();
+            let idle = now.saturating_duration_since(writer.last_flush) < interval;
+            if writer.unflushed_messages == 0 || idle {
+                return Ok(());
+            }
+            writer.unflushed_messages = 0;
+            writer.last_flush = now;
+        }
         self.check_writable()?;
         let active = self.active()?;
         self.sync_segment(&active, active.size())
     }
 
+    /// Starts a new segment now (if the active one holds anything).
     #[allow(
         dead_code,
         reason = "called by the replication layer (followers, failure injection)"
     )]
-    /// Starts a new segment now (if the active one holds anything).
     pub(crate) fn roll(&self) -> Result<()> {
         let mut writer = self.writer.lock();
         self.check_writable()?;
@@ -432,11 +469,13 @@ impl PartitionLog {
         }
         self.check_writable_ignoring_close()?;
         let active = self.active()?;
-        active.seal_time_index()?;
+        active.seal_time_index();
         self.poison_on_error(active.sync_all())?;
         let end = self.log_end_offset();
         write_offset_checkpoint(&self.dir.join(RECOVERY_POINT), end)?;
         write_offset_checkpoint(&self.dir.join(LOG_START_OFFSET), self.log_start_offset())?;
+        // A concurrent group-commit fsync may have failed meanwhile.
+        self.check_writable_ignoring_close()?;
         write_atomically(&self.dir.join(CLEAN_SHUTDOWN), b"")
     }
 
@@ -450,12 +489,12 @@ impl PartitionLog {
         }
     }
 
+    /// Drops everything not yet fsynced, as a power cut would, and leaves no
+    /// clean-shutdown marker. The log is closed afterwards; reopen it.
     #[allow(
         dead_code,
         reason = "called by the replication layer (followers, failure injection)"
     )]
-    /// Drops everything not yet fsynced, as a power cut would, and leaves no
-    /// clean-shutdown marker. The log is closed afterwards; reopen it.
     pub(crate) fn simulate_power_loss(&self) -> Result<()> {
         let _writer = self.writer.lock();
         self.closed.store(true, Ordering::Release);
@@ -479,6 +518,22 @@ impl PartitionLog {
     pub(crate) fn size_in_bytes(&self) -> u64 {
         self.segments.read().iter().map(|s| s.size()).sum()
     }
+}
+
+/// Creates `dir` and any missing parents, fsyncing each new directory's
+/// parent (topmost first) so the whole path survives a crash.
+fn create_durable_dir(dir: &Path) -> Result<()> {
+    let mut missing = Vec::new();
+    let mut next = Some(dir);
+    while let Some(path) = next.filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+        missing.push(path);
+        next = path.parent();
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    for path in missing.iter().rev() {
+        sync_parent(path)?;
+    }
+    Ok(())
 }
 
 /// Deletes segments wholly below a checkpointed log start offset (left over

@@ -6,6 +6,13 @@
 //! shutdown) → [`truncate_torn_tail`] → [`rebuild_index`]. Segments before
 //! the recovery point were fsynced when they were rolled; their indexes are
 //! loaded and only rebuilt when missing or inconsistent.
+//!
+//! Only the active segment can have a tail torn by a crash: the others were
+//! fsynced before the next one was created. Damage found in an older segment
+//! (a bad disk, or a scan forced by a lost checkpoint) cuts that segment
+//! at the first bad batch and keeps the segments after it, which hold
+//! acknowledged, fsynced data; their offsets leave a gap where the damaged
+//! batches were, which readers step over as they do in Kafka.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -78,21 +85,20 @@ pub(crate) fn open_segments(dir: &Path, plan: &RecoveryPlan) -> Result<Vec<Arc<S
     let mut cut = false;
     for (i, &base) in bases.iter().enumerate() {
         if cut || base < expected_next {
-            // After a torn batch, or overlapping what came before: nothing
-            // here can be trusted to follow on.
+            // Overlapping what came before: this and everything after it
+            // repeat offsets the log already has.
             delete_segment_files(dir, base)?;
             cut = true;
             continue;
         }
         let next_base = bases.get(i + 1).copied();
         let must_verify = !plan.clean_shutdown && (base >= scan_from || next_base.is_none());
-        let (segment, torn) = if must_verify {
+        let (segment, _torn) = if must_verify {
             verify_segment(dir, base, expected_next, plan)?
         } else {
             load_segment(dir, base, expected_next, next_base, plan)?
         };
         expected_next = segment.next_offset();
-        cut = torn;
         segments.push(Arc::new(segment));
     }
     Ok(segments)
@@ -245,34 +251,51 @@ pub(crate) fn verify_segment(
     expected_next: u64,
     plan: &RecoveryPlan,
 ) -> Result<(Segment, bool)> {
-    scan_segment(dir, base, expected_next, plan, u64::MAX)
+    scan_segment(dir, base, expected_next, plan)
 }
 
-/// Rescans one segment and cuts it before the batch holding `offset` (used by
-/// truncation; the caller holds the writer lock).
-pub(crate) fn cut_segment_at(
-    dir: &Path,
-    base: u64,
+/// The state of `segment` cut before the batch holding `offset`, rebuilt by
+/// walking its batch headers (used by truncation, under the writer lock).
+/// Returns the state; the caller applies it.
+pub(crate) fn state_before(
+    segment: &Segment,
     offset: u64,
     plan: &RecoveryPlan,
-) -> Result<Segment> {
-    scan_segment(dir, base, 0, plan, offset).map(|(segment, _)| segment)
+) -> Result<SegmentState> {
+    let base = segment.base_offset();
+    let mut state = SegmentState::empty(base);
+    let interval = plan.index_interval_bytes;
+    let path = segment.log_path();
+    scan_batches(
+        segment.file(),
+        path,
+        0,
+        plan.max_batch_bytes,
+        false,
+        |pos, header| {
+            if u64::try_from(header.last_offset()).unwrap_or(0) >= offset {
+                return Err(CorruptionKind::Malformed("truncation point"));
+            }
+            state.account(base, pos, header, interval);
+            Ok(())
+        },
+    )?;
+    state.maybe_time_entry(base);
+    Ok(state)
 }
 
-/// Verifies batches until the first bad one or the one holding `stop_at`,
+/// Verifies batches until the first bad one,
 /// cuts the file there, fsyncs it and rebuilds the indexes.
 fn scan_segment(
     dir: &Path,
     base: u64,
     expected_next: u64,
     plan: &RecoveryPlan,
-    stop_at: u64,
 ) -> Result<(Segment, bool)> {
     let log_path = segment_path(dir, base, FileKind::Log);
     let log = open_log_file(&log_path, false)?;
     let mut state = SegmentState::empty(base);
     let interval = plan.index_interval_bytes;
-    let mut stopped = false;
     let end = scan_batches(
         &log,
         &log_path,
@@ -280,16 +303,12 @@ fn scan_segment(
         plan.max_batch_bytes,
         true,
         |pos, header| {
-            if u64::try_from(header.last_offset()).unwrap_or(0) >= stop_at {
-                stopped = true;
-                return Err(CorruptionKind::Malformed("truncation point"));
-            }
             check_follows(header, state.next_offset.max(expected_next))?;
             state.account(base, pos, header, interval);
             Ok(())
         },
     )?;
-    let torn = end.problem.is_some() && !stopped;
+    let torn = end.problem.is_some();
     truncate_torn_tail(&log, &log_path, &end)?;
     log.sync_data()
         .map_err(|e| Error::io("fsync", &log_path, e))?;
@@ -327,10 +346,16 @@ pub(crate) fn rebuild_index(
     log: File,
     mut state: SegmentState,
 ) -> Result<Segment> {
-    let offset_index = IndexFile::create(segment_path(dir, base, FileKind::Index), &state.offsets)?;
-    let time_index = IndexFile::create(segment_path(dir, base, FileKind::TimeIndex), &state.times)?;
-    offset_index.sync()?;
-    time_index.sync()?;
+    let offset_index = IndexFile::create(
+        segment_path(dir, base, FileKind::Index),
+        &state.offsets,
+        true,
+    )?;
+    let time_index = IndexFile::create(
+        segment_path(dir, base, FileKind::TimeIndex),
+        &state.times,
+        true,
+    )?;
     state.durable_size = state.size;
     state.durable_offsets = state.offsets.len();
     state.durable_times = state.times.len();

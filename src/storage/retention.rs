@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::checkpoint::{sync_dir, write_offset_checkpoint};
 use super::layout::{LOG_START_OFFSET, RECOVERY_POINT};
 use super::partition_log::{PartitionLog, Writer};
-use super::recovery::{cut_segment_at, RecoveryPlan};
+use super::recovery::{state_before, RecoveryPlan};
 use super::segment::Segment;
 use crate::error::Result;
 
@@ -90,18 +90,21 @@ impl PartitionLog {
         Ok(count)
     }
 
-    #[allow(
-        dead_code,
-        reason = "called by the replication layer (followers, failure injection)"
-    )]
     /// Removes every record at or after `offset`.
     ///
     /// Cuts at batch boundaries: if `offset` falls inside a batch, that whole
     /// batch goes and the log end offset becomes its base offset. Below the
     /// log start offset this empties the log and restarts it at `offset`.
+    /// Whole segments go newest first, so a crash part-way leaves a log that
+    /// is merely not yet truncated, never one with a hole.
     ///
     /// # Errors
-    /// `Error::Io` on file errors; `Error::Poisoned` after a failed fsync.
+    /// `Error::Io` on file errors, after which the log is poisoned (memory
+    /// and disk may disagree until a reopen); `Error::Poisoned` if it was.
+    #[allow(
+        dead_code,
+        reason = "called by the replication layer (followers, failure injection)"
+    )]
     pub(crate) fn truncate_to(&self, offset: u64) -> Result<()> {
         let mut writer = self.writer.lock();
         self.check_writable()?;
@@ -109,32 +112,34 @@ impl PartitionLog {
             return Ok(());
         }
         if offset <= self.log_start_offset() {
-            return self.restart_at(&mut writer, offset);
+            return self.poison_on_error(self.restart_at(&mut writer, offset));
         }
-        let doomed: Vec<Arc<Segment>> = {
-            let mut segments = self.segments.write();
-            let keep = segments
-                .partition_point(|s| s.base_offset() < offset)
-                .max(1);
-            segments.drain(keep..).collect()
-        };
-        for segment in &doomed {
-            segment.delete_files()?;
+        self.poison_on_error(self.cut_at(&mut writer, offset))
+    }
+
+    fn cut_at(&self, writer: &mut Writer, offset: u64) -> Result<()> {
+        loop {
+            let doomed = {
+                let segments = self.segments.read();
+                match segments.last() {
+                    Some(last) if segments.len() > 1 && last.base_offset() >= offset => {
+                        Arc::clone(last)
+                    }
+                    _ => break,
+                }
+            };
+            // Readers stop seeing it first; then its files go.
+            self.segments.write().pop();
+            self.log_end_offset
+                .store(doomed.base_offset(), Ordering::Release);
+            doomed.delete_files()?;
+            sync_dir(&self.dir)?;
         }
         let last = self.active()?;
-        let plan = self.plan();
-        let cut = Arc::new(cut_segment_at(
-            &self.dir,
-            last.base_offset(),
-            offset,
-            &plan,
-        )?);
-        let end = cut.next_offset();
-        if let Some(slot) = self.segments.write().last_mut() {
-            *slot = cut;
-        }
+        let cut = state_before(&last, offset, &self.plan())?;
+        let end = cut.next_offset;
         self.log_end_offset.store(end, Ordering::Release);
-        sync_dir(&self.dir)?;
+        last.truncate_to_state(cut)?;
         if writer.recovery_point > end {
             writer.recovery_point = end;
             write_offset_checkpoint(&self.dir.join(RECOVERY_POINT), end)?;
@@ -142,25 +147,26 @@ impl PartitionLog {
         Ok(())
     }
 
+    /// Empties the log and restarts it at `offset`.
+    ///
+    /// # Errors
+    /// As [`truncate_to`](Self::truncate_to).
     #[allow(
         dead_code,
         reason = "called by the replication layer (followers, failure injection)"
     )]
-    /// Empties the log and restarts it at `offset`.
-    ///
-    /// # Errors
-    /// `Error::Io` on file errors; `Error::Poisoned` after a failed fsync.
     pub(crate) fn truncate_fully_and_start_at(&self, offset: u64) -> Result<()> {
         let mut writer = self.writer.lock();
         self.check_writable()?;
-        self.restart_at(&mut writer, offset)
+        self.poison_on_error(self.restart_at(&mut writer, offset))
     }
 
     fn restart_at(&self, writer: &mut Writer, offset: u64) -> Result<()> {
         write_offset_checkpoint(&self.dir.join(LOG_START_OFFSET), offset)?;
         write_offset_checkpoint(&self.dir.join(RECOVERY_POINT), offset)?;
         let old: Vec<Arc<Segment>> = std::mem::take(&mut *self.segments.write());
-        for segment in &old {
+        // Newest first, as in `cut_at`.
+        for segment in old.iter().rev() {
             segment.delete_files()?;
         }
         let fresh = Arc::new(Segment::create(&self.dir, offset)?);

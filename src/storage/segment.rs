@@ -8,6 +8,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
@@ -18,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::record::BatchHeader;
 
 /// What a segment holds, as readers see it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct SegmentState {
     /// Bytes of whole batches in the log file.
     pub(crate) size: u64,
@@ -160,7 +161,13 @@ pub(crate) struct Segment {
     pub(crate) time_index: IndexFile<TimeEntry>,
     pub(crate) state: RwLock<SegmentState>,
     /// Serialises fsyncs of this segment, so concurrent syncers share one.
-    sync_lock: Mutex<()>,
+    /// Holds whether an fsync of this file ever failed: Linux reports a
+    /// writeback error once per file, so a later caller must not take a
+    /// successful fsync as proof that earlier writes reached the disk.
+    sync_lock: Mutex<bool>,
+    /// Bumped whenever bytes below the published size may change
+    /// (truncation); a reader that sees it move retries.
+    generation: AtomicU64,
 }
 
 pub(crate) fn open_log_file(path: &Path, truncate: bool) -> Result<File> {
@@ -178,9 +185,13 @@ impl Segment {
     pub(crate) fn create(dir: &Path, base_offset: u64) -> Result<Segment> {
         let log_path = segment_path(dir, base_offset, FileKind::Log);
         let log = open_log_file(&log_path, true)?;
-        let offset_index = IndexFile::create(segment_path(dir, base_offset, FileKind::Index), &[])?;
-        let time_index =
-            IndexFile::create(segment_path(dir, base_offset, FileKind::TimeIndex), &[])?;
+        let offset_index =
+            IndexFile::create(segment_path(dir, base_offset, FileKind::Index), &[], false)?;
+        let time_index = IndexFile::create(
+            segment_path(dir, base_offset, FileKind::TimeIndex),
+            &[],
+            false,
+        )?;
         Ok(Segment {
             base_offset,
             log_path,
@@ -188,7 +199,8 @@ impl Segment {
             offset_index,
             time_index,
             state: RwLock::new(SegmentState::empty(base_offset)),
-            sync_lock: Mutex::new(()),
+            sync_lock: Mutex::new(false),
+            generation: AtomicU64::new(0),
         })
     }
 
@@ -208,7 +220,8 @@ impl Segment {
             offset_index,
             time_index,
             state: RwLock::new(state),
-            sync_lock: Mutex::new(()),
+            sync_lock: Mutex::new(false),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -218,6 +231,10 @@ impl Segment {
 
     pub(crate) fn log_path(&self) -> &Path {
         &self.log_path
+    }
+
+    pub(crate) fn file(&self) -> &File {
+        &self.log
     }
 
     pub(crate) fn size(&self) -> u64 {
@@ -240,22 +257,16 @@ impl Segment {
         header: &BatchHeader,
         index_interval_bytes: u64,
     ) -> Result<u64> {
-        let (position, step, entries) = {
+        let (position, step) = {
             let state = self.state.read();
             let step = state.step(self.base_offset, state.size, header, index_interval_bytes);
-            (state.size, step, (state.offsets.len(), state.times.len()))
+            (state.size, step)
         };
         if let Err(e) = self.log.write_all_at(batch, position) {
             // Drop any partial bytes so the file never ends in a torn batch
             // this process knows about; recovery handles the rest.
             let _ = self.log.set_len(position);
             return Err(Error::io("write", &self.log_path, e));
-        }
-        if let Some(entry) = &step.offset_entry {
-            self.offset_index.write_entry(entries.0, entry)?;
-        }
-        if let Some(entry) = &step.time_entry {
-            self.time_index.write_entry(entries.1, entry)?;
         }
         self.state.write().apply(&step);
         Ok(step.size)
@@ -264,7 +275,8 @@ impl Segment {
     /// Fsyncs the log file up to at least `end_position`, sharing one fsync
     /// among concurrent callers (group commit).
     pub(crate) fn sync_to(&self, end_position: u64) -> Result<()> {
-        let _guard = self.sync_lock.lock();
+        let mut failed = self.sync_lock.lock();
+        self.check_sync_failure(*failed)?;
         let size = {
             let state = self.state.read();
             if state.durable_size >= end_position {
@@ -272,53 +284,128 @@ impl Segment {
             }
             state.size
         };
-        self.log
-            .sync_data()
-            .map_err(|e| Error::io("fsync", &self.log_path, e))?;
+        self.sync_file(&mut failed)?;
         let mut state = self.state.write();
         state.durable_size = state.durable_size.max(size.min(state.size));
         Ok(())
     }
 
-    /// Fsyncs the log and both indexes (on roll and close).
-    pub(crate) fn sync_all(&self) -> Result<()> {
-        let _guard = self.sync_lock.lock();
-        let (size, offsets, times) = {
-            let state = self.state.read();
-            (state.size, state.offsets.len(), state.times.len())
-        };
-        self.log
-            .sync_data()
-            .map_err(|e| Error::io("fsync", &self.log_path, e))?;
-        self.offset_index.sync()?;
-        self.time_index.sync()?;
-        let mut state = self.state.write();
-        state.durable_size = size.min(state.size);
-        state.durable_offsets = offsets.min(state.offsets.len());
-        state.durable_times = times.min(state.times.len());
-        Ok(())
+    /// Marks an fsync as failed, as a real failure would (tests only: an
+    /// fsync error cannot be provoked portably).
+    #[cfg(test)]
+    pub(crate) fn fail_next_syncs(&self) {
+        *self.sync_lock.lock() = true;
     }
 
-    /// Writes a final time index entry for the newest maximum timestamp, so
-    /// the segment's largest timestamp is known after a reopen without a scan.
-    pub(crate) fn seal_time_index(&self) -> Result<()> {
-        let mut state = self.state.write();
-        let n = state.times.len();
-        if let Some(entry) = state.maybe_time_entry(self.base_offset) {
-            if let Err(e) = self.time_index.write_entry(n, &entry) {
-                state.times.truncate(n);
-                return Err(e);
-            }
+    fn check_sync_failure(&self, failed: bool) -> Result<()> {
+        if failed {
+            return Err(Error::Poisoned {
+                path: self.log_path.clone(),
+                reason: "an earlier fsync of this segment failed".to_string(),
+            });
         }
         Ok(())
     }
 
-    /// Byte position to start scanning for `offset`, and the committed size.
-    pub(crate) fn locate(&self, offset: u64) -> (u64, u64) {
+    /// `fdatasync` of the log file; a failure is remembered under the lock.
+    fn sync_file(&self, failed: &mut bool) -> Result<()> {
+        self.log.sync_data().map_err(|e| {
+            *failed = true;
+            Error::io("fsync", &self.log_path, e)
+        })
+    }
+
+    /// Writes the index entries not yet on file, then fsyncs the log and
+    /// both indexes (on roll and close).
+    pub(crate) fn sync_all(&self) -> Result<()> {
+        let mut failed = self.sync_lock.lock();
+        self.check_sync_failure(*failed)?;
+        let (size, offsets_from, offsets, times_from, times) = {
+            let state = self.state.read();
+            let pending_offsets = state
+                .offsets
+                .get(state.durable_offsets..)
+                .unwrap_or_default();
+            let pending_times = state.times.get(state.durable_times..).unwrap_or_default();
+            (
+                state.size,
+                state.durable_offsets,
+                pending_offsets.to_vec(),
+                state.durable_times,
+                pending_times.to_vec(),
+            )
+        };
+        self.sync_file(&mut failed)?;
+        for result in [
+            self.offset_index.append_and_sync(offsets_from, &offsets),
+            self.time_index.append_and_sync(times_from, &times),
+        ] {
+            if result.is_err() {
+                *failed = true;
+            }
+            result?;
+        }
+        let mut state = self.state.write();
+        state.durable_size = size.min(state.size);
+        state.durable_offsets = (offsets_from + offsets.len()).min(state.offsets.len());
+        state.durable_times = (times_from + times.len()).min(state.times.len());
+        Ok(())
+    }
+
+    /// Adds a final time index entry for the newest maximum timestamp, so
+    /// the segment's largest timestamp is known after a reopen without a
+    /// scan. `sync_all` writes it out.
+    pub(crate) fn seal_time_index(&self) {
+        let mut state = self.state.write();
+        state.maybe_time_entry(self.base_offset);
+    }
+
+    /// Where to start scanning for `offset`: the position from the index, the
+    /// published size, and the generation to check after reading.
+    pub(crate) fn locate(&self, offset: u64) -> Located {
         let state = self.state.read();
         let relative = relative(offset, self.base_offset);
         let start = lookup_offset(&state.offsets, relative).map_or(0, |e| u64::from(e.position));
-        (start, state.size)
+        Located {
+            start,
+            size: state.size,
+            generation: self.generation.load(Ordering::Acquire),
+        }
+    }
+
+    /// Whether bytes read since `locate` returned `generation` may have been
+    /// changed by a truncation.
+    pub(crate) fn changed_since(&self, generation: u64) -> bool {
+        self.generation.load(Ordering::Acquire) != generation
+    }
+
+    /// Cuts the segment in place to `cut`, a state rebuilt by scanning its
+    /// first batches: readers see the smaller size (and retry reads in
+    /// flight) before any byte goes, then the file and its indexes follow.
+    /// The caller holds the partition's writer lock.
+    pub(crate) fn truncate_to_state(&self, mut cut: SegmentState) -> Result<()> {
+        let mut failed = self.sync_lock.lock();
+        self.check_sync_failure(*failed)?;
+        {
+            let mut state = self.state.write();
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            cut.durable_size = state.durable_size.min(cut.size);
+            cut.durable_offsets = 0;
+            cut.durable_times = 0;
+            cut.created = state.created;
+            *state = cut;
+        }
+        let (size, offsets, times) = {
+            let state = self.state.read();
+            (state.size, state.offsets.clone(), state.times.clone())
+        };
+        self.truncate_file(size)?;
+        self.sync_file(&mut failed)?;
+        self.offset_index.rewrite(&offsets, false)?;
+        self.time_index.rewrite(&times, false)?;
+        let mut state = self.state.write();
+        state.durable_size = size;
+        Ok(())
     }
 
     /// Reads up to `buf.len()` bytes at `position`; fewer only at end of file.
@@ -366,6 +453,16 @@ impl Segment {
         }
         Ok(())
     }
+}
+
+/// Where a read of a segment starts, and what it may rely on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Located {
+    /// Position of the indexed batch at or before the offset.
+    pub(crate) start: u64,
+    /// Bytes published when located.
+    pub(crate) size: u64,
+    pub(crate) generation: u64,
 }
 
 /// The effect of appending one batch on a segment's state.

@@ -68,8 +68,11 @@ pub(crate) fn poll_until(
 ) -> Result<()> {
     let deadline = Instant::now() + DEADLINE;
     loop {
-        for consumer in consumers.iter_mut() {
-            read.extend(consumer.poll(POLL)?.iter().map(value));
+        for i in 0..consumers.len() {
+            read.extend(consumers[i].poll(POLL)?.iter().map(value));
+            // Not only in stable generations: at no moment do two live
+            // members hold the same partition.
+            assert_disjoint(consumers);
         }
         if done(consumers, read) {
             return Ok(());
@@ -94,6 +97,16 @@ pub(crate) fn settled(log: &Log, group: &str, consumers: &[Consumer]) -> bool {
         && consumers
             .iter()
             .all(|c| c.generation() == Some(description.generation()))
+}
+
+/// Checks that no partition is in two members' own assignments.
+fn assert_disjoint(consumers: &[Consumer]) {
+    let mut seen = BTreeSet::new();
+    for consumer in consumers {
+        for tp in consumer.assignment() {
+            assert!(seen.insert(tp.clone()), "{tp} is held by two members");
+        }
+    }
 }
 
 /// Checks, from the members' own assignments, that every partition has
@@ -449,5 +462,154 @@ fn assigning_partitions_by_hand_ends_the_subscription() -> Result<()> {
     let description = log.consumer_group("billing").describe()?;
     assert!(description.members().is_empty());
     assert_eq!(description.state(), GroupState::Dead);
+    Ok(())
+}
+
+#[test]
+fn a_dead_member_is_evicted_at_its_deadline_without_a_coordinator_thread() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let mut consumers = [join(&log, member_config("billing"), "orders")?];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    let [consumer] = consumers;
+    consumer.kill();
+    // The newcomer's join waits for the dead member to rejoin; its poll and
+    // its heartbeat thread both wake at the dead member's session deadline,
+    // and the first to run evicts it.
+    let mut consumers = [join(&log, member_config("billing"), "orders")?];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c) && c[0].assignment().len() == 2
+    })?;
+    Ok(())
+}
+
+/// Tracks who owns what, from the listeners' point of view, and fails on a
+/// partition handed to a member while another still holds it.
+#[derive(Clone, Default)]
+struct Ledger(std::sync::Arc<parking_lot::Mutex<BTreeMap<TopicPartition, String>>>);
+
+struct LedgerListener {
+    ledger: Ledger,
+    name: String,
+}
+
+impl RebalanceListener for LedgerListener {
+    fn on_partitions_assigned(&mut self, _: &mut Consumer, added: &[TopicPartition]) -> Result<()> {
+        let mut owners = self.ledger.0.lock();
+        for tp in added {
+            if let Some(owner) = owners.insert(tp.clone(), self.name.clone()) {
+                panic!("{tp} given to {} while {owner} holds it", self.name);
+            }
+        }
+        Ok(())
+    }
+
+    fn on_partitions_revoked(
+        &mut self,
+        consumer: &mut Consumer,
+        gone: &[TopicPartition],
+    ) -> Result<()> {
+        consumer.commit_sync()?;
+        let mut owners = self.ledger.0.lock();
+        for tp in gone {
+            owners.remove(tp);
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn concurrent_members_never_share_a_partition() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(6))?;
+    produce(&log, "orders", 6, 3000)?;
+    concurrent_members(&log, "eager", AssignmentStrategy::Range)?;
+    concurrent_members(&log, "cooperative", AssignmentStrategy::CooperativeSticky)
+}
+
+/// Four members on their own threads: one closes, one dies, two stay until
+/// every record has been read by someone.
+fn concurrent_members(log: &Log, group: &str, strategy: AssignmentStrategy) -> Result<()> {
+    let ledger = Ledger::default();
+    let read = parking_lot::Mutex::new(BTreeSet::new());
+    let (closed, killed) = (
+        std::sync::atomic::AtomicBool::new(false),
+        std::sync::atomic::AtomicBool::new(false),
+    );
+    std::thread::scope(|scope| {
+        for (n, ending) in ["close", "kill", "stay", "stay"].into_iter().enumerate() {
+            let (ledger, read, closed, killed) = (ledger.clone(), &read, &closed, &killed);
+            let name = format!("member-{n}");
+            scope.spawn(move || -> Result<()> {
+                let config = member_config(group)
+                    .assignment_strategy(strategy)
+                    .max_poll_records(5);
+                let mut consumer = log.consumer(config)?;
+                let listener = LedgerListener {
+                    ledger: ledger.clone(),
+                    name: name.clone(),
+                };
+                consumer.subscribe_with_listener(&["orders"], listener)?;
+                let deadline = Instant::now() + DEADLINE;
+                let mut polls = 0;
+                while read.lock().len() < 3000 {
+                    assert!(Instant::now() < deadline, "records were left unread");
+                    let records = consumer.poll(POLL)?;
+                    read.lock().extend(records.iter().map(value));
+                    polls += 1;
+                    if polls == 20 && ending == "close" {
+                        closed.store(true, std::sync::atomic::Ordering::Release);
+                        return consumer.close();
+                    }
+                    if polls == 30 && ending == "kill" {
+                        // A dead member holds nothing: forget its partitions
+                        // (the group hands them out after its session ends).
+                        ledger.0.lock().retain(|_, owner| *owner != name);
+                        killed.store(true, std::sync::atomic::Ordering::Release);
+                        consumer.kill();
+                        return Ok(());
+                    }
+                }
+                consumer.close()
+            });
+        }
+    });
+    assert_eq!(read.lock().len(), 3000);
+    assert!(
+        closed.into_inner() && killed.into_inner(),
+        "every ending happened"
+    );
+    Ok(())
+}
+
+#[test]
+fn heartbeats_keep_a_slow_member_in_the_group() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let mut consumers = vec![
+        join(&log, member_config("billing"), "orders")?,
+        join(&log, member_config("billing"), "orders")?,
+    ];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    let generation = log.consumer_group("billing").describe()?.generation();
+    // The first member does not poll for three session timeouts (it is
+    // "processing"); only the other one does.
+    let slow = consumers.remove(0);
+    let until = Instant::now() + SESSION * 3;
+    poll_until(&mut consumers, &mut Vec::new(), |_, _| {
+        Instant::now() > until
+    })?;
+    let description = log.consumer_group("billing").describe()?;
+    assert_eq!(description.members().len(), 2);
+    assert_eq!(
+        description.generation(),
+        generation,
+        "no rebalance happened"
+    );
+    assert_eq!(slow.generation(), Some(generation));
     Ok(())
 }

@@ -27,7 +27,7 @@ impl Consumer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::open(dir.path())?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// use tidelog::{ConsumerConfig, OffsetReset, ProducerConfig, ProducerRecord, TopicPartition};
     /// log.producer(ProducerConfig::new())?.send_sync(ProducerRecord::new("orders", "o-1"))?;
@@ -54,6 +54,19 @@ impl Consumer {
     ///
     /// # Errors
     /// As [`commit_sync`](Consumer::commit_sync).
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
+    /// use tidelog::{ConsumerConfig, OffsetAndMetadata, TopicPartition};
+    /// let mut consumer = log.consumer(ConsumerConfig::new().group_id("billing"))?;
+    /// let tp = TopicPartition::new("orders", 0);
+    /// // Processed up to offset 41: the next to read is 42.
+    /// consumer.commit_offsets(&[(tp.clone(), OffsetAndMetadata::new(42).metadata("batch 7"))])?;
+    /// assert_eq!(consumer.committed(&tp)?.map(|c| c.offset()), Some(42));
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
     pub fn commit_offsets(
         &mut self,
         offsets: &[(TopicPartition, OffsetAndMetadata)],
@@ -71,6 +84,23 @@ impl Consumer {
     /// # Errors
     /// [`Error::NoGroupId`] without `group.id`; every other failure goes to
     /// `callback`.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
+    /// use std::time::Duration;
+    /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
+    /// consumer.subscribe(&["orders"])?;
+    /// consumer.poll(Duration::from_millis(10))?;
+    /// consumer.commit_async(|result| {
+    ///     if let Err(e) = result {
+    ///         eprintln!("commit failed: {e}");
+    ///     }
+    /// })?;
+    /// consumer.poll(Duration::from_millis(10))?; // the callback runs in a poll
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
     pub fn commit_async(
         &mut self,
         callback: impl FnOnce(Result<()>) + Send + 'static,
@@ -109,6 +139,16 @@ impl Consumer {
     /// # Errors
     /// [`Error::NoGroupId`] without `group.id`; loading committed offsets
     /// can fail with [`Error::Io`] or [`Error::Corrupt`].
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
+    /// let consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
+    /// let nothing_yet = consumer.committed(&tidelog::TopicPartition::new("orders", 0))?;
+    /// assert_eq!(nothing_yet, None);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
     pub fn committed(&self, tp: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {
         let group_id = self.config.group_id.as_deref().ok_or(Error::NoGroupId)?;
         let groups = self

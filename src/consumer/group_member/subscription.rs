@@ -25,9 +25,10 @@ impl Consumer {
     /// every later rebalance: partitions arrive, move and leave only inside
     /// `poll`. A background thread heartbeats every `heartbeat.interval.ms`,
     /// so a slow loop keeps its membership as long as it polls within
-    /// `max.poll.interval.ms`. Subscribing again replaces the subscription
-    /// (leaving the group and rejoining). Manually assigned partitions are
-    /// dropped.
+    /// `max.poll.interval.ms`. Subscribing again to other topics replaces
+    /// the subscription (leaving the group and rejoining); to the same
+    /// topics, it only replaces the listener. Manually assigned partitions
+    /// are dropped.
     ///
     /// # Errors
     /// [`Error::NoGroupId`] without `group.id` (use
@@ -38,7 +39,7 @@ impl Consumer {
     /// # Examples
     /// ```
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::open(dir.path())?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// use tidelog::{ConsumerConfig, OffsetReset, TopicConfig};
     /// log.create_topic("orders", TopicConfig::new().partitions(3))?;
@@ -59,6 +60,28 @@ impl Consumer {
     ///
     /// # Errors
     /// As [`subscribe`](Consumer::subscribe).
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
+    /// use std::time::Duration;
+    /// use tidelog::{Consumer, ConsumerConfig, RebalanceListener, TopicPartition};
+    /// struct CommitOnRevoke;
+    /// impl RebalanceListener for CommitOnRevoke {
+    ///     fn on_partitions_revoked(
+    ///         &mut self,
+    ///         consumer: &mut Consumer,
+    ///         _partitions: &[TopicPartition],
+    ///     ) -> tidelog::Result<()> {
+    ///         consumer.commit_sync() // before the next owner starts reading
+    ///     }
+    /// }
+    /// let mut consumer = log.consumer(ConsumerConfig::new().group_id("billing"))?;
+    /// consumer.subscribe_with_listener(&["orders"], CommitOnRevoke)?;
+    /// consumer.poll(Duration::from_millis(10))?;
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
     pub fn subscribe_with_listener(
         &mut self,
         topics: &[&str],
@@ -93,6 +116,16 @@ impl Consumer {
             .groups
             .clone()
             .ok_or(Error::Closed("consumer's Log"))?;
+        if self
+            .group
+            .member
+            .as_ref()
+            .is_some_and(|m| m.request.topics == topics)
+        {
+            // The same subscription: keep the membership, as Kafka does.
+            self.group.listener = listener;
+            return Ok(());
+        }
         self.leave_group()?;
         self.set_assignment(&[]);
         let group = groups.group(&group_id);
@@ -134,11 +167,32 @@ impl Consumer {
     ///
     /// # Errors
     /// The auto-commit's or the listener's error; the consumer leaves anyway.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
+    /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
+    /// consumer.subscribe(&["orders"])?;
+    /// consumer.unsubscribe()?;
+    /// assert!(consumer.subscription().is_empty());
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
     pub fn unsubscribe(&mut self) -> Result<()> {
         self.leave_group()
     }
 
     /// The topics subscribed to (empty without a subscription), sorted.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
+    /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
+    /// consumer.subscribe(&["payments", "orders"])?;
+    /// assert_eq!(consumer.subscription(), ["orders", "payments"]);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
     pub fn subscription(&self) -> Vec<String> {
         self.group
             .member
@@ -149,12 +203,38 @@ impl Consumer {
 
     /// The member id the group coordinator gave this consumer; `None`
     /// before the first join completes or without a subscription.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
+    /// use std::time::Duration;
+    /// let config = tidelog::ConsumerConfig::new().group_id("billing").set("client.id", "biller")?;
+    /// let mut consumer = log.consumer(config)?;
+    /// consumer.subscribe(&["orders"])?;
+    /// assert_eq!(consumer.member_id(), None); // joins in poll
+    /// consumer.poll(Duration::from_millis(10))?;
+    /// assert!(consumer.member_id().is_some_and(|id| id.starts_with("biller-")));
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
     pub fn member_id(&self) -> Option<&str> {
         self.group.member.as_ref()?.member_id.as_deref()
     }
 
     /// The group generation this consumer's assignment belongs to; `None`
     /// before its first assignment or without a subscription.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
+    /// use std::time::Duration;
+    /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
+    /// consumer.subscribe(&["orders"])?;
+    /// consumer.poll(Duration::from_millis(10))?;
+    /// assert_eq!(consumer.generation(), Some(1)); // the first, alone in the group
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
     pub fn generation(&self) -> Option<u32> {
         let member = self.group.member.as_ref()?;
         (member.generation > 0).then_some(member.generation)
@@ -169,6 +249,19 @@ impl Consumer {
     ///
     /// # Errors
     /// The auto-commit's or the listener's error; the consumer leaves anyway.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
+    /// use std::time::Duration;
+    /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
+    /// consumer.subscribe(&["orders"])?;
+    /// consumer.poll(Duration::from_millis(10))?;
+    /// consumer.close()?; // commits (auto-commit is on by default) and leaves
+    /// assert!(log.consumer_group("billing").describe()?.members().is_empty());
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
     pub fn close(mut self) -> Result<()> {
         let left = self.leave_group();
         self.run_commit_callbacks();
@@ -182,6 +275,25 @@ impl Consumer {
     ///
     /// This is failure injection, for testing how an application copes with
     /// a crashed member; use [`close`](Consumer::close) otherwise.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
+    /// use std::time::Duration;
+    /// use tidelog::ConsumerConfig;
+    /// let config = ConsumerConfig::new()
+    ///     .group_id("billing")
+    ///     .session_timeout(Duration::from_millis(100))
+    ///     .heartbeat_interval(Duration::from_millis(30));
+    /// let mut consumer = log.consumer(config)?;
+    /// consumer.subscribe(&["orders"])?;
+    /// consumer.poll(Duration::from_millis(10))?;
+    /// consumer.kill();
+    /// // Still a member until its session times out.
+    /// assert_eq!(log.consumer_group("billing").describe()?.members().len(), 1);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
     pub fn kill(mut self) {
         if let Some(mut member) = self.group.member.take() {
             if let Some(heartbeat) = member.heartbeat.take() {
