@@ -112,7 +112,7 @@ impl PartitionAccumulator {
             }
             drop(open);
             // Reserve outside the lock: it may block for max.block.ms.
-            let want = batch_capacity(shared, record.bound);
+            let want = batch_capacity(shared, self.topic.max_message_bytes, record.bound);
             shared.pool.reserve(want as u64, shared.config.max_block)?;
             reserved = want;
         }
@@ -218,12 +218,18 @@ impl PartitionAccumulator {
     }
 }
 
-/// A new batch holds `batch.size` bytes (capped by `buffer.memory`), or one
-/// record that is larger on its own.
-fn batch_capacity(shared: &Shared, bound: usize) -> usize {
-    let batch_size = usize::try_from(shared.config.batch_size).unwrap_or(usize::MAX);
-    let limit = usize::try_from(shared.pool.limit()).unwrap_or(usize::MAX);
-    batch_size.min(limit).max(HEADER_LEN + bound)
+/// A new batch holds `batch.size` bytes, or one record that is larger on
+/// its own. It never grows past what the leader takes (`max.message.bytes`
+/// of the topic), what one request may carry (`max.request.size`) or what
+/// the buffer holds: a batch above any of them would fail as a whole.
+fn batch_capacity(shared: &Shared, topic_max: u32, bound: usize) -> usize {
+    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let config = &shared.config;
+    as_usize(u64::from(config.batch_size))
+        .min(as_usize(u64::from(config.max_request_size)))
+        .min(as_usize(u64::from(topic_max)))
+        .min(as_usize(shared.pool.limit()))
+        .max(HEADER_LEN + bound)
 }
 
 /// Kafka's sequence numbers wrap from `i32::MAX` to 0.
