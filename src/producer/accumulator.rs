@@ -113,7 +113,14 @@ impl PartitionAccumulator {
             drop(open);
             // Reserve outside the lock: it may block for max.block.ms.
             let want = batch_capacity(shared, self.topic.max_message_bytes, record.bound);
-            shared.pool.reserve(want as u64, shared.config.max_block)?;
+            if !shared.pool.try_reserve(want as u64) {
+                // The buffer is full: every open batch goes now instead of
+                // waiting out linger.ms, or the memory this send waits for
+                // might only come back after it gave up (Kafka's rule for
+                // an exhausted buffer).
+                shared.seal_all();
+                shared.pool.reserve(want as u64, shared.max_block())?;
+            }
             reserved = want;
         }
     }

@@ -29,6 +29,16 @@ impl BufferPool {
         self.limit
     }
 
+    /// Reserves `bytes` if they are free now.
+    pub(crate) fn try_reserve(&self, bytes: u64) -> bool {
+        let mut used = self.used.lock();
+        if *used + bytes <= self.limit {
+            *used += bytes;
+            return true;
+        }
+        false
+    }
+
     /// Reserves `bytes`, waiting up to `max_block` for other batches to
     /// complete; fails with `Timeout { op: "max.block.ms" }`.
     pub(crate) fn reserve(&self, bytes: u64, max_block: Duration) -> Result<()> {

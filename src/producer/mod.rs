@@ -20,7 +20,7 @@ mod topics;
 mod tests;
 
 use std::sync::Arc;
-use std::thread::{self, JoinHandle, ThreadId};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -68,9 +68,6 @@ pub(crate) use self::partitioner::PartitionerRef;
 /// ```
 pub struct Producer {
     shared: Arc<Shared>,
-    /// Callbacks run on the sender thread; waiting for it there would
-    /// wait forever, so `flush` and `close` recognise it.
-    sender_thread: ThreadId,
     sender: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -94,9 +91,9 @@ impl Producer {
             .name(name)
             .spawn(move || sender.run())
             .map_err(|e| Error::io("spawn the producer's sender thread", "", e))?;
+        let _ = shared.sender_thread.set(handle.thread().id());
         Ok(Producer {
             shared,
-            sender_thread: handle.thread().id(),
             sender: Mutex::new(Some(handle)),
         })
     }
@@ -258,8 +255,10 @@ impl Producer {
         }
     }
 
+    /// Callbacks run on the sender thread; waiting for it there would wait
+    /// forever, so `flush` and `close` recognise it.
     fn on_sender_thread(&self) -> bool {
-        thread::current().id() == self.sender_thread
+        self.shared.on_sender_thread()
     }
 
     /// Records whose delivery failed after `send` had accepted them

@@ -144,7 +144,14 @@ fn batches_stay_below_a_topic_max_message_bytes_smaller_than_batch_size() -> Res
         producer.send(ProducerRecord::new("small-batches", format!("{i:060}")))?;
     }
     producer.flush();
-    assert_eq!(producer.failed_sends(), 0, "a batch grew past max.message.bytes");
-    assert_eq!(crate::support::read_topic(&log, "small-batches", 2000)?.len(), 2000);
+    assert_eq!(
+        producer.failed_sends(),
+        0,
+        "a batch grew past max.message.bytes"
+    );
+    assert_eq!(
+        crate::support::read_topic(&log, "small-batches", 2000)?.len(),
+        2000
+    );
     Ok(())
 }
