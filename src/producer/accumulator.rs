@@ -42,6 +42,8 @@ struct OpenBatch {
     last_bound: usize,
     next_order: u64,
     next_sequence: i32,
+    /// The sender has an entry for this partition in its linger queue.
+    linger_registered: bool,
 }
 
 pub(crate) struct PartitionAccumulator {
@@ -67,6 +69,7 @@ impl PartitionAccumulator {
                 last_bound: 0,
                 next_order: 0,
                 next_sequence: 0,
+                linger_registered: false,
             }),
         }
     }
@@ -165,10 +168,16 @@ impl PartitionAccumulator {
         open.id = shared.pending.open();
         open.created = Instant::now();
         open.last_bound = 0;
-        // The sender learns of the batch once, at opening, and seals it when
-        // linger.ms has passed unless it filled up before.
-        let deadline = open.created + shared.config.linger;
-        shared.queue.linger(Arc::clone(self), open.id, deadline);
+        // The sender seals the batch when linger.ms has passed unless it
+        // filled up before. One entry per partition at most: an entry left
+        // by a batch that filled up early is carried over to the next one
+        // (`linger_due`). A linger too long to represent never expires.
+        if !open.linger_registered {
+            if let Some(deadline) = open.created.checked_add(shared.config.linger) {
+                shared.queue.linger(Arc::clone(self), deadline);
+                open.linger_registered = true;
+            }
+        }
     }
 
     /// Finishes the open batch (stamping the idempotence sequence) and
@@ -206,13 +215,33 @@ impl PartitionAccumulator {
         Some(batch)
     }
 
-    /// Seals the open batch if it is still batch `id` (linger expired).
-    pub(crate) fn seal_if(self: &Arc<Self>, shared: &Shared, id: u64) -> Option<ProducerBatch> {
+    /// The sender's linger entry for this partition came due: seals the
+    /// open batch if its linger.ms has passed (or `now_all` on close), or
+    /// re-registers for the batch opened since.
+    pub(crate) fn linger_due(
+        self: &Arc<Self>,
+        shared: &Shared,
+        now: Instant,
+        now_all: bool,
+    ) -> Option<ProducerBatch> {
         let mut open = self.open.lock();
-        if open.builder.is_some() && open.id == id {
-            self.seal(shared, &mut open)
-        } else {
-            None
+        if open.builder.is_none() {
+            open.linger_registered = false;
+            return None;
+        }
+        match open.created.checked_add(shared.config.linger) {
+            Some(deadline) if deadline > now && !now_all => {
+                shared.queue.linger(Arc::clone(self), deadline);
+                None
+            }
+            None if !now_all => {
+                open.linger_registered = false;
+                None
+            }
+            _ => {
+                open.linger_registered = false;
+                self.seal(shared, &mut open)
+            }
         }
     }
 

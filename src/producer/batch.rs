@@ -51,7 +51,9 @@ impl ProducerBatch {
             let metadata = RecordMetadata {
                 topic: Arc::clone(topic),
                 partition,
-                offset: info.base_offset + u64::from(pending.offset_delta),
+                offset: info
+                    .base_offset
+                    .saturating_add(u64::from(pending.offset_delta)),
                 timestamp: info.log_append_time.unwrap_or(pending.timestamp),
             };
             run_callback(pending.callback, Ok(metadata));

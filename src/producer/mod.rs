@@ -156,7 +156,9 @@ impl Producer {
         let config = &self.shared.config;
         // The sender completes every batch within delivery.timeout.ms; the
         // margin only guards against a sender that died.
-        let limit = config.delivery_timeout + config.request_timeout;
+        let limit = config
+            .delivery_timeout
+            .saturating_add(config.request_timeout);
         slot.wait(limit)
     }
 

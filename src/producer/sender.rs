@@ -71,8 +71,10 @@ impl Sender {
             for (batch, result) in work.completions.drain(..) {
                 self.on_complete(batch, result);
             }
+            let now = Instant::now();
             for due in work.due.drain(..) {
-                if let Some(batch) = due.partition.seal_if(&self.shared, due.id) {
+                let sealed = due.partition.linger_due(&self.shared, now, work.closing);
+                if let Some(batch) = sealed {
                     self.enqueue(batch);
                 }
             }
@@ -293,12 +295,14 @@ fn retry_at(
         config.retry_backoff_max,
         batch.attempts,
     );
-    let at = Instant::now() + backoff;
+    let at = Instant::now().checked_add(backoff);
     let expires = batch.created.checked_add(config.delivery_timeout);
-    if expires.is_none_or(|expires| at >= expires) {
-        return Err(delivery_timeout(config.delivery_timeout));
+    match (at, expires) {
+        (Some(at), Some(expires)) if at < expires => Ok(at),
+        // No deadline representable: retry until the backoff says otherwise.
+        (Some(at), None) => Ok(at),
+        _ => Err(delivery_timeout(config.delivery_timeout)),
     }
-    Ok(at)
 }
 
 /// `retry.backoff.ms` doubling per attempt up to `retry.backoff.max.ms`.

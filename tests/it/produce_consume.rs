@@ -239,3 +239,25 @@ fn a_full_buffer_sends_lingering_batches_instead_of_timing_out() -> Result<()> {
     assert_eq!(read_topic(&log, "exhausted", 1000)?.len(), 1000);
     Ok(())
 }
+
+#[test]
+fn an_endless_linger_still_flushes_and_closes() -> Result<()> {
+    let (_dir, log) = open_log();
+    let config = ProducerConfig::new()
+        .linger(Duration::MAX)
+        .delivery_timeout(Duration::MAX)
+        .retry_backoff(Duration::MAX);
+    let producer = log.producer(config)?;
+    producer.send(ProducerRecord::new("endless", "a"))?;
+    producer.flush();
+    assert_eq!(
+        producer
+            .send_sync(ProducerRecord::new("endless", "b"))?
+            .offset(),
+        1
+    );
+    producer.send(ProducerRecord::new("endless", "c"))?;
+    drop(producer);
+    assert_eq!(read_topic(&log, "endless", 3)?.len(), 3);
+    Ok(())
+}
