@@ -13,6 +13,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use super::batch::{Callback, PendingCallback, ProducerBatch};
+use super::identity::next_sequence;
 use super::shared::Shared;
 use super::topics::TopicShared;
 use crate::error::{Error, Result};
@@ -201,6 +202,8 @@ impl PartitionAccumulator {
             id: open.id,
             order,
             data: builder.finish(stamp),
+            stamp,
+            sequenced: false,
             record_count,
             callbacks: mem::take(&mut open.callbacks),
             reserved: open.capacity as u64,
@@ -266,23 +269,4 @@ fn batch_capacity(shared: &Shared, topic_max: u32, bound: usize) -> usize {
         .min(as_usize(u64::from(topic_max)))
         .min(as_usize(shared.pool.limit()))
         .max(HEADER_LEN + bound)
-}
-
-/// Kafka's sequence numbers wrap from `i32::MAX` to 0.
-fn next_sequence(sequence: i32, records: u32) -> i32 {
-    let next = (i64::from(sequence) + i64::from(records)) % (i64::from(i32::MAX) + 1);
-    i32::try_from(next).unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sequences_wrap_like_kafkas() {
-        assert_eq!(next_sequence(0, 10), 10);
-        assert_eq!(next_sequence(i32::MAX - 1, 1), i32::MAX);
-        assert_eq!(next_sequence(i32::MAX, 1), 0);
-        assert_eq!(next_sequence(i32::MAX - 2, 5), 2);
-    }
 }

@@ -7,6 +7,7 @@
 mod accumulator;
 mod batch;
 mod duplicate;
+mod identity;
 mod memory;
 mod murmur2;
 mod partitioner;

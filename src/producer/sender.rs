@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 
 use super::batch::ProducerBatch;
+use super::identity::Identity;
 use super::queue::Work;
 use super::shared::Shared;
 use crate::error::{Error, Result};
@@ -31,8 +32,11 @@ struct PartitionSend {
     /// in sealing order even if they reached the sender out of it.
     next_fresh: u64,
     in_flight: usize,
-    /// A batch of this partition is waiting to be retried.
+    /// A batch of this partition is waiting to be retried: until it is
+    /// through, one batch at a time, so successors cannot overtake it.
     retrying: bool,
+    /// Producer id and sequences (idempotence only).
+    identity: Identity,
 }
 
 pub(crate) struct Sender {
@@ -138,7 +142,8 @@ impl Sender {
 
     fn next_sendable(&mut self, slot: usize, now: Instant) -> Option<ProducerBatch> {
         let partition = self.partitions.get_mut(slot)?;
-        if partition.in_flight >= MAX_IN_FLIGHT {
+        let window = if partition.retrying { 1 } else { MAX_IN_FLIGHT };
+        if partition.in_flight >= window || partition.identity.blocks_sending() {
             return None;
         }
         let head = partition.queue.front()?;
@@ -160,8 +165,20 @@ impl Sender {
         let config = &self.shared.config;
         let elapsed = now.saturating_duration_since(batch.created);
         let Some(remaining) = config.delivery_timeout.checked_sub(elapsed) else {
-            return self.on_complete(batch, Err(delivery_timeout(config.delivery_timeout)));
+            // Out of time before it went (again): fails as it stands, even
+            // if its identity went stale meanwhile.
+            let slot = batch.partition.slot;
+            if let Some(partition) = self.partitions.get_mut(slot) {
+                partition.in_flight = partition.in_flight.saturating_sub(1);
+            }
+            self.give_up(batch, &delivery_timeout(config.delivery_timeout));
+            return self.settle(slot);
         };
+        if self.shared.producer_id.is_some() {
+            if let Some(partition) = self.partitions.get_mut(batch.partition.slot) {
+                partition.identity.stamp(&mut batch);
+            }
+        }
         // The core consumes the bytes; keep our own for a retry, which must
         // resend them unchanged (same sequence) so the leader can dedupe.
         let bytes = if config.retries > 0 {
@@ -201,7 +218,8 @@ impl Sender {
     }
 
     fn on_complete(&mut self, mut batch: ProducerBatch, result: Result<AppendInfo>) {
-        let Some(partition) = self.partitions.get_mut(batch.partition.slot) else {
+        let slot = batch.partition.slot;
+        let Some(partition) = self.partitions.get_mut(slot) else {
             return;
         };
         partition.in_flight = partition.in_flight.saturating_sub(1);
@@ -212,6 +230,9 @@ impl Sender {
                 self.shared.batch_done(&batch);
                 self.recycle(batch);
             }
+            // Refused because an earlier batch was lost: goes again, in
+            // order, under the partition's new identity.
+            Err(_) if partition.identity.is_stale(&batch) => self.enqueue(batch),
             Err(error) => match retry_at(&self.shared, &batch, &error, partition.retrying) {
                 Ok(at) => {
                     partition.retrying = true;
@@ -219,8 +240,26 @@ impl Sender {
                     batch.retry_at = Some(at);
                     self.enqueue(batch);
                 }
-                Err(final_error) => self.fail(batch, &final_error),
+                Err(final_error) => self.give_up(batch, &final_error),
             },
+        }
+        self.settle(slot);
+    }
+
+    /// Fails a batch for good; a lost batch with sequence numbers makes its
+    /// partition take a new identity.
+    fn give_up(&mut self, batch: ProducerBatch, error: &Error) {
+        if let Some(partition) = self.partitions.get_mut(batch.partition.slot) {
+            partition.retrying = false;
+            partition.identity.lost(&batch);
+        }
+        self.fail(batch, error);
+    }
+
+    fn settle(&mut self, slot: usize) {
+        if let Some(partition) = self.partitions.get_mut(slot) {
+            let in_flight = partition.in_flight;
+            partition.identity.settle(in_flight, &self.shared.core);
         }
     }
 
@@ -270,7 +309,9 @@ impl Sender {
             }
         }
         for batch in expired {
-            self.fail(batch, &delivery_timeout(timeout));
+            let slot = batch.partition.slot;
+            self.give_up(batch, &delivery_timeout(timeout));
+            self.settle(slot);
         }
     }
 }
