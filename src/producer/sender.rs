@@ -279,7 +279,11 @@ impl Sender {
             error,
             Error::UnknownTopic(_) | Error::InvalidPartition { .. }
         ) {
-            self.shared.topics.forget(&batch.partition.topic.name);
+            if let Some(forgotten) = self.shared.topics.forget(&batch.partition.topic.name) {
+                for partition in &forgotten.partitions {
+                    partition.seal_now(&self.shared);
+                }
+            }
         }
         // Counted before the callbacks run, so a callback (or whoever it
         // wakes) already sees its own failure in `failed_sends`.
