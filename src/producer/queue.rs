@@ -161,9 +161,18 @@ impl SenderQueue {
 
     /// Blocks until there is work, `own_deadline` passes, or (when the
     /// sender is `idle`) the producer is closing with nothing left.
-    pub(crate) fn take_work(&self, work: &mut Work, own_deadline: Option<Instant>, idle: bool) {
+    /// `awaiting` says batches are in flight: their completions come from
+    /// another thread later, so spinning for them would only burn the
+    /// core that thread needs.
+    pub(crate) fn take_work(
+        &self,
+        work: &mut Work,
+        own_deadline: Option<Instant>,
+        idle: bool,
+        awaiting: bool,
+    ) {
         let mut state = self.state.lock();
-        let mut spun = false;
+        let mut spun = awaiting;
         loop {
             self.signalled.store(false, Ordering::Relaxed);
             let now = Instant::now();
@@ -205,7 +214,9 @@ impl SenderQueue {
         }
     }
 
-    /// Spins until something is pushed or `SPIN` passes.
+    /// Spins until something is pushed or `SPIN` passes, yielding the
+    /// core between checks so a thread waiting for it (on a busy machine,
+    /// the very caller about to push) can run.
     fn spin(&self) {
         let start = Instant::now();
         loop {
@@ -218,6 +229,7 @@ impl SenderQueue {
             if start.elapsed() > SPIN {
                 return;
             }
+            std::thread::yield_now();
         }
     }
 }

@@ -67,8 +67,11 @@ impl Sender {
         let mut work = Work::default();
         loop {
             let idle = self.is_idle();
+            let awaiting = self.partitions.iter().any(|p| p.in_flight > 0);
             let deadline = self.next_deadline();
-            self.shared.queue.take_work(&mut work, deadline, idle);
+            self.shared
+                .queue
+                .take_work(&mut work, deadline, idle, awaiting);
             if work.closing && work.is_empty() && self.is_idle() {
                 return;
             }
