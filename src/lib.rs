@@ -85,6 +85,7 @@ mod record;
 mod storage;
 mod topic;
 
+pub use cluster::{Broker, Cluster, PartitionReplicas};
 pub use config::{
     Acks, AssignmentStrategy, CleanupPolicy, ConsumerConfig, LogBuilder, OffsetReset,
     ProducerConfig, TimestampType, TopicConfig,

@@ -4,7 +4,7 @@ use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cluster::{ClusterCore, RetentionThread};
+use crate::cluster::{Cluster, ClusterCore, RetentionThread};
 use crate::config::{ConsumerConfig, LogBuilder, ProducerConfig, TopicConfig};
 use crate::consumer::Consumer;
 use crate::error::{Error, Result};
@@ -74,7 +74,7 @@ impl Log {
         config.validate()?;
         fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
         let lock = lock_directory(&dir)?;
-        let core = Arc::new(ClusterCore::open(&dir, config)?);
+        let core = ClusterCore::open(&dir, config)?;
         let retention = RetentionThread::start(Arc::clone(&core))?;
         let groups = Groups::new(Arc::clone(&core));
         Ok(Log {
@@ -190,6 +190,20 @@ impl Log {
     /// ```
     pub fn list_groups(&self) -> Result<Vec<String>> {
         self.groups.list()
+    }
+
+    /// The brokers: who leads which partition, and failure injection
+    /// (kill, shut down, restart, isolate, heal). See [`Cluster`].
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// let log = tidelog::Log::open(dir.path())?;
+    /// assert_eq!(log.cluster().brokers().len(), 3);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn cluster(&self) -> Cluster {
+        Cluster::new(Arc::clone(&self.core))
     }
 
     /// Stops the background threads, flushes and closes every partition.

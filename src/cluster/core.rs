@@ -1,20 +1,29 @@
 //! `ClusterCore`: the seam between clients and the brokers that host partitions.
+//!
+//! Clients address partitions, never brokers: every call is routed to the
+//! partition's current leader through a snapshot of the cluster metadata. A
+//! leader that is stopped, cut off, or no longer leading answers with a
+//! retriable error, and the clients retry once the controller has moved
+//! leadership.
 
-use std::collections::BTreeMap;
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
-use super::metadata;
+use super::broker::BrokerNode;
+use super::cluster_meta::{ClusterMetadata, PartitionState};
+use super::controller::Controller;
+use super::partition::Partition;
+use super::replica::BrokerId;
 use super::signal::Signal;
+use super::transport::Faults;
 use crate::config::{Acks, LogConfig, TopicConfig};
 use crate::error::{Error, Result};
-use crate::storage::{AppendInfo, PartitionLog, PartitionLogConfig};
+use crate::storage::{AppendInfo, PartitionLogConfig};
 use crate::topic::{TopicName, TopicPartition};
 
 /// Called exactly once with the outcome of a produce request.
@@ -32,29 +41,28 @@ pub(crate) struct PartitionOffsets {
 #[derive(Debug, Clone)]
 pub(crate) struct FetchResult {
     pub(crate) data: bytes::Bytes,
+    // Part of the seam: a consumer may report lag from it.
+    #[allow(dead_code)]
     pub(crate) offsets: PartitionOffsets,
-}
-
-/// One partition as its (single) replica holds it.
-struct PartitionState {
-    tp: TopicPartition,
-    log: PartitionLog,
-    high_watermark: AtomicU64,
-}
-
-struct TopicState {
-    config: TopicConfig,
-    partitions: Vec<Arc<PartitionState>>,
 }
 
 /// Shared state of all brokers of one `Log`.
 pub(crate) struct ClusterCore {
-    config: LogConfig,
-    root: PathBuf,
-    topics: RwLock<BTreeMap<String, Arc<TopicState>>>,
-    signal: Signal,
-    next_producer_id: AtomicI64,
-    closed: AtomicBool,
+    pub(super) config: LogConfig,
+    pub(super) root: PathBuf,
+    pub(super) brokers: Vec<BrokerNode>,
+    pub(super) controller: Mutex<Controller>,
+    /// What clients route by: a copy of the controller's metadata, replaced
+    /// on every change, so lookups never wait for the controller.
+    pub(super) routes: RwLock<Arc<ClusterMetadata>>,
+    pub(super) faults: Faults,
+    /// Bumped when a high watermark advances or the metadata changes.
+    pub(super) signal: Signal,
+    /// Bumped on every leader append: wakes the fetcher threads.
+    pub(super) replication: Arc<Signal>,
+    pub(super) closed: AtomicBool,
+    pub(super) controller_thread: Mutex<Option<super::lifecycle::ControllerThread>>,
+    pub(super) this: Weak<ClusterCore>,
 }
 
 /// Milliseconds since the Unix epoch, the clock record timestamps use.
@@ -65,65 +73,8 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 impl ClusterCore {
-    /// Opens every persisted topic under `root`.
-    pub(crate) fn open(root: &Path, config: LogConfig) -> Result<ClusterCore> {
-        if config.brokers != 1 {
-            return Err(Error::config(
-                "brokers",
-                config.brokers.to_string(),
-                "this build runs a single broker; use brokers(1)",
-            ));
-        }
-        let core = ClusterCore {
-            config,
-            root: root.to_path_buf(),
-            topics: RwLock::new(BTreeMap::new()),
-            signal: Signal::default(),
-            next_producer_id: AtomicI64::new(now_ms()),
-            closed: AtomicBool::new(false),
-        };
-        for (name, topic_config) in metadata::load_topics(root)? {
-            let state = core.open_topic(&name, topic_config)?;
-            core.topics.write().insert(name.as_str().to_string(), state);
-        }
-        Ok(core)
-    }
-
-    fn broker_dir(&self) -> PathBuf {
-        match &self.config.broker_dirs {
-            Some(dirs) => dirs
-                .first()
-                .cloned()
-                .unwrap_or_else(|| self.root.join("broker-0")),
-            None => self.root.join("broker-0"),
-        }
-    }
-
-    fn partition_dir(&self, topic: &TopicName, partition: u32) -> PathBuf {
-        self.broker_dir()
-            .join(format!("{}-{partition}", topic.as_str()))
-    }
-
-    fn open_topic(&self, name: &TopicName, config: TopicConfig) -> Result<Arc<TopicState>> {
-        let count = config.partitions.unwrap_or(self.config.num_partitions);
-        let log_config = self.partition_log_config(&config);
-        let mut partitions = Vec::with_capacity(count as usize);
-        for p in 0..count {
-            let tp = TopicPartition::new(name.as_str(), p);
-            let log =
-                PartitionLog::open(self.partition_dir(name, p), tp.clone(), log_config.clone())?;
-            let high_watermark = AtomicU64::new(log.log_end_offset());
-            partitions.push(Arc::new(PartitionState {
-                tp,
-                log,
-                high_watermark,
-            }));
-        }
-        Ok(Arc::new(TopicState { config, partitions }))
-    }
-
     /// Topic overrides on top of the broker defaults.
-    fn partition_log_config(&self, topic: &TopicConfig) -> PartitionLogConfig {
+    pub(super) fn partition_log_config(&self, topic: &TopicConfig) -> PartitionLogConfig {
         let broker = &self.config;
         PartitionLogConfig {
             segment_bytes: topic.segment_bytes.unwrap_or(broker.segment_bytes),
@@ -140,67 +91,37 @@ impl ClusterCore {
         }
     }
 
-    fn check_open(&self) -> Result<()> {
+    pub(super) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed("log"));
         }
         Ok(())
     }
 
-    /// Creates a topic; persists its metadata before any partition exists so a
-    /// crash never leaves partitions nobody knows about.
-    pub(crate) fn create_topic(&self, name: &TopicName, mut config: TopicConfig) -> Result<()> {
-        self.check_open()?;
-        let replicas = config.replication_factor.unwrap_or(1);
-        if replicas > self.config.brokers {
-            return Err(Error::InvalidReplicationFactor {
-                requested: replicas,
-                brokers: self.config.brokers,
-            });
-        }
-        config.partitions = Some(config.partitions.unwrap_or(self.config.num_partitions));
-        let mut topics = self.topics.write();
-        if topics.contains_key(name.as_str()) {
-            return Err(Error::TopicAlreadyExists(name.as_str().to_string()));
-        }
-        metadata::save_topic(&self.root, name, &config)?;
-        let state = self.open_topic(name, config)?;
-        topics.insert(name.as_str().to_string(), state);
-        drop(topics);
-        self.signal.notify();
-        Ok(())
+    pub(super) fn node(&self, id: BrokerId) -> Option<&BrokerNode> {
+        self.brokers.get(id as usize)
     }
 
-    /// Deletes a topic and its files.
-    pub(crate) fn delete_topic(&self, name: &str) -> Result<()> {
+    pub(super) fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    pub(super) fn replication_signal(&self) -> &Arc<Signal> {
+        &self.replication
+    }
+
+    pub(crate) fn routes(&self) -> Arc<ClusterMetadata> {
+        Arc::clone(&self.routes.read())
+    }
+
+    /// The recorded state of one partition.
+    pub(crate) fn partition_state(&self, tp: &TopicPartition) -> Result<PartitionState> {
         self.check_open()?;
-        let topic_name = TopicName::any(name)?;
-        let state = self
+        let routes = self.routes();
+        let topic = routes
             .topics
-            .write()
-            .remove(name)
-            .ok_or_else(|| Error::UnknownTopic(name.to_string()))?;
-        metadata::remove_topic(&self.root, &topic_name)?;
-        for partition in &state.partitions {
-            let dir = partition.log.dir().to_path_buf();
-            fs::remove_dir_all(&dir).map_err(|e| Error::io("remove directory", &dir, e))?;
-        }
-        self.signal.notify();
-        Ok(())
-    }
-
-    fn topic(&self, topic: &str) -> Result<Arc<TopicState>> {
-        self.check_open()?;
-        self.topics
-            .read()
-            .get(topic)
-            .cloned()
-            .ok_or_else(|| Error::UnknownTopic(topic.to_string()))
-    }
-
-    fn partition(&self, tp: &TopicPartition) -> Result<Arc<PartitionState>> {
-        let topic = self.topic(tp.topic())?;
-        let count = topic.partitions.len();
+            .get(tp.topic())
+            .ok_or_else(|| Error::UnknownTopic(tp.topic().to_string()))?;
         topic
             .partitions
             .get(tp.partition() as usize)
@@ -208,13 +129,68 @@ impl ClusterCore {
             .ok_or_else(|| Error::InvalidPartition {
                 topic: tp.topic().to_string(),
                 partition: tp.partition(),
-                partitions: u32::try_from(count).unwrap_or(u32::MAX),
+                partitions: u32::try_from(topic.partitions.len()).unwrap_or(u32::MAX),
             })
+    }
+
+    /// The leader replica of `tp`, reachable from clients.
+    fn leader(&self, tp: &TopicPartition) -> Result<Arc<Partition>> {
+        let state = self.partition_state(tp)?;
+        let not_leader = || Error::NotLeader {
+            topic: tp.topic().to_string(),
+            partition: tp.partition(),
+        };
+        let Some(leader) = state.leader else {
+            return Err(Error::PartitionOffline {
+                topic: tp.topic().to_string(),
+                partition: tp.partition(),
+            });
+        };
+        if self.faults.is_isolated(leader) {
+            return Err(not_leader());
+        }
+        self.node(leader)
+            .and_then(|n| n.partition(tp))
+            .ok_or_else(not_leader)
+    }
+
+    /// Creates a topic across the brokers; persists its metadata first.
+    pub(crate) fn create_topic(&self, name: &TopicName, mut config: TopicConfig) -> Result<()> {
+        self.check_open()?;
+        let replicas = config
+            .replication_factor
+            .unwrap_or(self.config.default_replication_factor);
+        let partitions = config.partitions.unwrap_or(self.config.num_partitions);
+        config.partitions = Some(partitions);
+        let mut controller = self.controller.lock();
+        let changes = controller.create_topic(name.as_str(), config, partitions, replicas)?;
+        let effects = self.commit(&mut controller, changes);
+        drop(controller);
+        self.finish(effects?);
+        Ok(())
+    }
+
+    /// Deletes a topic and its files on every broker.
+    pub(crate) fn delete_topic(&self, name: &str) -> Result<()> {
+        self.check_open()?;
+        let mut controller = self.controller.lock();
+        if !controller.delete_topic(name) {
+            return Err(Error::UnknownTopic(name.to_string()));
+        }
+        let effects = self.commit(&mut controller, Vec::new());
+        drop(controller);
+        self.finish(effects?);
+        self.remove_topic_files(name)
     }
 
     /// Number of partitions of a topic; `Error::UnknownTopic` if absent.
     pub(crate) fn partition_count(&self, topic: &str) -> Result<u32> {
-        let state = self.topic(topic)?;
+        self.check_open()?;
+        let routes = self.routes();
+        let state = routes
+            .topics
+            .get(topic)
+            .ok_or_else(|| Error::UnknownTopic(topic.to_string()))?;
         Ok(u32::try_from(state.partitions.len()).unwrap_or(u32::MAX))
     }
 
@@ -234,13 +210,18 @@ impl ClusterCore {
 
     /// The config a topic was created with.
     pub(crate) fn topic_config(&self, topic: &str) -> Result<TopicConfig> {
-        Ok(self.topic(topic)?.config.clone())
+        self.check_open()?;
+        self.routes()
+            .topics
+            .get(topic)
+            .map(|t| t.config.clone())
+            .ok_or_else(|| Error::UnknownTopic(topic.to_string()))
     }
 
     /// Names of all user topics, sorted.
     pub(crate) fn topics(&self) -> Vec<String> {
-        self.topics
-            .read()
+        self.routes()
+            .topics
             .keys()
             .filter(|name| !name.starts_with("__"))
             .cloned()
@@ -253,24 +234,18 @@ impl ClusterCore {
     pub(crate) fn produce(
         &self,
         tp: &TopicPartition,
-        mut batch: BytesMut,
-        _acks: Acks,
-        _timeout: Duration,
+        batch: BytesMut,
+        acks: Acks,
+        timeout: Duration,
         on_complete: ProduceCallback,
     ) {
-        let result = self.partition(tp).and_then(|partition| {
-            let info = partition.log.append_as_leader(&mut batch, 0, false)?;
-            // One replica: everything appended is replicated, so the high
-            // watermark is the log end offset.
-            partition
-                .high_watermark
-                .store(info.last_offset + 1, Ordering::Release);
-            Ok(info)
-        });
-        if result.is_ok() {
-            self.signal.notify();
-        }
-        on_complete(result);
+        let leader = match self.leader(tp) {
+            Ok(leader) => leader,
+            Err(e) => return on_complete(Err(e)),
+        };
+        let effects = leader.produce(batch, acks, timeout, on_complete);
+        self.replication.notify();
+        self.finish(effects);
     }
 
     /// Whole batches from `offset`, up to `max_bytes` (at least one batch if
@@ -281,8 +256,8 @@ impl ClusterCore {
         offset: u64,
         max_bytes: usize,
     ) -> Result<FetchResult> {
-        let partition = self.partition(tp)?;
-        let offsets = Self::offsets_of(&partition);
+        let partition = self.leader(tp)?;
+        let offsets = offsets_of(&partition);
         if offset < offsets.log_start_offset || offset > offsets.log_end_offset {
             return Err(out_of_range(tp, offset, offsets));
         }
@@ -290,23 +265,15 @@ impl ClusterCore {
             bytes::Bytes::new()
         } else {
             partition
-                .log
+                .log()
                 .read(offset, max_bytes, offsets.high_watermark)?
         };
         Ok(FetchResult { data, offsets })
     }
 
-    fn offsets_of(partition: &PartitionState) -> PartitionOffsets {
-        PartitionOffsets {
-            log_start_offset: partition.log.log_start_offset(),
-            high_watermark: partition.high_watermark.load(Ordering::Acquire),
-            log_end_offset: partition.log.log_end_offset(),
-        }
-    }
-
     /// Log start, high watermark and log end offset of the partition's leader.
     pub(crate) fn offsets(&self, tp: &TopicPartition) -> Result<PartitionOffsets> {
-        Ok(Self::offsets_of(&*self.partition(tp)?))
+        Ok(offsets_of(&*self.leader(tp)?))
     }
 
     /// First offset whose timestamp is ≥ `timestamp`, `None` if none.
@@ -315,15 +282,20 @@ impl ClusterCore {
         tp: &TopicPartition,
         timestamp: i64,
     ) -> Result<Option<u64>> {
-        let partition = self.partition(tp)?;
-        let found = partition.log.offset_for_timestamp(timestamp)?;
-        let high_watermark = partition.high_watermark.load(Ordering::Acquire);
+        let partition = self.leader(tp)?;
+        let found = partition.log().offset_for_timestamp(timestamp)?;
+        let high_watermark = partition.high_watermark();
         Ok(found.filter(|offset| *offset < high_watermark))
     }
 
-    /// A fresh producer id for an idempotent producer.
+    /// A fresh producer id for an idempotent producer, never handed out before.
     pub(crate) fn allocate_producer_id(&self) -> i64 {
-        self.next_producer_id.fetch_add(1, Ordering::Relaxed)
+        let mut controller = self.controller.lock();
+        let id = controller.allocate_producer_id();
+        // Best effort: ids also start above the clock at open, so a lost
+        // write cannot hand out an id twice in practice.
+        let _ = controller.metadata().save(&self.root);
+        id
     }
 
     /// Bumped on every high-watermark advance and metadata change.
@@ -339,41 +311,23 @@ impl ClusterCore {
     /// Deletes expired segments everywhere; called by the retention thread.
     pub(crate) fn enforce_retention(&self) -> Result<()> {
         let now = now_ms();
-        let partitions: Vec<_> = self
-            .topics
-            .read()
-            .values()
-            .flat_map(|t| t.partitions.iter().cloned())
-            .collect();
         let mut first_error = None;
-        for partition in partitions {
-            if let Err(e) = partition.log.enforce_retention(now) {
-                first_error.get_or_insert(e);
+        for node in &self.brokers {
+            for partition in node.partitions() {
+                if let Err(e) = partition.log().enforce_retention(now) {
+                    first_error.get_or_insert(e);
+                }
             }
         }
         first_error.map_or(Ok(()), Err)
     }
+}
 
-    /// Flushes and closes every partition; later calls fail with `Closed`.
-    pub(crate) fn shutdown(&self) -> Result<()> {
-        if self.closed.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
-        let topics = std::mem::take(&mut *self.topics.write());
-        let mut first_error = None;
-        for partition in topics.values().flat_map(|t| t.partitions.iter()) {
-            if let Err(e) = partition.log.close() {
-                first_error.get_or_insert(e);
-            }
-        }
-        self.signal.notify();
-        first_error.map_or(Ok(()), Err)
-    }
-
-    /// The partition's topic-partition name, for errors.
-    #[cfg(test)]
-    pub(crate) fn has_partition(&self, tp: &TopicPartition) -> bool {
-        self.partition(tp).map(|p| p.tp == *tp).unwrap_or(false)
+fn offsets_of(partition: &Partition) -> PartitionOffsets {
+    PartitionOffsets {
+        log_start_offset: partition.log().log_start_offset(),
+        high_watermark: partition.high_watermark(),
+        log_end_offset: partition.log().log_end_offset(),
     }
 }
 

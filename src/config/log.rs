@@ -15,17 +15,17 @@ const HOUR_MS: u64 = 3_600_000;
 pub(crate) const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "brokers",
-        default: "1",
+        default: "3",
         doc: "Number of simulated brokers (threads with their own directory)",
     },
     KeyDoc {
         name: "default.replication.factor",
-        default: "1",
+        default: "3",
         doc: "Replicas per partition for new topics",
     },
     KeyDoc {
         name: "min.insync.replicas",
-        default: "1",
+        default: "2",
         doc: "In-sync replicas an acks=all write needs",
     },
     KeyDoc {
@@ -135,7 +135,7 @@ pub(crate) const KEYS: &[KeyDoc] = &[
     },
     KeyDoc {
         name: "offsets.topic.replication.factor",
-        default: "1",
+        default: "3",
         doc: "Replicas of __consumer_offsets (capped at the broker count)",
     },
 ];
@@ -174,10 +174,10 @@ pub(crate) struct LogConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
-            brokers: 1,
+            brokers: 3,
             broker_dirs: None,
-            default_replication_factor: 1,
-            min_insync_replicas: 1,
+            default_replication_factor: 3,
+            min_insync_replicas: 2,
             num_partitions: 1,
             auto_create_topics: true,
             message_max_bytes: 1_048_588,
@@ -196,7 +196,7 @@ impl Default for LogConfig {
             broker_session_timeout: Duration::from_millis(1000),
             broker_heartbeat_interval: Duration::from_millis(100),
             offsets_topic_partitions: 50,
-            offsets_topic_replication_factor: 1,
+            offsets_topic_replication_factor: 3,
             retention_precedence: 0,
         }
     }

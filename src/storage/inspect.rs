@@ -115,6 +115,18 @@ pub fn decode_batches(bytes: &[u8]) -> Result<Vec<BatchSummary>> {
 /// A segment whose last batch was torn by a crash reports `Error::Corrupt`
 /// at that batch; opening the partition (or [`recover_partition`]) cuts it.
 ///
+/// # Examples
+/// ```
+/// use tidelog::{dump_segment, encode_batch, ProducerRecord};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("00000000000000000000.log");
+/// std::fs::write(&path, encode_batch(&[ProducerRecord::new("t", "x")]))?;
+/// for batch in dump_segment(&path)? {
+///     println!("offsets {}..={} at byte {}", batch.base_offset(), batch.last_offset(), batch.position());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Errors
 /// `Error::Io` if the file cannot be read; `Error::Corrupt` with the path and
 /// position of the first damaged batch or record.

@@ -12,9 +12,7 @@ mod recovery;
 mod retention;
 mod segment;
 
-#[allow(unused_imports, reason = "part of the storage API contract")]
-pub(crate) use checkpoint::sync_parent;
-pub(crate) use checkpoint::{sync_dir, write_atomically};
+pub(crate) use checkpoint::write_atomically;
 pub use inspect::{
     decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
 };
@@ -24,6 +22,8 @@ pub(crate) use partition_log::{AppendInfo, PartitionLog, PartitionLogConfig};
 mod corpus;
 #[cfg(test)]
 mod crash_tests;
+#[cfg(test)]
+mod durability_tests;
 #[cfg(test)]
 mod model_tests;
 #[cfg(test)]

@@ -510,10 +510,6 @@ impl PartitionLog {
         }
     }
 
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Bytes of record batches across all segments.
     pub(crate) fn size_in_bytes(&self) -> u64 {
         self.segments.read().iter().map(|s| s.size()).sum()

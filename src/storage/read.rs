@@ -160,17 +160,18 @@ fn read_segment(
                 max_bytes,
                 max_offset,
             };
-            slice_batches(segment, Bytes::from(buf), at, &header, &request, &located)?
+            slice_batches(segment, Bytes::from(buf), at, &header, &request, &located)
         }
         Scan::Reached(at) => {
             let from = located.start + at as u64;
-            find_by_headers(segment, offset, from, &located, max_bytes, max_offset)?
+            find_by_headers(segment, offset, from, &located, max_bytes, max_offset)
         }
     };
+    // Bytes read across a truncation prove nothing, not even damage.
     if segment.changed_since(located.generation) {
         return Ok(Outcome::Changed);
     }
-    Ok(outcome)
+    outcome
 }
 
 /// How far a search inside one buffer got.
@@ -218,8 +219,12 @@ fn slice_batches(
     }
     if at + first.size() > buf.len() {
         let available = located.size.saturating_sub(request.position);
-        let len = (first.size() as u64).min(available);
-        let whole = read_buffer(segment, request.position, len)?;
+        if first.size() as u64 > available {
+            // Published batches are whole: a length past the end is damage.
+            let kind = CorruptionKind::BadLength(i64::from(first.batch_length));
+            return Err(corrupt(segment, request.position, kind));
+        }
+        let whole = read_buffer(segment, request.position, first.size() as u64)?;
         if whole.len() < first.size() {
             return Ok(Outcome::Changed);
         }
@@ -251,7 +256,16 @@ fn find_by_headers(
     max_offset: u64,
 ) -> Result<Outcome> {
     let mut position = from;
-    while let Some(header) = header_at(segment, position, located.size)? {
+    loop {
+        if position > located.size {
+            // A length field points past the published end: damage, not
+            // the end of the segment, so it is not skipped silently.
+            let kind = CorruptionKind::BadLength(i64::try_from(position).unwrap_or(i64::MAX));
+            return Err(corrupt(segment, located.start, kind));
+        }
+        let Some(header) = header_at(segment, position, located.size)? else {
+            break;
+        };
         if offset_of(header.last_offset()) >= offset {
             let len = (max_bytes.max(header.size()) as u64).min(located.size - position);
             let buf = Bytes::from(read_buffer(segment, position, len)?);

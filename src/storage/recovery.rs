@@ -9,10 +9,12 @@
 //!
 //! Only the active segment can have a tail torn by a crash: the others were
 //! fsynced before the next one was created. Damage found in an older segment
-//! (a bad disk, or a scan forced by a lost checkpoint) cuts that segment
-//! at the first bad batch and keeps the segments after it, which hold
-//! acknowledged, fsynced data; their offsets leave a gap where the damaged
-//! batches were, which readers step over as they do in Kafka.
+//! (a bad disk, or a scan forced by a lost checkpoint) is treated the same
+//! way: the log is cut at the first bad batch and every later segment is
+//! dropped, as Kafka's recovery does. Keeping the later segments would leave
+//! a hole in the offsets that consumers would skip without notice; cutting
+//! keeps the log a dense prefix, and a follower replica refetches the rest
+//! from its leader.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -85,21 +87,24 @@ pub(crate) fn open_segments(dir: &Path, plan: &RecoveryPlan) -> Result<Vec<Arc<S
     let mut cut = false;
     for (i, &base) in bases.iter().enumerate() {
         if cut || base < expected_next {
-            // Overlapping what came before: this and everything after it
-            // repeat offsets the log already has.
+            // After a cut, or overlapping what came before: this segment and
+            // everything after it are not part of the intact prefix.
             delete_segment_files(dir, base)?;
             cut = true;
             continue;
         }
         let next_base = bases.get(i + 1).copied();
         let must_verify = !plan.clean_shutdown && (base >= scan_from || next_base.is_none());
-        let (segment, _torn) = if must_verify {
+        let (segment, torn) = if must_verify {
             verify_segment(dir, base, expected_next, plan)?
         } else {
             load_segment(dir, base, expected_next, next_base, plan)?
         };
         expected_next = segment.next_offset();
         segments.push(Arc::new(segment));
+        // Everything after the first bad batch goes, so the log stays a
+        // dense prefix of what was written.
+        cut = torn;
     }
     Ok(segments)
 }

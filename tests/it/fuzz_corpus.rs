@@ -28,7 +28,7 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 /// The body of `fuzz_targets/record_batch_decode.rs`.
-fn record_batch_decode(data: &[u8]) {
+pub(crate) fn record_batch_decode(data: &[u8]) {
     let batches = match decode_batches(data) {
         Ok(batches) => batches,
         Err(Error::Corrupt { .. }) => return,
@@ -69,7 +69,7 @@ fn record_batch_decode(data: &[u8]) {
 }
 
 /// The body of `fuzz_targets/segment_recovery.rs`.
-fn segment_recovery(data: &[u8]) {
+pub(crate) fn segment_recovery(data: &[u8]) {
     let Some((&flags, rest)) = data.split_first() else {
         return;
     };

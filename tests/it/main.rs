@@ -4,7 +4,9 @@
 //! and disk contents; a test that fails should panic, so they are off here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bounce;
 mod consumer;
+mod failover;
 mod fuzz_corpus;
 mod groups;
 mod log;
@@ -13,6 +15,9 @@ mod ordering;
 mod partitioner;
 mod produce_consume;
 mod producer_errors;
+mod randomized;
 mod recovery;
+mod replication;
 mod retention;
+mod storage_props;
 mod support;

@@ -9,9 +9,19 @@ use tidelog::{Log, ProducerConfig, ProducerRecord, TopicConfig};
 
 use crate::support::{read_topic, text};
 
+/// One broker, so the damaged files are the only copy: with replicas, a
+/// damaged replica would be repaired from the others (tested in `replication`).
+fn open_single_replica(dir: &Path) -> tidelog::Result<Log> {
+    Log::builder(dir)
+        .brokers(1)
+        .default_replication_factor(1)
+        .set("min.insync.replicas", "1")?
+        .open()
+}
+
 /// Writes `count` records, one batch each, and closes the log cleanly.
 fn write_and_close(dir: &Path, count: usize) -> tidelog::Result<()> {
-    let log = Log::open(dir)?;
+    let log = open_single_replica(dir)?;
     log.create_topic("orders", TopicConfig::new().partitions(1))?;
     let producer = log.producer(ProducerConfig::new().set("linger.ms", "0")?)?;
     for i in 0..count {
@@ -48,7 +58,7 @@ fn forget_clean_shutdown(dir: &Path) {
 }
 
 fn assert_reopens_with(root: &Path, intact: usize) -> tidelog::Result<()> {
-    let log = Log::open(root)?;
+    let log = open_single_replica(root)?;
     let records = read_topic(&log, "orders", intact)?;
     let values: Vec<String> = records.iter().map(text).collect();
     let expected: Vec<String> = (0..intact).map(|i| format!("order-{i}")).collect();

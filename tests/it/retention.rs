@@ -51,7 +51,7 @@ fn one_minute_retention_deletes_old_segments_and_keeps_the_newest() -> tidelog::
 
     let tp = TopicPartition::new("events", 0);
     let mut consumer = log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::None))?;
-    consumer.assign(&[tp.clone()])?;
+    consumer.assign(std::slice::from_ref(&tp))?;
     consumer.seek(&tp, 0)?;
     assert!(matches!(
         consumer.poll(Duration::from_millis(100)),
@@ -103,7 +103,7 @@ fn a_hundred_megabyte_limit_takes_large_records() -> tidelog::Result<()> {
     let meta = producer.send_sync(ProducerRecord::new("big", value.clone()))?;
     let tp = TopicPartition::new("big", 0);
     let mut consumer = log.consumer(ConsumerConfig::new())?;
-    consumer.assign(&[tp.clone()])?;
+    consumer.assign(std::slice::from_ref(&tp))?;
     consumer.seek(&tp, meta.offset())?;
     let records = consumer.poll(Duration::from_secs(10))?;
     assert_eq!(records[0].value().map(|v| v.len()), Some(value.len()));

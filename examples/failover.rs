@@ -1,0 +1,130 @@
+//! Leader failover, watched from the outside: produce with `acks=all`, kill
+//! the partition's leader, see who the controller elects, and check that
+//! every acknowledged record is still there.
+//!
+//! ```text
+//! cargo run --release --example failover                 # one kill
+//! cargo run --release --example failover -- --kills 20   # and a median
+//! cargo run --release --example failover -- --kills 20 --session-ms 300
+//! ```
+//!
+//! The failover time is measured from the kill to the next acknowledged
+//! `acks=all` write. It is dominated by `broker.session.timeout.ms`: a
+//! killed broker says nothing, so the controller only acts once its
+//! heartbeats have been missing that long.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use tidelog::{
+    Acks, ConsumerConfig, Log, OffsetReset, ProducerConfig, ProducerRecord, TopicConfig,
+    TopicPartition,
+};
+
+const TOPIC: &str = "payments";
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let kills: usize = arg("--kills").map_or(Ok(1), |k| k.parse())?;
+    let session = arg("--session-ms").unwrap_or_else(|| "1000".to_string());
+    let dir = tempfile::tempdir()?;
+    let log = Log::builder(dir.path())
+        .set("broker.session.timeout.ms", &session)?
+        .open()?;
+    log.create_topic(TOPIC, TopicConfig::new())?;
+    let cluster = log.cluster();
+    let producer = log.producer(
+        ProducerConfig::new()
+            .acks(Acks::All)
+            .idempotence(true)
+            .retry_backoff(Duration::from_millis(10)),
+    )?;
+    let mut acknowledged = Vec::new();
+    let mut send = |i: usize| -> tidelog::Result<()> {
+        let value = format!("payment-{i}");
+        let meta = producer.send_sync(ProducerRecord::new(TOPIC, value.clone()).partition(0))?;
+        acknowledged.push((meta.offset(), value));
+        Ok(())
+    };
+    let mut next = 0;
+    for _ in 0..100 {
+        send(next)?;
+        next += 1;
+    }
+    let state = cluster.partition(TOPIC, 0)?;
+    println!(
+        "{TOPIC}-0: replicas {:?}, leader {:?}, in sync {:?}, epoch {}",
+        state.replicas(),
+        state.leader(),
+        state.in_sync_replicas(),
+        state.leader_epoch()
+    );
+
+    let mut times = Vec::new();
+    for round in 1..=kills {
+        let before = cluster.partition(TOPIC, 0)?;
+        let leader = before.leader().ok_or("no leader")?;
+        let started = Instant::now();
+        cluster.broker(leader)?.kill()?;
+        send(next)?; // retried by the producer until a new leader takes it
+        next += 1;
+        let took = started.elapsed();
+        times.push(took);
+        let after = cluster.partition(TOPIC, 0)?;
+        println!(
+            "kill {round}: broker {leader} killed; broker {:?} elected (epoch {} -> {}), in sync {:?}; next acks=all write acknowledged after {:.0} ms",
+            after.leader(),
+            before.leader_epoch(),
+            after.leader_epoch(),
+            after.in_sync_replicas(),
+            took.as_secs_f64() * 1000.0
+        );
+        cluster.broker(leader)?.restart()?;
+        let healed = cluster.wait_until(Duration::from_secs(30), |c| {
+            c.partition(TOPIC, 0)
+                .is_ok_and(|p| p.in_sync_replicas().len() == p.replicas().len())
+        });
+        assert!(healed, "broker {leader} did not catch up");
+        for _ in 0..20 {
+            send(next)?;
+            next += 1;
+        }
+    }
+    times.sort();
+    if let Some(median) = times.get(times.len() / 2) {
+        println!(
+            "failover (kill -> next acknowledged acks=all write): median {:.0} ms over {} kills, min {:.0} ms, max {:.0} ms",
+            median.as_secs_f64() * 1000.0,
+            times.len(),
+            times.first().map_or(0.0, |t| t.as_secs_f64() * 1000.0),
+            times.last().map_or(0.0, |t| t.as_secs_f64() * 1000.0),
+        );
+    }
+
+    let mut consumer =
+        log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
+    consumer.assign(&[TopicPartition::new(TOPIC, 0)])?;
+    let mut read = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while read.len() < acknowledged.len() && Instant::now() < deadline {
+        for r in consumer.poll(Duration::from_millis(200))? {
+            let value = String::from_utf8_lossy(r.value().map_or(&[][..], |v| &v[..])).into_owned();
+            read.push((r.offset(), value));
+        }
+    }
+    let missing = acknowledged.iter().filter(|a| !read.contains(a)).count();
+    println!(
+        "{} acknowledged records, {} read back, {missing} missing",
+        acknowledged.len(),
+        read.len()
+    );
+    assert_eq!(missing, 0, "an acknowledged record was lost");
+    log.close()?;
+    Ok(())
+}

@@ -1,0 +1,488 @@
+//! The controller: broker liveness, replica placement, leader election and
+//! ISR bookkeeping, over the cluster metadata.
+//!
+//! A pure state machine driven by `heartbeat`, `tick` and explicit requests;
+//! every call returns the partitions whose state changed, which the caller
+//! persists (before acting on them) and hands to the brokers.
+//!
+//! Election rule: the new leader is the first replica, in assignment order,
+//! that is alive and in the ISR. When none is, the partition goes offline and
+//! its last in-sync replica stays recorded in the ISR, so that replica (and
+//! only it) may lead again when it returns: electing anyone else could
+//! silently drop records that were acknowledged to producers. With
+//! `unclean.leader.election.enable` the first live replica leads instead,
+//! losing whatever it had not replicated.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::cluster_meta::{ClusterMetadata, PartitionState, TopicState};
+use super::replica::BrokerId;
+use crate::config::TopicConfig;
+use crate::error::{Error, Result};
+use crate::topic::TopicPartition;
+
+#[derive(Debug, Clone, Copy)]
+struct Liveness {
+    last_heartbeat: Instant,
+    alive: bool,
+}
+
+/// A partition whose leader, ISR or epoch changed.
+pub(crate) type Change = (TopicPartition, PartitionState);
+
+/// Controller state of one cluster.
+pub(crate) struct Controller {
+    metadata: ClusterMetadata,
+    brokers: BTreeMap<BrokerId, Liveness>,
+    session_timeout: Duration,
+    unclean_default: bool,
+}
+
+impl Controller {
+    /// Takes over `metadata`; every broker counts as alive from `now` until
+    /// its session runs out without a heartbeat.
+    pub(crate) fn new(
+        metadata: ClusterMetadata,
+        brokers: u32,
+        session_timeout: Duration,
+        unclean_default: bool,
+        now: Instant,
+    ) -> Self {
+        let live = Liveness {
+            last_heartbeat: now,
+            alive: true,
+        };
+        Controller {
+            metadata,
+            brokers: (0..brokers).map(|id| (id, live)).collect(),
+            session_timeout,
+            unclean_default,
+        }
+    }
+
+    pub(crate) fn metadata(&self) -> &ClusterMetadata {
+        &self.metadata
+    }
+
+    pub(crate) fn is_alive(&self, id: BrokerId) -> bool {
+        self.brokers.get(&id).is_some_and(|b| b.alive)
+    }
+
+    pub(crate) fn allocate_producer_id(&mut self) -> i64 {
+        let id = self.metadata.next_producer_id;
+        self.metadata.next_producer_id = id.saturating_add(1);
+        id
+    }
+
+    /// A broker is alive at `now`; a returning broker may restore offline partitions.
+    pub(crate) fn heartbeat(&mut self, id: BrokerId, now: Instant) -> Vec<Change> {
+        let Some(b) = self.brokers.get_mut(&id) else {
+            return Vec::new();
+        };
+        b.last_heartbeat = now;
+        if b.alive {
+            return Vec::new();
+        }
+        b.alive = true;
+        self.for_each_partition(|c, _, s| s.leader.is_none() && c.elect(s))
+    }
+
+    /// A broker (re)starts. A new incarnation means the old one stopped,
+    /// perhaps losing unflushed data, so it is fenced first (its leaderships
+    /// move to in-sync peers); then it is alive and may restore partitions
+    /// that went offline waiting for it.
+    pub(crate) fn register(&mut self, id: BrokerId, now: Instant) -> Vec<Change> {
+        let mut changes = self.fence(id);
+        changes.extend(self.heartbeat(id, now));
+        changes
+    }
+
+    /// Elects leaders for partitions that have none (e.g. after a reopen).
+    pub(crate) fn elect_offline(&mut self) -> Vec<Change> {
+        self.for_each_partition(|c, _, s| s.leader.is_none() && c.elect(s))
+    }
+
+    /// Fences brokers whose session expired and moves their leaderships.
+    pub(crate) fn tick(&mut self, now: Instant) -> Vec<Change> {
+        let expired: Vec<BrokerId> = self
+            .brokers
+            .iter()
+            .filter(|(_, b)| {
+                b.alive && now.saturating_duration_since(b.last_heartbeat) > self.session_timeout
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        let mut changes = Vec::new();
+        for id in expired {
+            changes.extend(self.fence(id));
+        }
+        changes
+    }
+
+    /// Takes `id` out of service at once (clean shutdown, or death detected
+    /// some other way): out of every ISR it is not the last member of, and
+    /// its leaderships handed to other in-sync replicas.
+    pub(crate) fn fence(&mut self, id: BrokerId) -> Vec<Change> {
+        if let Some(b) = self.brokers.get_mut(&id) {
+            b.alive = false;
+        }
+        self.for_each_partition(|c, _, s| {
+            if !s.replicas.contains(&id) {
+                return false;
+            }
+            let mut changed = false;
+            if s.isr.contains(&id) && s.isr.len() > 1 {
+                s.isr.retain(|&r| r != id);
+                s.partition_epoch += 1;
+                changed = true;
+            }
+            if s.leader == Some(id) {
+                s.leader = None;
+                c.elect(s);
+                changed = true;
+            }
+            changed
+        })
+    }
+
+    /// The leader of `tp` asks to set its ISR (shrink on lag, expand on
+    /// catch-up). Refused when it no longer leads at `leader_epoch`; brokers
+    /// that are not alive are never added.
+    pub(crate) fn alter_isr(
+        &mut self,
+        tp: &TopicPartition,
+        leader: BrokerId,
+        leader_epoch: i32,
+        isr: &[BrokerId],
+    ) -> Option<Change> {
+        let alive: Vec<BrokerId> = self
+            .brokers
+            .iter()
+            .filter(|(_, b)| b.alive)
+            .map(|(&id, _)| id)
+            .collect();
+        let s = self.metadata.partition_mut(tp.topic(), tp.partition())?;
+        if s.leader != Some(leader) || s.leader_epoch != leader_epoch {
+            return None;
+        }
+        let mut next: Vec<BrokerId> = vec![leader];
+        for &id in isr {
+            let joins = !s.isr.contains(&id);
+            let eligible = s.replicas.contains(&id) && !next.contains(&id);
+            if eligible && (!joins || alive.contains(&id)) {
+                next.push(id);
+            }
+        }
+        if next == s.isr {
+            return None;
+        }
+        s.isr = next;
+        s.partition_epoch += 1;
+        Some((tp.clone(), s.clone()))
+    }
+
+    /// Places a new topic's replicas over the brokers and elects its leaders.
+    pub(crate) fn create_topic(
+        &mut self,
+        name: &str,
+        config: TopicConfig,
+        partitions: u32,
+        replication_factor: u32,
+    ) -> Result<Vec<Change>> {
+        if self.metadata.topics.contains_key(name) {
+            return Err(Error::TopicAlreadyExists(name.to_string()));
+        }
+        let brokers: Vec<BrokerId> = self.brokers.keys().copied().collect();
+        let count = u32::try_from(brokers.len()).unwrap_or(u32::MAX);
+        if replication_factor == 0 || replication_factor > count {
+            return Err(Error::InvalidReplicationFactor {
+                requested: replication_factor,
+                brokers: count,
+            });
+        }
+        let seed = self.metadata.placements;
+        let assignment = place(&brokers, partitions, replication_factor, seed);
+        self.metadata.placements = seed.wrapping_add(u64::from(partitions));
+        let states = assignment
+            .into_iter()
+            .map(|replicas| {
+                let isr: Vec<BrokerId> = replicas
+                    .iter()
+                    .copied()
+                    .filter(|&r| self.is_alive(r))
+                    .collect();
+                let isr = if isr.is_empty() {
+                    replicas.clone()
+                } else {
+                    isr
+                };
+                PartitionState {
+                    leader: None,
+                    isr,
+                    replicas,
+                    leader_epoch: 0,
+                    partition_epoch: 0,
+                }
+            })
+            .collect();
+        let topic = TopicState {
+            config,
+            partitions: states,
+        };
+        self.metadata.topics.insert(name.to_string(), topic);
+        Ok(self.for_each_partition(|c, t, s| t == name && c.elect(s)))
+    }
+
+    /// Forgets a topic; `false` if it did not exist.
+    pub(crate) fn delete_topic(&mut self, name: &str) -> bool {
+        self.metadata.topics.remove(name).is_some()
+    }
+
+    /// Applies `f` to every partition; collects those it reports changed.
+    fn for_each_partition(
+        &mut self,
+        mut f: impl FnMut(&Electorate<'_>, &str, &mut PartitionState) -> bool,
+    ) -> Vec<Change> {
+        let mut changes = Vec::new();
+        for (name, topic) in &mut self.metadata.topics {
+            let electorate = Electorate {
+                brokers: &self.brokers,
+                unclean: topic
+                    .config
+                    .unclean_leader_election
+                    .unwrap_or(self.unclean_default),
+            };
+            for (p, s) in topic.partitions.iter_mut().enumerate() {
+                if f(&electorate, name, s) {
+                    let p = u32::try_from(p).unwrap_or(u32::MAX);
+                    changes.push((TopicPartition::new(name.clone(), p), s.clone()));
+                }
+            }
+        }
+        changes
+    }
+}
+
+/// Who may lead a partition of one topic.
+struct Electorate<'a> {
+    brokers: &'a BTreeMap<BrokerId, Liveness>,
+    unclean: bool,
+}
+
+impl Electorate<'_> {
+    fn is_alive(&self, id: BrokerId) -> bool {
+        self.brokers.get(&id).is_some_and(|b| b.alive)
+    }
+
+    /// Picks a leader for `s` (whose leader is gone); true when it changed.
+    fn elect(&self, s: &mut PartitionState) -> bool {
+        let clean = s
+            .replicas
+            .iter()
+            .copied()
+            .find(|&r| s.isr.contains(&r) && self.is_alive(r));
+        let leader = match clean {
+            Some(r) => Some(r),
+            None if self.unclean => {
+                let r = s.replicas.iter().copied().find(|&r| self.is_alive(r));
+                if let Some(r) = r {
+                    s.isr = vec![r];
+                }
+                r
+            }
+            None => None,
+        };
+        let Some(leader) = leader else {
+            return false;
+        };
+        s.leader = Some(leader);
+        s.leader_epoch += 1;
+        s.partition_epoch += 1;
+        true
+    }
+}
+
+/// Kafka's rack-unaware placement: partition `p`'s first replica goes
+/// round-robin from a start broker; the followers follow at a shift that
+/// grows each time the partitions wrap around the brokers, so leaders and
+/// followers both spread evenly.
+pub(crate) fn place(
+    brokers: &[BrokerId],
+    partitions: u32,
+    rf: u32,
+    seed: u64,
+) -> Vec<Vec<BrokerId>> {
+    let n = brokers.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let start = usize::try_from(seed % n as u64).unwrap_or(0);
+    let mut shift = usize::try_from((seed / n as u64) % n as u64).unwrap_or(0);
+    let mut out = Vec::new();
+    for p in 0..partitions as usize {
+        if p > 0 && p % n == 0 {
+            shift += 1;
+        }
+        let first = (p + start) % n;
+        let mut replicas = vec![brokers.get(first).copied().unwrap_or(0)];
+        for j in 0..(rf as usize).saturating_sub(1) {
+            let step = 1 + (shift + j) % (n - 1).max(1);
+            replicas.push(brokers.get((first + step) % n).copied().unwrap_or(0));
+        }
+        out.push(replicas);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SESSION: Duration = Duration::from_millis(1000);
+
+    fn controller(brokers: u32, unclean: bool) -> (Controller, Instant) {
+        let now = Instant::now();
+        let c = Controller::new(ClusterMetadata::default(), brokers, SESSION, unclean, now);
+        (c, now)
+    }
+
+    fn state(c: &Controller, p: u32) -> PartitionState {
+        c.metadata().partition("t", p).cloned().unwrap()
+    }
+
+    #[test]
+    fn placement_spreads_leaders_and_followers_evenly() {
+        for (brokers, partitions, rf) in [(3u32, 6u32, 3u32), (3, 3, 2), (5, 10, 3), (4, 8, 1)] {
+            let ids: Vec<BrokerId> = (0..brokers).collect();
+            for seed in 0..7 {
+                let placed = place(&ids, partitions, rf, seed);
+                let mut leads = vec![0; brokers as usize];
+                let mut hosts = vec![0; brokers as usize];
+                for replicas in &placed {
+                    assert_eq!(replicas.len(), rf as usize);
+                    let mut sorted = replicas.clone();
+                    sorted.sort_unstable();
+                    sorted.dedup();
+                    assert_eq!(sorted.len(), rf as usize, "distinct replicas {replicas:?}");
+                    leads[replicas[0] as usize] += 1;
+                    for &r in replicas {
+                        hosts[r as usize] += 1;
+                    }
+                }
+                let even = (partitions / brokers) as usize;
+                assert!(leads.iter().all(|&l| l == even), "leaders {leads:?}");
+                let per = (partitions * rf / brokers) as usize;
+                assert!(hosts.iter().all(|&h| h == per), "replicas {hosts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_dead_leader_is_replaced_by_the_next_in_sync_replica() {
+        let (mut c, t) = controller(3, false);
+        c.create_topic("t", TopicConfig::new(), 1, 3).unwrap();
+        let before = state(&c, 0);
+        let first = before.replicas[0];
+        assert_eq!(before.leader, Some(first));
+        assert_eq!(before.leader_epoch, 1);
+        for id in 0..3 {
+            if id != first {
+                c.heartbeat(id, t + SESSION);
+            }
+        }
+        let changes = c.tick(t + SESSION + Duration::from_millis(1));
+        assert_eq!(changes.len(), 1);
+        let after = state(&c, 0);
+        assert_eq!(after.leader, Some(before.replicas[1]));
+        assert_eq!(after.leader_epoch, 2);
+        assert!(after.partition_epoch > before.partition_epoch);
+        assert!(!after.isr.contains(&first));
+    }
+
+    #[test]
+    fn without_unclean_election_only_the_last_in_sync_replica_may_lead_again() {
+        let (mut c, t) = controller(3, false);
+        c.create_topic("t", TopicConfig::new(), 1, 3).unwrap();
+        let r = state(&c, 0).replicas;
+        let epoch = state(&c, 0).partition_epoch;
+        c.fence(r[1]);
+        c.fence(r[2]);
+        assert_eq!(state(&c, 0).isr, vec![r[0]]);
+        assert_eq!(
+            state(&c, 0).partition_epoch,
+            epoch + 2,
+            "every ISR change is a new epoch"
+        );
+        c.fence(r[0]);
+        let s = state(&c, 0);
+        assert_eq!((s.leader, s.isr.clone()), (None, vec![r[0]]));
+        c.heartbeat(r[1], t);
+        c.heartbeat(r[2], t);
+        assert_eq!(
+            state(&c, 0).leader,
+            None,
+            "out-of-sync replicas must not lead"
+        );
+        let changes = c.heartbeat(r[0], t);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(state(&c, 0).leader, Some(r[0]));
+    }
+
+    #[test]
+    fn unclean_election_lets_a_live_out_of_sync_replica_lead() {
+        let (mut c, t) = controller(3, false);
+        let config = TopicConfig::new()
+            .set("unclean.leader.election.enable", "true")
+            .unwrap();
+        c.create_topic("t", config, 1, 3).unwrap();
+        let r = state(&c, 0).replicas;
+        c.fence(r[1]);
+        c.fence(r[2]);
+        c.fence(r[0]);
+        assert_eq!(state(&c, 0).leader, None);
+        c.heartbeat(r[2], t);
+        let s = state(&c, 0);
+        assert_eq!((s.leader, s.isr), (Some(r[2]), vec![r[2]]));
+    }
+
+    #[test]
+    fn isr_changes_need_the_current_leader_and_epoch() {
+        let (mut c, _) = controller(3, false);
+        c.create_topic("t", TopicConfig::new(), 1, 3).unwrap();
+        let s = state(&c, 0);
+        let leader = s.replicas[0];
+        let tp = TopicPartition::new("t", 0);
+        assert!(c
+            .alter_isr(&tp, leader, s.leader_epoch + 1, &[leader])
+            .is_none());
+        assert!(c
+            .alter_isr(&tp, s.replicas[1], s.leader_epoch, &[leader])
+            .is_none());
+        let (_, shrunk) = c.alter_isr(&tp, leader, s.leader_epoch, &[leader]).unwrap();
+        assert_eq!(shrunk.isr, vec![leader]);
+        c.fence(s.replicas[2]);
+        let grow = [leader, s.replicas[1], s.replicas[2]];
+        let (_, grown) = c.alter_isr(&tp, leader, s.leader_epoch, &grow).unwrap();
+        assert_eq!(
+            grown.isr,
+            vec![leader, s.replicas[1]],
+            "a dead broker cannot join"
+        );
+    }
+
+    #[test]
+    fn replication_factor_may_not_exceed_the_broker_count() {
+        let (mut c, _) = controller(3, false);
+        let err = c.create_topic("t", TopicConfig::new(), 1, 4).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidReplicationFactor {
+                requested: 4,
+                brokers: 3
+            }
+        ));
+        c.create_topic("t", TopicConfig::new(), 1, 3).unwrap();
+        assert!(c.create_topic("t", TopicConfig::new(), 1, 3).is_err());
+    }
+}

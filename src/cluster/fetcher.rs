@@ -1,0 +1,139 @@
+//! The per-broker thread: pulls from the leaders of the partitions this
+//! broker follows, and on the side sends heartbeats, runs leader
+//! housekeeping and checkpoints high watermarks.
+//!
+//! It never sleep-polls: when a round brings nothing it waits on the
+//! replication signal, which every leader append bumps, with a deadline at
+//! the next heartbeat or housekeeping time.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use super::broker::Worker;
+use super::core::ClusterCore;
+use super::partition::{Effects, Partition};
+use super::replica::BrokerId;
+use super::signal::Signal;
+use crate::error::{Error, Result};
+
+/// How often high watermarks are written to disk (Kafka: 5 s).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(1000);
+
+/// Starts broker `id`'s thread.
+pub(crate) fn spawn(core: &Arc<ClusterCore>, id: BrokerId) -> Result<Worker> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let weak = Arc::downgrade(core);
+    let signal = Arc::clone(core.replication_signal());
+    let flag = Arc::clone(&stop);
+    let name = format!("tidelog-broker-{id}-fetcher");
+    let handle = std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || run(&weak, &signal, id, &flag))
+        .map_err(|e| Error::io("spawn thread", name, e))?;
+    Ok(Worker { stop, handle })
+}
+
+/// Stops the thread and waits for it.
+pub(crate) fn stop(worker: Worker, signal: &Signal) {
+    worker.stop.store(true, Ordering::Release);
+    signal.notify();
+    let _ = worker.handle.join();
+}
+
+fn run(core: &Weak<ClusterCore>, signal: &Signal, id: BrokerId, stop: &AtomicBool) {
+    let mut next_heartbeat = Instant::now();
+    let mut next_tick = Instant::now();
+    let mut next_checkpoint = Instant::now() + CHECKPOINT_INTERVAL;
+    loop {
+        if stop.load(Ordering::Acquire) {
+            return;
+        }
+        let seen = signal.current();
+        let Some(core) = core.upgrade() else {
+            return;
+        };
+        let now = Instant::now();
+        let config = core.config();
+        if now >= next_heartbeat {
+            core.heartbeat(id);
+            next_heartbeat = now + config.broker_heartbeat_interval;
+        }
+        if now >= next_tick {
+            core.tick_broker(id, now);
+            next_tick = now + tick_interval(config.replica_lag_time_max);
+        }
+        if now >= next_checkpoint {
+            // A failed checkpoint only delays visibility after a restart.
+            let _ = core.checkpoint_broker(id);
+            next_checkpoint = now + CHECKPOINT_INTERVAL;
+        }
+        let busy = fetch_round(&core, id);
+        drop(core);
+        if !busy && !stop.load(Ordering::Acquire) {
+            let deadline = next_heartbeat.min(next_tick).min(next_checkpoint);
+            signal.wait_past(seen, deadline);
+        }
+    }
+}
+
+/// Housekeeping often enough to notice lag well within the lag limit.
+fn tick_interval(lag_time_max: Duration) -> Duration {
+    (lag_time_max / 4).clamp(Duration::from_millis(5), Duration::from_millis(100))
+}
+
+/// One fetch from the leader of every followed partition; whether any moved.
+fn fetch_round(core: &ClusterCore, id: BrokerId) -> bool {
+    let Some(node) = core.node(id) else {
+        return false;
+    };
+    let mut busy = false;
+    let mut effects = Effects::default();
+    for partition in node.partitions() {
+        busy |= fetch_one(core, id, &partition, &mut effects);
+    }
+    core.finish(effects);
+    busy
+}
+
+fn fetch_one(
+    core: &ClusterCore,
+    id: BrokerId,
+    partition: &Partition,
+    effects: &mut Effects,
+) -> bool {
+    let Some(target) = partition.follow_target() else {
+        return false;
+    };
+    if !core.faults().link_up(id, target.leader) {
+        return false;
+    }
+    let Some(leader) = core
+        .node(target.leader)
+        .and_then(|n| n.partition(partition.tp()))
+    else {
+        return false;
+    };
+    if !target.reconciled {
+        // Not done (or failed) leaves it unreconciled; a later round retries.
+        return partition.reconcile(target, &leader).unwrap_or(false);
+    }
+    let fetch_offset = partition.log().log_end_offset();
+    match leader.serve_fetch(id, target.leader_epoch, fetch_offset, effects) {
+        Ok((data, leader_hw)) => {
+            let moved = !data.is_empty();
+            if partition.append_fetched(target, &data, leader_hw).is_err() {
+                partition.unreconcile();
+            }
+            moved
+        }
+        Err(Error::OffsetOutOfRange {
+            log_start_offset, ..
+        }) if fetch_offset < log_start_offset => partition.restart_at(log_start_offset).is_ok(),
+        Err(Error::OffsetOutOfRange { .. }) => {
+            partition.unreconcile();
+            true
+        }
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,494 @@
+//! Starting and stopping the cluster and its brokers, and carrying
+//! controller decisions out to the brokers.
+//!
+//! Lock order: a broker's lifecycle lock, then the controller, then a
+//! partition's lock. Produce callbacks run only after all are released.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
+use parking_lot::{Mutex, RwLock};
+
+use super::broker::BrokerNode;
+use super::cluster_meta::{ClusterMetadata, PartitionState};
+use super::controller::{Change, Controller};
+use super::core::{now_ms, ClusterCore};
+use super::fetcher;
+use super::partition::{Effects, Partition};
+use super::replica::BrokerId;
+use super::signal::Signal;
+use super::transport::Faults;
+use crate::config::LogConfig;
+use crate::error::{Error, Result};
+use crate::topic::TopicPartition;
+
+/// The controller's clock thread: fences brokers whose session ran out.
+pub(crate) struct ControllerThread {
+    stop: Sender<()>,
+    handle: JoinHandle<()>,
+}
+
+impl ClusterCore {
+    /// Opens the cluster under `root`: metadata, every broker, their threads.
+    pub(crate) fn open(root: &Path, config: LogConfig) -> Result<Arc<ClusterCore>> {
+        let mut metadata = ClusterMetadata::load(root)?;
+        metadata.next_producer_id = metadata.next_producer_id.max(now_ms());
+        let now = Instant::now();
+        let mut controller = Controller::new(
+            metadata,
+            config.brokers,
+            config.broker_session_timeout,
+            config.unclean_leader_election,
+            now,
+        );
+        controller.elect_offline();
+        controller.metadata().save(root)?;
+        let brokers = (0..config.brokers)
+            .map(|id| {
+                let dir = match &config.broker_dirs {
+                    Some(dirs) => dirs.get(id as usize).cloned(),
+                    None => None,
+                };
+                let dir = dir.unwrap_or_else(|| root.join(format!("broker-{id}")));
+                BrokerNode::new(id, dir)
+            })
+            .collect();
+        let routes = RwLock::new(Arc::new(controller.metadata().clone()));
+        let core = Arc::new_cyclic(|this| ClusterCore {
+            config,
+            root: root.to_path_buf(),
+            brokers,
+            controller: Mutex::new(controller),
+            routes,
+            faults: Faults::default(),
+            signal: Signal::default(),
+            replication: Arc::new(Signal::default()),
+            closed: AtomicBool::new(false),
+            controller_thread: Mutex::new(None),
+            this: this.clone(),
+        });
+        for id in 0..core.config.brokers {
+            if let Err(e) = core.start_broker(id, false) {
+                let _ = core.shutdown_all();
+                return Err(e);
+            }
+        }
+        *core.controller_thread.lock() = Some(spawn_controller(&core)?);
+        Ok(core)
+    }
+
+    /// Persists the controller's metadata, republishes routes and hands the
+    /// changed partition states to the brokers hosting them.
+    pub(super) fn commit(
+        &self,
+        controller: &mut Controller,
+        changes: Vec<Change>,
+    ) -> Result<Effects> {
+        let saved = controller.metadata().save(&self.root);
+        *self.routes.write() = Arc::new(controller.metadata().clone());
+        let mut effects = Effects::default();
+        let mut opened = Ok(());
+        let now = Instant::now();
+        for (tp, state) in &changes {
+            for &id in &state.replicas {
+                match self.reachable_replica(id, tp, controller) {
+                    Ok(Some(partition)) => effects.merge(partition.apply(state, now)),
+                    Ok(None) => {}
+                    // That broker misses this change; it resyncs when it restarts.
+                    Err(e) => opened = Err(e),
+                }
+            }
+        }
+        self.signal.notify();
+        // Callbacks must run even when persisting failed, so the effects
+        // are handed over regardless and the error reported separately.
+        if let Err(e) = saved.and(opened) {
+            effects.complete();
+            return Err(e);
+        }
+        Ok(effects)
+    }
+
+    /// The replica of `tp` on broker `id` if the controller can reach it,
+    /// opening it first if the broker does not host it yet.
+    fn reachable_replica(
+        &self,
+        id: BrokerId,
+        tp: &TopicPartition,
+        controller: &Controller,
+    ) -> Result<Option<Arc<Partition>>> {
+        let Some(node) = self.node(id) else {
+            return Ok(None);
+        };
+        if !node.is_running() || self.faults.is_isolated(id) {
+            return Ok(None);
+        }
+        if let Some(p) = node.partition(tp) {
+            return Ok(Some(p));
+        }
+        let partition = Arc::new(self.open_replica(node, tp, controller.metadata(), 0)?);
+        node.insert(Arc::clone(&partition));
+        Ok(Some(partition))
+    }
+
+    fn open_replica(
+        &self,
+        node: &BrokerNode,
+        tp: &TopicPartition,
+        metadata: &ClusterMetadata,
+        high_watermark: u64,
+    ) -> Result<Partition> {
+        let topic = metadata
+            .topics
+            .get(tp.topic())
+            .ok_or_else(|| Error::UnknownTopic(tp.topic().to_string()))?;
+        let min_insync = topic
+            .config
+            .min_insync_replicas
+            .unwrap_or(self.config.min_insync_replicas);
+        Partition::open(
+            node.partition_dir(tp),
+            tp.clone(),
+            node.id(),
+            self.partition_log_config(&topic.config),
+            min_insync as usize,
+            self.config.replica_lag_time_max,
+            high_watermark,
+        )
+    }
+
+    /// Runs what partitions asked for once no lock is held: ISR proposals
+    /// to the controller, produce callbacks, consumer wake-ups.
+    pub(super) fn finish(&self, mut effects: Effects) {
+        for proposal in std::mem::take(&mut effects.isr) {
+            if self.faults.is_isolated(proposal.leader) {
+                continue; // the proposal never reaches the controller
+            }
+            let mut controller = self.controller.lock();
+            let change = controller.alter_isr(
+                &proposal.tp,
+                proposal.leader,
+                proposal.leader_epoch,
+                &proposal.isr,
+            );
+            if let Some(change) = change {
+                if let Ok(more) = self.commit(&mut controller, vec![change]) {
+                    effects.merge(more);
+                }
+            }
+        }
+        effects.complete();
+        if effects.high_watermark_moved {
+            self.signal.notify();
+        }
+    }
+
+    /// A heartbeat from broker `id`, unless it is cut off.
+    pub(super) fn heartbeat(&self, id: BrokerId) {
+        if self.faults.is_isolated(id) || self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let mut controller = self.controller.lock();
+        let changes = controller.heartbeat(id, Instant::now());
+        if changes.is_empty() {
+            return;
+        }
+        let effects = self.commit(&mut controller, changes);
+        drop(controller);
+        if let Ok(effects) = effects {
+            self.finish(effects);
+        }
+    }
+
+    /// Leader housekeeping for broker `id`'s partitions.
+    pub(super) fn tick_broker(&self, id: BrokerId, now: Instant) {
+        let Some(node) = self.node(id) else {
+            return;
+        };
+        let mut effects = Effects::default();
+        for partition in node.partitions() {
+            effects.merge(partition.tick(now));
+        }
+        self.finish(effects);
+    }
+
+    pub(super) fn checkpoint_broker(&self, id: BrokerId) -> Result<()> {
+        match self.node(id) {
+            Some(node) => node.checkpoint_high_watermarks(&node.partitions()),
+            None => Ok(()),
+        }
+    }
+
+    fn controller_tick(&self) {
+        let mut controller = self.controller.lock();
+        let changes = controller.tick(Instant::now());
+        if changes.is_empty() {
+            return;
+        }
+        let effects = self.commit(&mut controller, changes);
+        drop(controller);
+        if let Ok(effects) = effects {
+            self.finish(effects);
+        }
+    }
+
+    /// Starts broker `id`: opens its replicas, takes the roles the metadata
+    /// gives it, starts its thread. `rejoin` registers a new incarnation
+    /// with the controller (after a kill or shutdown).
+    pub(crate) fn start_broker(&self, id: BrokerId, rejoin: bool) -> Result<()> {
+        self.check_open()?;
+        let node = self.node(id).ok_or(Error::UnknownBroker(id))?;
+        let mut lifecycle = node.lifecycle.lock();
+        if node.is_running() {
+            return Ok(());
+        }
+        let hws = node.load_high_watermarks()?;
+        let metadata = self.routes();
+        for (tp, _) in hosted(&metadata, id) {
+            let hw = hws.get(&tp).copied().unwrap_or(0);
+            node.insert(Arc::new(self.open_replica(node, &tp, &metadata, hw)?));
+        }
+        node.set_running(true);
+        let effects = if rejoin {
+            let mut controller = self.controller.lock();
+            let changes = controller.register(id, Instant::now());
+            let effects = self.commit(&mut controller, changes);
+            drop(controller);
+            effects?
+        } else {
+            Effects::default()
+        };
+        let mut effects = Some(effects);
+        effects
+            .get_or_insert_with(Effects::default)
+            .merge(self.resync(id));
+        let Some(this) = self.this.upgrade() else {
+            return Err(Error::Closed("log"));
+        };
+        *lifecycle = Some(fetcher::spawn(&this, id)?);
+        drop(lifecycle);
+        self.finish(effects.unwrap_or_default());
+        Ok(())
+    }
+
+    /// Hands broker `id` the current state of every partition it hosts
+    /// (after a start or a heal, when it may have missed changes).
+    fn resync(&self, id: BrokerId) -> Effects {
+        let mut effects = Effects::default();
+        let Some(node) = self.node(id) else {
+            return effects;
+        };
+        let metadata = self.routes();
+        let now = Instant::now();
+        for (tp, state) in hosted(&metadata, id) {
+            let partition = match node.partition(&tp) {
+                Some(p) => p,
+                None => match self.open_replica(node, &tp, &metadata, 0) {
+                    Ok(p) => {
+                        let p = Arc::new(p);
+                        node.insert(Arc::clone(&p));
+                        p
+                    }
+                    Err(_) => continue,
+                },
+            };
+            effects.merge(partition.apply(&state, now));
+        }
+        effects
+    }
+
+    /// Abrupt stop: threads end, memory state is lost, and so is every
+    /// byte not yet fsynced. The controller notices through missed heartbeats.
+    pub(crate) fn kill_broker(&self, id: BrokerId) -> Result<()> {
+        self.stop_broker(id, true)
+    }
+
+    /// Clean stop: leadership moves away first (controlled shutdown), then
+    /// the broker flushes and closes its logs.
+    pub(crate) fn shutdown_broker(&self, id: BrokerId) -> Result<()> {
+        self.stop_broker(id, false)
+    }
+
+    fn stop_broker(&self, id: BrokerId, power_loss: bool) -> Result<()> {
+        let node = self.node(id).ok_or(Error::UnknownBroker(id))?;
+        let mut lifecycle = node.lifecycle.lock();
+        if !node.is_running() {
+            return Ok(());
+        }
+        let mut effects = Effects::default();
+        let mut first_error = None;
+        // The thread goes first: a heartbeat sent after the fence below
+        // would bring the broker back to life.
+        node.set_running(false);
+        if let Some(worker) = lifecycle.take() {
+            fetcher::stop(worker, &self.replication);
+        }
+        if !power_loss {
+            let mut controller = self.controller.lock();
+            let changes = controller.fence(id);
+            match self.commit(&mut controller, changes) {
+                Ok(e) => effects.merge(e),
+                Err(e) => first_error = Some(e),
+            }
+        }
+        let partitions = node.take_all();
+        if !power_loss {
+            if let Err(e) = node.checkpoint_high_watermarks(&partitions) {
+                first_error.get_or_insert(e);
+            }
+        }
+        for partition in partitions {
+            let (more, result) = partition.stop(power_loss);
+            effects.merge(more);
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        drop(lifecycle);
+        self.finish(effects);
+        self.signal.notify();
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Cuts broker `id` off from the others, the controller and clients.
+    pub(crate) fn isolate_broker(&self, id: BrokerId) -> Result<()> {
+        self.node(id).ok_or(Error::UnknownBroker(id))?;
+        self.faults.isolate(id);
+        self.signal.notify();
+        Ok(())
+    }
+
+    /// Restores broker `id`'s links; it catches up on metadata it missed.
+    pub(crate) fn heal_broker(&self, id: BrokerId) -> Result<()> {
+        let node = self.node(id).ok_or(Error::UnknownBroker(id))?;
+        self.faults.heal(id);
+        if node.is_running() {
+            let effects = self.resync(id);
+            self.finish(effects);
+            self.heartbeat(id);
+        }
+        self.replication.notify();
+        self.signal.notify();
+        Ok(())
+    }
+
+    pub(crate) fn is_broker_running(&self, id: BrokerId) -> bool {
+        self.node(id).is_some_and(BrokerNode::is_running)
+    }
+
+    pub(crate) fn is_broker_isolated(&self, id: BrokerId) -> bool {
+        self.faults.is_isolated(id)
+    }
+
+    pub(crate) fn broker_count(&self) -> u32 {
+        u32::try_from(self.brokers.len()).unwrap_or(u32::MAX)
+    }
+
+    /// Removes a deleted topic's replicas and directories on every broker.
+    pub(super) fn remove_topic_files(&self, name: &str) -> Result<()> {
+        let mut first_error = None;
+        for node in &self.brokers {
+            for partition in node.take_topic(name) {
+                let (effects, _) = partition.stop(false);
+                self.finish(effects);
+            }
+            let prefix = format!("{name}-");
+            let Ok(entries) = std::fs::read_dir(node.dir()) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let file_name = entry.file_name();
+                let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+                    continue;
+                };
+                if rest.parse::<u32>().is_err() {
+                    continue;
+                }
+                if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                    first_error.get_or_insert(Error::io("remove directory", entry.path(), e));
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Stops every thread, flushes and closes every replica; later calls
+    /// fail with `Closed`.
+    pub(crate) fn shutdown(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.shutdown_all()
+    }
+
+    fn shutdown_all(&self) -> Result<()> {
+        self.closed.store(true, Ordering::Release);
+        if let Some(thread) = self.controller_thread.lock().take() {
+            drop(thread.stop);
+            let _ = thread.handle.join();
+        }
+        let mut first_error = None;
+        // No controlled shutdown here: every broker stops, and leadership as
+        // recorded is exactly what a reopen resumes.
+        for node in &self.brokers {
+            let mut lifecycle = node.lifecycle.lock();
+            node.set_running(false);
+            if let Some(worker) = lifecycle.take() {
+                fetcher::stop(worker, &self.replication);
+            }
+            let partitions = node.take_all();
+            if let Err(e) = node.checkpoint_high_watermarks(&partitions) {
+                first_error.get_or_insert(e);
+            }
+            let mut effects = Effects::default();
+            for partition in partitions {
+                let (more, result) = partition.stop(false);
+                effects.merge(more);
+                if let Err(e) = result {
+                    first_error.get_or_insert(e);
+                }
+            }
+            drop(lifecycle);
+            effects.complete();
+        }
+        self.signal.notify();
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Every partition with a replica on broker `id`, with its state.
+fn hosted(metadata: &ClusterMetadata, id: BrokerId) -> Vec<(TopicPartition, PartitionState)> {
+    let mut out = Vec::new();
+    for (name, topic) in &metadata.topics {
+        for (p, state) in topic.partitions.iter().enumerate() {
+            if state.replicas.contains(&id) {
+                let p = u32::try_from(p).unwrap_or(u32::MAX);
+                out.push((TopicPartition::new(name.clone(), p), state.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn spawn_controller(core: &Arc<ClusterCore>) -> Result<ControllerThread> {
+    let (stop, stopped) = bounded::<()>(0);
+    let weak = Arc::downgrade(core);
+    let interval = core.config.broker_heartbeat_interval;
+    let handle = std::thread::Builder::new()
+        .name("tidelog-controller".to_string())
+        .spawn(move || loop {
+            match stopped.recv_timeout(interval) {
+                Err(RecvTimeoutError::Timeout) => match weak.upgrade() {
+                    Some(core) => core.controller_tick(),
+                    None => return,
+                },
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+        })
+        .map_err(|e| Error::io("spawn thread", "tidelog-controller", e))?;
+    Ok(ControllerThread { stop, handle })
+}

@@ -1,0 +1,582 @@
+//! One partition replica hosted by one broker: its log, epoch history,
+//! producer state, and the role (leader or follower) the controller gave it.
+//!
+//! All mutation happens under one lock per replica, which also serialises
+//! appends; reads of the log take no lock. Completions of produce requests
+//! are handed back to the caller as [`Effects`] and run after every lock is
+//! released.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+
+use super::cluster_meta::PartitionState;
+use super::core::ProduceCallback;
+use super::epoch_cache::{divergence_offset, EpochEnd, LeaderEpochCache};
+use super::producer_state::{ProducerStateTable, SeqCheck, Sequenced};
+use super::replica::{AckOutcome, BrokerId, Completed, LeaderState, Progress};
+use crate::config::Acks;
+use crate::error::{Error, Result};
+use crate::record::BatchHeader;
+use crate::storage::{AppendInfo, PartitionLog, PartitionLogConfig};
+use crate::topic::TopicPartition;
+
+/// Follower fetches ask for up to this much per partition, so replication
+/// moves in large sequential chunks.
+pub(crate) const REPLICA_FETCH_MAX_BYTES: usize = 1 << 20;
+
+/// A produce request parked until the high watermark passes it.
+pub(crate) struct Waiter {
+    callback: ProduceCallback,
+    info: AppendInfo,
+    timeout: Duration,
+}
+
+/// What the caller must do once it holds no lock.
+#[derive(Default)]
+pub(crate) struct Effects {
+    /// Produce callbacks with their outcome.
+    pub(crate) done: Vec<(ProduceCallback, Result<AppendInfo>)>,
+    /// ISR changes to propose to the controller.
+    pub(crate) isr: Vec<IsrProposal>,
+    /// Some high watermark moved: wake consumers.
+    pub(crate) high_watermark_moved: bool,
+}
+
+impl Effects {
+    pub(crate) fn merge(&mut self, other: Effects) {
+        self.done.extend(other.done);
+        self.isr.extend(other.isr);
+        self.high_watermark_moved |= other.high_watermark_moved;
+    }
+
+    /// Runs the callbacks.
+    pub(crate) fn complete(&mut self) {
+        for (callback, result) in self.done.drain(..) {
+            callback(result);
+        }
+    }
+}
+
+/// A leader asks the controller to record a new ISR.
+pub(crate) struct IsrProposal {
+    pub(crate) tp: TopicPartition,
+    pub(crate) leader: BrokerId,
+    pub(crate) leader_epoch: i32,
+    pub(crate) isr: Vec<BrokerId>,
+}
+
+enum Role {
+    /// Not leading, and no leader to follow (offline, or not yet told).
+    Idle,
+    Leader(LeaderState<Waiter>),
+    Follower {
+        leader: BrokerId,
+        leader_epoch: i32,
+        /// Whether the divergent suffix (if any) was cut for this epoch.
+        reconciled: bool,
+    },
+}
+
+struct Inner {
+    role: Role,
+    /// Partition epoch of the last state applied; older states are ignored.
+    applied: Option<i32>,
+    epochs: LeaderEpochCache,
+    producers: ProducerStateTable,
+}
+
+/// Where a follower should fetch from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FollowTarget {
+    pub(crate) leader: BrokerId,
+    pub(crate) leader_epoch: i32,
+    pub(crate) reconciled: bool,
+}
+
+/// One hosted partition replica.
+pub(crate) struct Partition {
+    tp: TopicPartition,
+    broker: BrokerId,
+    log: PartitionLog,
+    inner: Mutex<Inner>,
+    high_watermark: AtomicU64,
+    stopped: AtomicBool,
+    min_insync: usize,
+    lag_time_max: Duration,
+}
+
+impl Partition {
+    /// Opens the replica's log and state files and rebuilds producer state.
+    pub(crate) fn open(
+        dir: PathBuf,
+        tp: TopicPartition,
+        broker: BrokerId,
+        config: PartitionLogConfig,
+        min_insync: usize,
+        lag_time_max: Duration,
+        checkpointed_hw: u64,
+    ) -> Result<Partition> {
+        let log = PartitionLog::open(dir.clone(), tp.clone(), config)?;
+        let mut epochs = LeaderEpochCache::load(&dir)?;
+        // A crash may have cut the log below what the history recorded.
+        epochs.truncate_from_end(log.log_end_offset())?;
+        let producers = scan_producers(&log)?;
+        let high_watermark = checkpointed_hw.min(log.log_end_offset());
+        Ok(Partition {
+            tp,
+            broker,
+            log,
+            inner: Mutex::new(Inner {
+                role: Role::Idle,
+                applied: None,
+                epochs,
+                producers,
+            }),
+            high_watermark: AtomicU64::new(high_watermark),
+            stopped: AtomicBool::new(false),
+            min_insync,
+            lag_time_max,
+        })
+    }
+
+    pub(crate) fn tp(&self) -> &TopicPartition {
+        &self.tp
+    }
+
+    pub(crate) fn log(&self) -> &PartitionLog {
+        &self.log
+    }
+
+    pub(crate) fn high_watermark(&self) -> u64 {
+        self.high_watermark.load(Ordering::Acquire)
+    }
+
+    fn not_leader(&self) -> Error {
+        Error::NotLeader {
+            topic: self.tp.topic().to_string(),
+            partition: self.tp.partition(),
+        }
+    }
+
+    /// Appends a producer's batch as leader; the callback lands in the
+    /// returned effects (at once, or when the high watermark passes it).
+    pub(crate) fn produce(
+        &self,
+        mut batch: BytesMut,
+        acks: Acks,
+        timeout: Duration,
+        callback: ProduceCallback,
+    ) -> Effects {
+        let mut effects = Effects::default();
+        let mut inner = self.inner.lock();
+        let appended = self.append_locked(&mut inner, &mut batch, acks);
+        let info = match appended {
+            Ok(info) => info,
+            Err(e) => {
+                effects.done.push((callback, Err(e)));
+                return effects;
+            }
+        };
+        let Role::Leader(state) = &mut inner.role else {
+            effects.done.push((callback, Err(self.not_leader())));
+            return effects;
+        };
+        let mut progress = state.on_append(info.last_offset + 1);
+        if acks == Acks::All {
+            let waiter = Waiter {
+                callback,
+                info,
+                timeout,
+            };
+            let deadline = Instant::now() + timeout;
+            merge(
+                &mut progress,
+                state.wait_for(info.last_offset, deadline, waiter),
+            );
+        } else {
+            effects.done.push((callback, Ok(info)));
+        }
+        self.absorb(progress, &mut effects, state.leader_epoch());
+        effects
+    }
+
+    fn append_locked(&self, inner: &mut Inner, batch: &mut [u8], acks: Acks) -> Result<AppendInfo> {
+        if self.stopped.load(Ordering::Acquire) {
+            return Err(self.not_leader());
+        }
+        let Role::Leader(state) = &inner.role else {
+            return Err(self.not_leader());
+        };
+        if acks == Acks::All && !state.enough_replicas() {
+            return Err(Error::NotEnoughReplicas {
+                topic: self.tp.topic().to_string(),
+                partition: self.tp.partition(),
+                in_sync: state.isr().len(),
+                required: state.min_insync(),
+            });
+        }
+        let epoch = state.leader_epoch();
+        let header = BatchHeader::parse(batch).map_err(|kind| Error::Corrupt {
+            path: PathBuf::new(),
+            position: 0,
+            kind,
+        })?;
+        let sequenced = Sequenced::of(&header);
+        if let Some(seq) = &sequenced {
+            match inner.producers.check(seq) {
+                Ok(SeqCheck::Append) => {}
+                Ok(SeqCheck::Duplicate(meta)) => {
+                    return Ok(AppendInfo {
+                        base_offset: meta.first_offset,
+                        last_offset: meta.last_offset,
+                        log_append_time: None,
+                        max_timestamp: header.max_timestamp,
+                    })
+                }
+                Err(gap) => {
+                    return Err(Error::OutOfOrderSequence {
+                        topic: self.tp.topic().to_string(),
+                        partition: self.tp.partition(),
+                        producer_id: seq.producer_id,
+                        expected: gap.expected,
+                        found: gap.found,
+                    })
+                }
+            }
+        }
+        let info = self.log.append_as_leader(batch, epoch, false)?;
+        if let Some(seq) = &sequenced {
+            inner
+                .producers
+                .record(seq, info.base_offset, info.last_offset);
+        }
+        Ok(info)
+    }
+
+    /// Turns leader-state progress into effects and publishes the high watermark.
+    fn absorb(&self, progress: Progress<Waiter>, effects: &mut Effects, epoch: i32) {
+        if let Some(hw) = progress.high_watermark {
+            self.high_watermark.fetch_max(hw, Ordering::AcqRel);
+            effects.high_watermark_moved = true;
+        }
+        if let Some(isr) = progress.isr {
+            effects.isr.push(IsrProposal {
+                tp: self.tp.clone(),
+                leader: self.broker,
+                leader_epoch: epoch,
+                isr,
+            });
+        }
+        for Completed { token, outcome } in progress.completed {
+            let result = match outcome {
+                AckOutcome::Committed => Ok(token.info),
+                AckOutcome::NotEnoughReplicasAfterAppend => {
+                    Err(Error::NotEnoughReplicasAfterAppend {
+                        topic: self.tp.topic().to_string(),
+                        partition: self.tp.partition(),
+                    })
+                }
+                AckOutcome::TimedOut => Err(Error::Timeout {
+                    op: "request.timeout.ms",
+                    timeout: token.timeout,
+                }),
+                AckOutcome::LeadershipLost => Err(self.not_leader()),
+            };
+            effects.done.push((token.callback, result));
+        }
+    }
+
+    /// Serves a follower's fetch: records its progress, returns data from
+    /// `fetch_offset` and the leader's high watermark.
+    pub(crate) fn serve_fetch(
+        &self,
+        follower: BrokerId,
+        leader_epoch: i32,
+        fetch_offset: u64,
+        effects: &mut Effects,
+    ) -> Result<(Bytes, u64)> {
+        {
+            let mut inner = self.inner.lock();
+            let Role::Leader(state) = &mut inner.role else {
+                return Err(self.not_leader());
+            };
+            if self.stopped.load(Ordering::Acquire) || state.leader_epoch() != leader_epoch {
+                return Err(self.not_leader());
+            }
+            let (start, end) = (self.log.log_start_offset(), self.log.log_end_offset());
+            if fetch_offset < start || fetch_offset > end {
+                return Err(Error::OffsetOutOfRange {
+                    topic: self.tp.topic().to_string(),
+                    partition: self.tp.partition(),
+                    offset: fetch_offset,
+                    log_start_offset: start,
+                    log_end_offset: end,
+                });
+            }
+            let progress = state.on_fetch(follower, fetch_offset, Instant::now());
+            let epoch = state.leader_epoch();
+            self.absorb(progress, effects, epoch);
+        }
+        let data = if fetch_offset < self.log.log_end_offset() {
+            self.log
+                .read(fetch_offset, REPLICA_FETCH_MAX_BYTES, u64::MAX)?
+        } else {
+            Bytes::new()
+        };
+        Ok((data, self.high_watermark()))
+    }
+
+    /// The leader's answer to OffsetsForLeaderEpoch.
+    pub(crate) fn end_offset_for(&self, epoch: i32) -> Option<EpochEnd> {
+        let inner = self.inner.lock();
+        if !matches!(inner.role, Role::Leader(_)) {
+            return None;
+        }
+        inner
+            .epochs
+            .end_offset_for(epoch, self.log.log_end_offset())
+    }
+
+    /// Whom to fetch from, when following.
+    pub(crate) fn follow_target(&self) -> Option<FollowTarget> {
+        match self.inner.lock().role {
+            Role::Follower {
+                leader,
+                leader_epoch,
+                reconciled,
+            } => Some(FollowTarget {
+                leader,
+                leader_epoch,
+                reconciled,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Cuts the suffix this replica wrote (or took) that the leader does not
+    /// have, using the leader's epoch history (KIP-101/279). Returns whether
+    /// it is done; `false` means ask again later (the leader cannot answer yet).
+    pub(crate) fn reconcile(&self, target: FollowTarget, leader: &Partition) -> Result<bool> {
+        let leo = self.log.log_end_offset();
+        let cut = {
+            let inner = self.inner.lock();
+            if inner.epochs.latest_epoch().is_none() {
+                // No history (nothing written under any epoch): only the
+                // high watermark is known to be shared.
+                Some(self.high_watermark().min(leo))
+            } else {
+                divergence_offset(&inner.epochs, leo, |e| leader.end_offset_for(e))
+            }
+        };
+        let Some(cut) = cut else {
+            return Ok(false);
+        };
+        let mut inner = self.inner.lock();
+        let current = match inner.role {
+            Role::Follower {
+                leader,
+                leader_epoch,
+                ..
+            } => (leader, leader_epoch),
+            _ => return Ok(false),
+        };
+        if current != (target.leader, target.leader_epoch) {
+            return Ok(false);
+        }
+        if cut < leo {
+            self.log.truncate_to(cut)?;
+            inner.epochs.truncate_from_end(cut)?;
+            inner.producers = scan_producers(&self.log)?;
+            self.high_watermark.fetch_min(cut, Ordering::AcqRel);
+        }
+        if let Role::Follower { reconciled, .. } = &mut inner.role {
+            *reconciled = true;
+        }
+        Ok(true)
+    }
+
+    /// The leader's log no longer matches where we are: reconcile again.
+    pub(crate) fn unreconcile(&self) {
+        if let Role::Follower { reconciled, .. } = &mut self.inner.lock().role {
+            *reconciled = false;
+        }
+    }
+
+    /// The leader's log starts after our end (retention): start over there.
+    pub(crate) fn restart_at(&self, offset: u64) -> Result<()> {
+        let mut inner = self.inner.lock();
+        self.log.truncate_fully_and_start_at(offset)?;
+        inner.epochs.clear()?;
+        inner.producers = ProducerStateTable::default();
+        self.high_watermark.store(offset, Ordering::Release);
+        Ok(())
+    }
+
+    /// Appends batches fetched from the leader.
+    pub(crate) fn append_fetched(
+        &self,
+        target: FollowTarget,
+        data: &Bytes,
+        leader_hw: u64,
+    ) -> Result<()> {
+        let mut inner = self.inner.lock();
+        let current = matches!(inner.role, Role::Follower { leader, leader_epoch, reconciled: true }
+            if leader == target.leader && leader_epoch == target.leader_epoch);
+        if !current || self.stopped.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if !data.is_empty() {
+            let start = self.log.log_end_offset();
+            self.log.append_as_follower(data)?;
+            let mut at = 0;
+            while let Some(header) = data.get(at..).and_then(|b| BatchHeader::parse(b).ok()) {
+                let base = u64::try_from(header.base_offset).unwrap_or(0);
+                if base >= start {
+                    if inner.epochs.latest_epoch() < Some(header.leader_epoch) {
+                        inner.epochs.assign(header.leader_epoch, base)?;
+                    }
+                    inner.producers.observe(&header);
+                }
+                at += header.size().max(1);
+            }
+        }
+        let hw = leader_hw.min(self.log.log_end_offset());
+        self.high_watermark.fetch_max(hw, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Takes the role the controller recorded in `state`.
+    pub(crate) fn apply(&self, state: &PartitionState, now: Instant) -> Effects {
+        let mut effects = Effects::default();
+        let mut inner = self.inner.lock();
+        if inner.applied.is_some_and(|e| e >= state.partition_epoch) {
+            return effects;
+        }
+        inner.applied = Some(state.partition_epoch);
+        let me = self.broker;
+        match (&mut inner.role, state.leader) {
+            (Role::Leader(ls), Some(l)) if l == me && ls.leader_epoch() == state.leader_epoch => {
+                let progress = ls.set_isr(&state.isr, now);
+                let epoch = ls.leader_epoch();
+                self.absorb(progress, &mut effects, epoch);
+            }
+            (_, Some(l)) if l == me => {
+                self.resign(&mut inner, &mut effects);
+                let leo = self.log.log_end_offset();
+                if let Err(e) = inner.epochs.assign(state.leader_epoch, leo) {
+                    // Without its epoch recorded this replica must not lead.
+                    drop(e);
+                    inner.applied = None;
+                    return effects;
+                }
+                inner.role = Role::Leader(LeaderState::new(
+                    me,
+                    state.leader_epoch,
+                    &state.replicas,
+                    &state.isr,
+                    leo,
+                    self.high_watermark(),
+                    self.min_insync,
+                    self.lag_time_max,
+                    now,
+                ));
+            }
+            (
+                Role::Follower {
+                    leader,
+                    leader_epoch,
+                    ..
+                },
+                Some(l),
+            ) if *leader == l && *leader_epoch == state.leader_epoch => {}
+            (_, Some(l)) => {
+                self.resign(&mut inner, &mut effects);
+                inner.role = Role::Follower {
+                    leader: l,
+                    leader_epoch: state.leader_epoch,
+                    reconciled: false,
+                };
+            }
+            (_, None) => {
+                self.resign(&mut inner, &mut effects);
+                inner.role = Role::Idle;
+            }
+        }
+        effects
+    }
+
+    fn resign(&self, inner: &mut Inner, effects: &mut Effects) {
+        if let Role::Leader(state) = &mut inner.role {
+            let progress = Progress {
+                completed: state.resign(),
+                ..Progress::default()
+            };
+            self.absorb(progress, effects, 0);
+        }
+        inner.role = Role::Idle;
+    }
+
+    /// Leader housekeeping: ISR shrink, request timeouts.
+    pub(crate) fn tick(&self, now: Instant) -> Effects {
+        let mut effects = Effects::default();
+        let mut inner = self.inner.lock();
+        if let Role::Leader(state) = &mut inner.role {
+            let progress = state.tick(now);
+            let epoch = state.leader_epoch();
+            self.absorb(progress, &mut effects, epoch);
+        }
+        effects
+    }
+
+    /// Stops serving; `power_loss` drops what was not fsynced, else flushes.
+    pub(crate) fn stop(&self, power_loss: bool) -> (Effects, Result<()>) {
+        let mut effects = Effects::default();
+        let mut inner = self.inner.lock();
+        self.stopped.store(true, Ordering::Release);
+        self.resign(&mut inner, &mut effects);
+        let result = if power_loss {
+            self.log.simulate_power_loss()
+        } else {
+            self.log.close()
+        };
+        (effects, result)
+    }
+}
+
+fn merge(into: &mut Progress<Waiter>, other: Progress<Waiter>) {
+    if other.high_watermark.is_some() {
+        into.high_watermark = other.high_watermark;
+    }
+    if other.isr.is_some() {
+        into.isr = other.isr;
+    }
+    into.completed.extend(other.completed);
+}
+
+/// Rebuilds producer state from the batch headers in the log.
+fn scan_producers(log: &PartitionLog) -> Result<ProducerStateTable> {
+    let mut table = ProducerStateTable::default();
+    let mut offset = log.log_start_offset();
+    let end = log.log_end_offset();
+    while offset < end {
+        let chunk = log.read(offset, REPLICA_FETCH_MAX_BYTES, u64::MAX)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let mut at = 0;
+        let before = offset;
+        while let Some(header) = chunk.get(at..).and_then(|b| BatchHeader::parse(b).ok()) {
+            table.observe(&header);
+            offset = u64::try_from(header.last_offset()).map_or(offset, |o| o + 1);
+            at += header.size().max(1);
+        }
+        if offset == before {
+            break;
+        }
+    }
+    Ok(table)
+}
