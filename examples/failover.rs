@@ -11,7 +11,8 @@
 //! The failover time is measured from the kill to the next acknowledged
 //! `acks=all` write. It is dominated by `broker.session.timeout.ms`: a
 //! killed broker says nothing, so the controller only acts once its
-//! heartbeats have been missing that long.
+//! heartbeats have been missing that long (plus at most one controller
+//! tick, `broker.heartbeat.interval.ms`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -39,11 +40,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .open()?;
     log.create_topic(TOPIC, TopicConfig::new())?;
     let cluster = log.cluster();
+    // A short, flat retry backoff, so the time measured is the cluster's
+    // and not the producer's exponential backoff between retries.
     let producer = log.producer(
         ProducerConfig::new()
             .acks(Acks::All)
             .idempotence(true)
-            .retry_backoff(Duration::from_millis(10)),
+            .retry_backoff(Duration::from_millis(5))
+            .set("retry.backoff.max.ms", "5")?,
     )?;
     let mut acknowledged = Vec::new();
     let mut send = |i: usize| -> tidelog::Result<()> {

@@ -104,7 +104,7 @@ fn throughput(log: &Log, args: &Args) -> Result<(), Box<dyn std::error::Error>> 
         for _ in 0..args.members {
             let (read, total) = (&read, args.messages);
             scope.spawn(move || -> tidelog::Result<()> {
-                let mut consumer = log.consumer(config("perf").max_poll_records(10_000))?;
+                let mut consumer = log.consumer(config("perf"))?;
                 consumer.subscribe(&[TOPIC])?;
                 while read.load(Ordering::Relaxed) < total {
                     let records = consumer.poll(Duration::from_millis(20))?;
@@ -176,14 +176,20 @@ fn rebalances(log: &Log, args: &Args) -> Result<(), Box<dyn std::error::Error>> 
     }
     times.sort();
     let median = times[times.len() / 2];
-    let beyond = median.saturating_sub(if kill { args.session } else { Duration::ZERO });
-    println!(
-        "rebalance after a {}: median {median:?} over {} rounds (min {:?}, max {:?}); beyond the session timeout: {beyond:?}",
-        if kill { "kill" } else { "clean leave" },
+    let what = if kill { "kill" } else { "clean leave" };
+    print!(
+        "rebalance after a {what}: median {median:?} over {} rounds (min {:?}, max {:?})",
         times.len(),
         times[0],
         times[times.len() - 1],
     );
+    if kill {
+        print!(
+            "; beyond the session timeout: {:?}",
+            median.saturating_sub(args.session)
+        );
+    }
+    println!();
     Ok(())
 }
 

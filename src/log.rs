@@ -70,7 +70,8 @@ impl Log {
     }
 
     pub(crate) fn open_with(builder: LogBuilder) -> Result<Log> {
-        let LogBuilder { dir, config } = builder;
+        let LogBuilder { dir, mut config } = builder;
+        config.resolve_defaults();
         config.validate()?;
         fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
         let lock = lock_directory(&dir)?;

@@ -36,6 +36,8 @@ pub(crate) struct BrokerNode {
     running: AtomicBool,
     /// Serialises start, kill and shutdown; holds the fetcher thread.
     pub(crate) lifecycle: Mutex<Option<Worker>>,
+    /// What the last high-watermark checkpoint wrote, to skip unchanged ones.
+    last_checkpoint: Mutex<String>,
 }
 
 impl BrokerNode {
@@ -46,6 +48,7 @@ impl BrokerNode {
             partitions: RwLock::new(HashMap::new()),
             running: AtomicBool::new(false),
             lifecycle: Mutex::new(None),
+            last_checkpoint: Mutex::new(String::new()),
         }
     }
 
@@ -128,10 +131,13 @@ impl BrokerNode {
         Ok(out)
     }
 
-    /// Writes every hosted replica's high watermark atomically.
+    /// Writes every hosted replica's high watermark atomically, unless
+    /// nothing changed since the last time.
     pub(crate) fn checkpoint_high_watermarks(&self, partitions: &[Arc<Partition>]) -> Result<()> {
-        let mut text = format!("0\n{}\n", partitions.len());
-        for p in partitions {
+        let mut sorted: Vec<&Arc<Partition>> = partitions.iter().collect();
+        sorted.sort_by(|a, b| a.tp().cmp(b.tp()));
+        let mut text = format!("0\n{}\n", sorted.len());
+        for p in sorted {
             let tp = p.tp();
             text.push_str(&format!(
                 "{} {} {}\n",
@@ -140,8 +146,14 @@ impl BrokerNode {
                 p.high_watermark()
             ));
         }
+        let mut last = self.last_checkpoint.lock();
+        if *last == text {
+            return Ok(());
+        }
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| Error::io("create directory", &self.dir, e))?;
-        write_atomically(&self.dir.join(HW_CHECKPOINT), text.as_bytes())
+        write_atomically(&self.dir.join(HW_CHECKPOINT), text.as_bytes())?;
+        *last = text;
+        Ok(())
     }
 }

@@ -146,6 +146,27 @@ impl Controller {
         })
     }
 
+    /// Hands each partition back to its preferred leader (the first
+    /// assigned replica) where that replica is alive, in sync and not
+    /// leading, as Kafka's preferred leader election does.
+    pub(crate) fn elect_preferred_leaders(&mut self) -> Vec<Change> {
+        self.for_each_partition(|c, _, s| {
+            let Some(&preferred) = s.replicas.first() else {
+                return false;
+            };
+            let eligible = s.leader.is_some()
+                && s.leader != Some(preferred)
+                && s.isr.contains(&preferred)
+                && c.is_alive(preferred);
+            if eligible {
+                s.leader = Some(preferred);
+                s.leader_epoch += 1;
+                s.partition_epoch += 1;
+            }
+            eligible
+        })
+    }
+
     /// The leader of `tp` asks to set its ISR (shrink on lag, expand on
     /// catch-up). Refused when it no longer leads at `leader_epoch`; brokers
     /// that are not alive are never added.
@@ -469,6 +490,31 @@ mod tests {
             vec![leader, s.replicas[1]],
             "a dead broker cannot join"
         );
+    }
+
+    #[test]
+    fn preferred_leaders_take_back_their_partitions_once_in_sync() {
+        let (mut c, t) = controller(3, false);
+        c.create_topic("t", TopicConfig::new(), 3, 3).unwrap();
+        let preferred: Vec<BrokerId> = (0..3).map(|p| state(&c, p).replicas[0]).collect();
+        c.fence(preferred[0]);
+        assert_ne!(state(&c, 0).leader, Some(preferred[0]));
+        assert!(
+            c.elect_preferred_leaders().is_empty(),
+            "not back in sync yet"
+        );
+        c.heartbeat(preferred[0], t);
+        let tp = TopicPartition::new("t", 0);
+        let s = state(&c, 0);
+        let mut isr = s.isr.clone();
+        isr.push(preferred[0]);
+        c.alter_isr(&tp, s.leader.unwrap(), s.leader_epoch, &isr)
+            .unwrap();
+        let moved = c.elect_preferred_leaders();
+        assert_eq!(moved.len(), 1);
+        assert_eq!(state(&c, 0).leader, Some(preferred[0]));
+        assert_eq!(state(&c, 0).leader_epoch, s.leader_epoch + 1);
+        assert!(c.elect_preferred_leaders().is_empty());
     }
 
     #[test]

@@ -149,8 +149,11 @@ impl ClusterCore {
         if self.faults.is_isolated(leader) {
             return Err(not_leader());
         }
+        // The metadata changes before the brokers hear of it: a replica
+        // that does not lead yet (or any more) must not answer for the leader.
         self.node(leader)
             .and_then(|n| n.partition(tp))
+            .filter(|p| p.leads(state.leader_epoch))
             .ok_or_else(not_leader)
     }
 
@@ -162,6 +165,23 @@ impl ClusterCore {
             .unwrap_or(self.config.default_replication_factor);
         let partitions = config.partitions.unwrap_or(self.config.num_partitions);
         config.partitions = Some(partitions);
+        let min_insync = config
+            .min_insync_replicas
+            .unwrap_or_else(|| self.config.min_insync_for(replicas));
+        if min_insync > replicas {
+            // The high watermark only advances while min.insync.replicas
+            // replicas are in sync: such a topic could never be read.
+            return Err(Error::config(
+                "min.insync.replicas",
+                min_insync.to_string(),
+                format!(
+                    "exceeds the topic's replication factor {replicas}; lower it or add replicas"
+                ),
+            ));
+        }
+        if min_insync != self.config.min_insync_replicas {
+            config.min_insync_replicas = Some(min_insync);
+        }
         let mut controller = self.controller.lock();
         let changes = controller.create_topic(name.as_str(), config, partitions, replicas)?;
         let effects = self.commit(&mut controller, changes);

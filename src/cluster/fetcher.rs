@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::broker::Worker;
 use super::core::ClusterCore;
-use super::partition::{Effects, Partition};
+use super::effects::Effects;
+use super::partition::Partition;
 use super::replica::BrokerId;
 use super::signal::Signal;
 use crate::error::{Error, Result};
@@ -119,8 +120,12 @@ fn fetch_one(
         return partition.reconcile(target, &leader).unwrap_or(false);
     }
     let fetch_offset = partition.log().log_end_offset();
+    if partition.idle_against(&leader, fetch_offset) {
+        return false;
+    }
     match leader.serve_fetch(id, target.leader_epoch, fetch_offset, effects) {
         Ok((data, leader_hw)) => {
+            partition.reported(fetch_offset);
             let moved = !data.is_empty();
             if partition.append_fetched(target, &data, leader_hw).is_err() {
                 partition.unreconcile();

@@ -94,6 +94,31 @@ impl Cluster {
         })
     }
 
+    /// Gives each partition back to its preferred leader (its first
+    /// replica) wherever that broker is alive and in sync but not leading,
+    /// as after restarts; returns how many partitions changed leader.
+    /// Kafka's `kafka-leader-election --election-type preferred`.
+    ///
+    /// Producers writing to a moved partition see a retriable `NotLeader`
+    /// once and retry against the new leader.
+    ///
+    /// # Errors
+    /// [`Error::Closed`] after the Log was closed, [`Error::Io`] if the
+    /// metadata cannot be persisted.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// log.create_topic("orders", tidelog::TopicConfig::new().partitions(3))?;
+    /// // Leaders are already the preferred ones: nothing moves.
+    /// assert_eq!(log.cluster().elect_preferred_leaders()?, 0);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn elect_preferred_leaders(&self) -> Result<usize> {
+        self.core.elect_preferred_leaders()
+    }
+
     /// Waits until `condition` holds, re-checking whenever the cluster
     /// changes (a leader, an ISR or a high watermark moves); returns whether
     /// it held before `timeout` ran out.

@@ -17,13 +17,15 @@ use super::broker::BrokerNode;
 use super::cluster_meta::{ClusterMetadata, PartitionState};
 use super::controller::{Change, Controller};
 use super::core::{now_ms, ClusterCore};
+use super::effects::Effects;
 use super::fetcher;
-use super::partition::{Effects, Partition};
+use super::partition::Partition;
 use super::replica::BrokerId;
 use super::signal::Signal;
 use super::transport::Faults;
 use crate::config::LogConfig;
 use crate::error::{Error, Result};
+use crate::storage::sync_dir;
 use crate::topic::TopicPartition;
 
 /// The controller's clock thread: fences brokers whose session ran out.
@@ -36,6 +38,19 @@ impl ClusterCore {
     /// Opens the cluster under `root`: metadata, every broker, their threads.
     pub(crate) fn open(root: &Path, config: LogConfig) -> Result<Arc<ClusterCore>> {
         let mut metadata = ClusterMetadata::load(root)?;
+        let needed = metadata
+            .topics
+            .values()
+            .flat_map(|t| t.partitions.iter().flat_map(|p| p.replicas.iter()))
+            .max()
+            .map_or(0, |&id| id.saturating_add(1));
+        if needed > config.brokers {
+            return Err(Error::config(
+                "brokers",
+                config.brokers.to_string(),
+                format!("this data directory has replicas on {needed} brokers; open it with at least {needed}"),
+            ));
+        }
         metadata.next_producer_id = metadata.next_producer_id.max(now_ms());
         let now = Instant::now();
         let mut controller = Controller::new(
@@ -204,7 +219,8 @@ impl ClusterCore {
         }
     }
 
-    /// Leader housekeeping for broker `id`'s partitions.
+    /// Housekeeping for broker `id`'s replicas: leader ISR and timeouts,
+    /// and the `flush.ms` fsync of replicas that went idle.
     pub(super) fn tick_broker(&self, id: BrokerId, now: Instant) {
         let Some(node) = self.node(id) else {
             return;
@@ -212,6 +228,8 @@ impl ClusterCore {
         let mut effects = Effects::default();
         for partition in node.partitions() {
             effects.merge(partition.tick(now));
+            // A failure poisons the replica; its next append reports it.
+            let _ = partition.log().flush_if_due();
         }
         self.finish(effects);
     }
@@ -250,7 +268,16 @@ impl ClusterCore {
         let metadata = self.routes();
         for (tp, _) in hosted(&metadata, id) {
             let hw = hws.get(&tp).copied().unwrap_or(0);
-            node.insert(Arc::new(self.open_replica(node, &tp, &metadata, hw)?));
+            match self.open_replica(node, &tp, &metadata, hw) {
+                Ok(partition) => node.insert(Arc::new(partition)),
+                Err(e) => {
+                    // Stay stopped, with nothing half-open left behind.
+                    for partition in node.take_all() {
+                        let _ = partition.stop(false);
+                    }
+                    return Err(e);
+                }
+            }
         }
         node.set_running(true);
         let effects = if rejoin {
@@ -354,6 +381,18 @@ impl ClusterCore {
         first_error.map_or(Ok(()), Err)
     }
 
+    /// Moves leadership back to preferred replicas; returns how many moved.
+    pub(crate) fn elect_preferred_leaders(&self) -> Result<usize> {
+        self.check_open()?;
+        let mut controller = self.controller.lock();
+        let changes = controller.elect_preferred_leaders();
+        let moved = changes.len();
+        let effects = self.commit(&mut controller, changes);
+        drop(controller);
+        self.finish(effects?);
+        Ok(moved)
+    }
+
     /// Cuts broker `id` off from the others, the controller and clients.
     pub(crate) fn isolate_broker(&self, id: BrokerId) -> Result<()> {
         self.node(id).ok_or(Error::UnknownBroker(id))?;
@@ -388,13 +427,21 @@ impl ClusterCore {
         u32::try_from(self.brokers.len()).unwrap_or(u32::MAX)
     }
 
-    /// Removes a deleted topic's replicas and directories on every broker.
+    /// Removes a deleted topic's replicas and directories on every broker,
+    /// stopped ones included.
     pub(super) fn remove_topic_files(&self, name: &str) -> Result<()> {
         let mut first_error = None;
+        let remove = |dir: &Path| match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Some(Error::io("remove directory", dir, e))
+            }
+            _ => None,
+        };
         for node in &self.brokers {
             for partition in node.take_topic(name) {
                 let (effects, _) = partition.stop(false);
                 self.finish(effects);
+                first_error = first_error.or(remove(&node.partition_dir(partition.tp())));
             }
             let prefix = format!("{name}-");
             let Ok(entries) = std::fs::read_dir(node.dir()) else {
@@ -402,15 +449,16 @@ impl ClusterCore {
             };
             for entry in entries.flatten() {
                 let file_name = entry.file_name();
-                let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
-                    continue;
-                };
-                if rest.parse::<u32>().is_err() {
-                    continue;
+                let is_replica = file_name
+                    .to_str()
+                    .and_then(|n| n.strip_prefix(&prefix))
+                    .is_some_and(|p| p.parse::<u32>().is_ok());
+                if is_replica {
+                    first_error = first_error.or(remove(&entry.path()));
                 }
-                if let Err(e) = std::fs::remove_dir_all(entry.path()) {
-                    first_error.get_or_insert(Error::io("remove directory", entry.path(), e));
-                }
+            }
+            if let Err(e) = sync_dir(node.dir()) {
+                first_error.get_or_insert(e);
             }
         }
         first_error.map_or(Ok(()), Err)
@@ -431,33 +479,60 @@ impl ClusterCore {
             drop(thread.stop);
             let _ = thread.handle.join();
         }
-        let mut first_error = None;
         // No controlled shutdown here: every broker stops, and leadership as
-        // recorded is exactly what a reopen resumes.
+        // recorded is exactly what a reopen resumes. Fetchers stop first so
+        // nothing moves while the logs close.
+        let mut guards = Vec::with_capacity(self.brokers.len());
         for node in &self.brokers {
             let mut lifecycle = node.lifecycle.lock();
             node.set_running(false);
             if let Some(worker) = lifecycle.take() {
                 fetcher::stop(worker, &self.replication);
             }
-            let partitions = node.take_all();
-            if let Err(e) = node.checkpoint_high_watermarks(&partitions) {
-                first_error.get_or_insert(e);
-            }
-            let mut effects = Effects::default();
-            for partition in partitions {
-                let (more, result) = partition.stop(false);
-                effects.merge(more);
-                if let Err(e) = result {
-                    first_error.get_or_insert(e);
-                }
-            }
-            drop(lifecycle);
-            effects.complete();
+            guards.push(lifecycle);
         }
+        // Closing fsyncs every replica: one thread per broker, as separate
+        // machines would.
+        let results: Vec<Result<()>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .brokers
+                .iter()
+                .map(|node| {
+                    let name = format!("tidelog-broker-{}-close", node.id());
+                    std::thread::Builder::new()
+                        .name(name)
+                        .spawn_scoped(scope, || close_broker(node))
+                        .map_err(|_| node)
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| match h {
+                    Ok(handle) => handle.join().unwrap_or(Ok(())),
+                    Err(node) => close_broker(node),
+                })
+                .collect()
+        });
+        drop(guards);
         self.signal.notify();
-        first_error.map_or(Ok(()), Err)
+        results.into_iter().collect()
     }
+}
+
+/// Checkpoints and closes every replica of a stopped broker.
+fn close_broker(node: &BrokerNode) -> Result<()> {
+    let partitions = node.take_all();
+    let mut first_error = node.checkpoint_high_watermarks(&partitions).err();
+    let mut effects = Effects::default();
+    for partition in partitions {
+        let (more, result) = partition.stop(false);
+        effects.merge(more);
+        if let Err(e) = result {
+            first_error.get_or_insert(e);
+        }
+    }
+    effects.complete();
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Every partition with a replica on broker `id`, with its state.

@@ -10,6 +10,7 @@ mod broker;
 mod cluster_meta;
 mod controller;
 mod core;
+mod effects;
 mod epoch_cache;
 mod fetcher;
 mod handle;

@@ -7,7 +7,8 @@
 //! released.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -15,6 +16,7 @@ use parking_lot::Mutex;
 
 use super::cluster_meta::PartitionState;
 use super::core::ProduceCallback;
+use super::effects::{Deliveries, Effects, IsrProposal};
 use super::epoch_cache::{divergence_offset, EpochEnd, LeaderEpochCache};
 use super::producer_state::{ProducerStateTable, SeqCheck, Sequenced};
 use super::replica::{AckOutcome, BrokerId, Completed, LeaderState, Progress};
@@ -33,40 +35,6 @@ pub(crate) struct Waiter {
     callback: ProduceCallback,
     info: AppendInfo,
     timeout: Duration,
-}
-
-/// What the caller must do once it holds no lock.
-#[derive(Default)]
-pub(crate) struct Effects {
-    /// Produce callbacks with their outcome.
-    pub(crate) done: Vec<(ProduceCallback, Result<AppendInfo>)>,
-    /// ISR changes to propose to the controller.
-    pub(crate) isr: Vec<IsrProposal>,
-    /// Some high watermark moved: wake consumers.
-    pub(crate) high_watermark_moved: bool,
-}
-
-impl Effects {
-    pub(crate) fn merge(&mut self, other: Effects) {
-        self.done.extend(other.done);
-        self.isr.extend(other.isr);
-        self.high_watermark_moved |= other.high_watermark_moved;
-    }
-
-    /// Runs the callbacks.
-    pub(crate) fn complete(&mut self) {
-        for (callback, result) in self.done.drain(..) {
-            callback(result);
-        }
-    }
-}
-
-/// A leader asks the controller to record a new ISR.
-pub(crate) struct IsrProposal {
-    pub(crate) tp: TopicPartition,
-    pub(crate) leader: BrokerId,
-    pub(crate) leader_epoch: i32,
-    pub(crate) isr: Vec<BrokerId>,
 }
 
 enum Role {
@@ -104,6 +72,14 @@ pub(crate) struct Partition {
     log: PartitionLog,
     inner: Mutex<Inner>,
     high_watermark: AtomicU64,
+    /// Produce callbacks, in the order decided under `inner`.
+    deliveries: Arc<Deliveries>,
+    /// The fetch offset this follower last reported to its current leader
+    /// (`u64::MAX` for none yet): an idle partition is not fetched again.
+    last_reported: AtomicU64,
+    /// The epoch this replica leads in, -1 when it does not lead: lets
+    /// client reads check leadership without the replica's lock.
+    leading_epoch: AtomicI64,
     stopped: AtomicBool,
     min_insync: usize,
     lag_time_max: Duration,
@@ -137,6 +113,9 @@ impl Partition {
                 producers,
             }),
             high_watermark: AtomicU64::new(high_watermark),
+            deliveries: Arc::new(Deliveries::default()),
+            last_reported: AtomicU64::new(u64::MAX),
+            leading_epoch: AtomicI64::new(-1),
             stopped: AtomicBool::new(false),
             min_insync,
             lag_time_max,
@@ -153,6 +132,12 @@ impl Partition {
 
     pub(crate) fn high_watermark(&self) -> u64 {
         self.high_watermark.load(Ordering::Acquire)
+    }
+
+    /// Whether this replica leads in `leader_epoch` (and still runs).
+    pub(crate) fn leads(&self, leader_epoch: i32) -> bool {
+        !self.stopped.load(Ordering::Acquire)
+            && self.leading_epoch.load(Ordering::Acquire) == i64::from(leader_epoch)
     }
 
     fn not_leader(&self) -> Error {
@@ -177,12 +162,12 @@ impl Partition {
         let info = match appended {
             Ok(info) => info,
             Err(e) => {
-                effects.done.push((callback, Err(e)));
+                effects.deliver(&self.deliveries, callback, Err(e));
                 return effects;
             }
         };
         let Role::Leader(state) = &mut inner.role else {
-            effects.done.push((callback, Err(self.not_leader())));
+            effects.deliver(&self.deliveries, callback, Err(self.not_leader()));
             return effects;
         };
         let mut progress = state.on_append(info.last_offset + 1);
@@ -198,7 +183,7 @@ impl Partition {
                 state.wait_for(info.last_offset, deadline, waiter),
             );
         } else {
-            effects.done.push((callback, Ok(info)));
+            effects.deliver(&self.deliveries, callback, Ok(info));
         }
         self.absorb(progress, &mut effects, state.leader_epoch());
         effects
@@ -286,7 +271,7 @@ impl Partition {
                 }),
                 AckOutcome::LeadershipLost => Err(self.not_leader()),
             };
-            effects.done.push((token.callback, result));
+            effects.deliver(&self.deliveries, token.callback, result);
         }
     }
 
@@ -328,6 +313,21 @@ impl Partition {
             Bytes::new()
         };
         Ok((data, self.high_watermark()))
+    }
+
+    /// Whether a fetch from `leader` at `fetch_offset` would change nothing:
+    /// this offset is already reported, the leader has nothing past it, and
+    /// its high watermark is already known here. Skipping such fetches keeps
+    /// idle partitions (e.g. most of `__consumer_offsets`) off the hot path.
+    pub(crate) fn idle_against(&self, leader: &Partition, fetch_offset: u64) -> bool {
+        self.last_reported.load(Ordering::Acquire) == fetch_offset
+            && leader.log.log_end_offset() == fetch_offset
+            && leader.high_watermark() == self.high_watermark()
+    }
+
+    /// A fetch at `fetch_offset` reached the leader.
+    pub(crate) fn reported(&self, fetch_offset: u64) {
+        self.last_reported.store(fetch_offset, Ordering::Release);
     }
 
     /// The leader's answer to OffsetsForLeaderEpoch.
@@ -457,6 +457,8 @@ impl Partition {
             return effects;
         }
         inner.applied = Some(state.partition_epoch);
+        // A new leader or ISR: the next fetch must report in again.
+        self.last_reported.store(u64::MAX, Ordering::Release);
         let me = self.broker;
         match (&mut inner.role, state.leader) {
             (Role::Leader(ls), Some(l)) if l == me && ls.leader_epoch() == state.leader_epoch => {
@@ -473,6 +475,8 @@ impl Partition {
                     inner.applied = None;
                     return effects;
                 }
+                self.leading_epoch
+                    .store(i64::from(state.leader_epoch), Ordering::Release);
                 inner.role = Role::Leader(LeaderState::new(
                     me,
                     state.leader_epoch,
@@ -510,6 +514,7 @@ impl Partition {
     }
 
     fn resign(&self, inner: &mut Inner, effects: &mut Effects) {
+        self.leading_epoch.store(-1, Ordering::Release);
         if let Role::Leader(state) = &mut inner.role {
             let progress = Progress {
                 completed: state.resign(),

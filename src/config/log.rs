@@ -21,12 +21,12 @@ pub(crate) const KEYS: &[KeyDoc] = &[
     KeyDoc {
         name: "default.replication.factor",
         default: "3",
-        doc: "Replicas per partition for new topics",
+        doc: "Replicas per partition for new topics; follows the broker count when fewer than 3 run and it is not set",
     },
     KeyDoc {
         name: "min.insync.replicas",
         default: "2",
-        doc: "In-sync replicas an acks=all write needs",
+        doc: "In-sync replicas an acks=all write needs (and the high watermark advances with); capped at a topic's replication factor unless set",
     },
     KeyDoc {
         name: "num.partitions",
@@ -166,6 +166,12 @@ pub(crate) struct LogConfig {
     pub(crate) broker_heartbeat_interval: Duration,
     pub(crate) offsets_topic_partitions: u32,
     pub(crate) offsets_topic_replication_factor: u32,
+    /// Whether the user chose the replication factor; if not, it follows the
+    /// broker count (3, or fewer when fewer brokers run).
+    pub(crate) replication_factor_set: bool,
+    /// Whether the user chose `min.insync.replicas`; if not, a topic with
+    /// fewer replicas than the default gets its replication factor instead.
+    pub(crate) min_insync_replicas_set: bool,
     /// Which of the retention keys set `retention`: Kafka lets `.ms` win over
     /// `.minutes`, which wins over `.hours`, whatever order they are set in.
     retention_precedence: u8,
@@ -197,6 +203,8 @@ impl Default for LogConfig {
             broker_heartbeat_interval: Duration::from_millis(100),
             offsets_topic_partitions: 50,
             offsets_topic_replication_factor: 3,
+            replication_factor_set: false,
+            min_insync_replicas_set: false,
             retention_precedence: 0,
         }
     }
@@ -207,9 +215,13 @@ impl LogConfig {
         match key {
             "brokers" => self.brokers = parse::positive_u32(key, value)?,
             "default.replication.factor" => {
-                self.default_replication_factor = parse::positive_u32(key, value)?
+                self.default_replication_factor = parse::positive_u32(key, value)?;
+                self.replication_factor_set = true;
             }
-            "min.insync.replicas" => self.min_insync_replicas = parse::positive_u32(key, value)?,
+            "min.insync.replicas" => {
+                self.min_insync_replicas = parse::positive_u32(key, value)?;
+                self.min_insync_replicas_set = true;
+            }
             "num.partitions" => self.num_partitions = parse::positive_u32(key, value)?,
             "auto.create.topics.enable" => self.auto_create_topics = parse::bool_value(key, value)?,
             "message.max.bytes" => self.message_max_bytes = parse::size_u32(key, value)?,
@@ -270,6 +282,28 @@ impl LogConfig {
             self.retention_precedence = precedence;
         }
         Ok(())
+    }
+
+    /// Fills in the defaults that depend on other settings: with fewer than
+    /// three brokers, the default replication factor (and the offsets
+    /// topic's) follows the broker count, so `brokers(1)` alone works.
+    pub(crate) fn resolve_defaults(&mut self) {
+        if !self.replication_factor_set {
+            self.default_replication_factor = self.default_replication_factor.min(self.brokers);
+        }
+        self.offsets_topic_replication_factor =
+            self.offsets_topic_replication_factor.min(self.brokers);
+    }
+
+    /// The `min.insync.replicas` a new topic with `replicas` replicas gets
+    /// when it sets none itself: the Log's value, capped at `replicas` unless
+    /// the user chose the Log's value explicitly.
+    pub(crate) fn min_insync_for(&self, replicas: u32) -> u32 {
+        if self.min_insync_replicas_set {
+            self.min_insync_replicas
+        } else {
+            self.min_insync_replicas.min(replicas)
+        }
     }
 
     /// Checks values that are only wrong in combination.
@@ -345,9 +379,11 @@ impl LogBuilder {
 
     /// Replicas per partition of new topics.
     ///
-    /// Default: 3. Kafka: `default.replication.factor`. Range: 1 to `brokers`.
+    /// Default: 3, or the broker count when fewer brokers run. Kafka:
+    /// `default.replication.factor`. Range: 1 to `brokers`.
     pub fn default_replication_factor(mut self, replicas: u32) -> Self {
         self.config.default_replication_factor = replicas;
+        self.config.replication_factor_set = true;
         self
     }
 

@@ -139,7 +139,7 @@ impl Heartbeat {
     fn start(group: Arc<Group>, shared: Arc<Shared>, interval: Duration) -> Result<Heartbeat> {
         let (stop, stopped) = crossbeam_channel::bounded::<()>(1);
         let thread = std::thread::Builder::new()
-            .name("tidelog:heartbeat".to_string())
+            .name("tidelog-consumer-heartbeat".to_string())
             .spawn(move || heartbeat_loop(&group, &shared, interval, &stopped))
             .map_err(|e| Error::io("spawn heartbeat thread", "", e))?;
         Ok(Heartbeat { stop, thread })

@@ -12,7 +12,7 @@ mod recovery;
 mod retention;
 mod segment;
 
-pub(crate) use checkpoint::write_atomically;
+pub(crate) use checkpoint::{sync_dir, write_atomically};
 pub use inspect::{
     decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
 };

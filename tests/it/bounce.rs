@@ -9,10 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tidelog::{Cluster, ConsumerRecord, Log, ProducerRecord, TopicConfig};
+use tidelog::{
+    Cluster, ConsumerConfig, ConsumerRecord, Log, OffsetReset, ProducerRecord, TopicConfig,
+    TopicPartition,
+};
 
 use crate::replication::{fast, reliable_producer, wait_for, wait_full_isr, WAIT};
-use crate::support::{consumer_from_start, open_log_with, text};
+use crate::support::{open_log_with, text};
 
 /// Acknowledged records: value → (partition, offset).
 pub(crate) type Acked = Arc<Mutex<BTreeMap<String, (u32, u64)>>>;
@@ -68,7 +71,23 @@ pub(crate) fn start_consumer(
     topic: &str,
     target: &Arc<AtomicU64>,
 ) -> JoinHandle<Vec<ConsumerRecord>> {
-    let mut consumer = consumer_from_start(log, topic).unwrap();
+    // No automatic reset: a position outside the leader's log would mean a
+    // leader lacking committed records, and must fail the test.
+    let mut consumer = log
+        .consumer(
+            ConsumerConfig::new()
+                .auto_offset_reset(OffsetReset::None)
+                .enable_auto_commit(false),
+        )
+        .unwrap();
+    let partitions = log.topic(topic).unwrap().partition_count();
+    let assignment: Vec<TopicPartition> = (0..partitions)
+        .map(|p| TopicPartition::new(topic, p))
+        .collect();
+    consumer.assign(&assignment).unwrap();
+    for tp in &assignment {
+        consumer.seek(tp, 0).unwrap();
+    }
     let target = Arc::clone(target);
     std::thread::spawn(move || {
         let mut read: Vec<ConsumerRecord> = Vec::new();

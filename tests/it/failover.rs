@@ -330,3 +330,27 @@ fn a_log_dropped_mid_write_reopens_with_leaders_epochs_and_acknowledged_records(
         assert!(stored.contains(a), "acknowledged {a} missing after reopen");
     }
 }
+
+#[test]
+fn a_preferred_leader_election_gives_leadership_back_after_a_restart() {
+    let (_dir, log) = open_log_with(fast);
+    log.create_topic("pref", TopicConfig::new()).unwrap();
+    let cluster = log.cluster();
+    let (preferred, _, _) = roles(&log, "pref");
+    assert_eq!(
+        cluster.partition("pref", 0).unwrap().replicas()[0],
+        preferred
+    );
+    cluster.broker(preferred).unwrap().shutdown().unwrap();
+    let moved = cluster.partition("pref", 0).unwrap();
+    assert_ne!(moved.leader(), Some(preferred));
+    cluster.broker(preferred).unwrap().restart().unwrap();
+    wait_full_isr(&cluster, "pref", 0);
+    assert_eq!(cluster.elect_preferred_leaders().unwrap(), 1);
+    let back = cluster.partition("pref", 0).unwrap();
+    assert_eq!(back.leader(), Some(preferred));
+    assert!(back.leader_epoch() > moved.leader_epoch());
+    let producer = reliable_producer(&log);
+    send_all(&producer, "pref", &values("v", 3));
+    assert_eq!(read_values(&log, "pref", 3), values("v", 3));
+}

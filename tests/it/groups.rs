@@ -543,8 +543,12 @@ fn concurrent_members(log: &Log, group: &str, strategy: AssignmentStrategy) -> R
             let (ledger, read, closed, killed) = (ledger.clone(), &read, &closed, &killed);
             let name = format!("member-{n}");
             scope.spawn(move || -> Result<()> {
+                // A longer session than elsewhere: a live member evicted
+                // because a loaded machine starved its heartbeat thread
+                // would (rightly) trip the ledger.
                 let config = member_config(group)
                     .assignment_strategy(strategy)
+                    .session_timeout(SESSION * 3)
                     .max_poll_records(5);
                 let mut consumer = log.consumer(config)?;
                 let listener = LedgerListener {
@@ -554,7 +558,14 @@ fn concurrent_members(log: &Log, group: &str, strategy: AssignmentStrategy) -> R
                 consumer.subscribe_with_listener(&["orders"], listener)?;
                 let deadline = Instant::now() + DEADLINE;
                 let mut polls = 0;
-                while read.lock().len() < 3000 {
+                // The leaving members act at a fixed poll; the staying ones
+                // read on until every record is read and both have acted.
+                let finished = || {
+                    read.lock().len() >= 3000
+                        && closed.load(std::sync::atomic::Ordering::Acquire)
+                        && killed.load(std::sync::atomic::Ordering::Acquire)
+                };
+                while ending != "stay" || !finished() {
                     assert!(Instant::now() < deadline, "records were left unread");
                     let records = consumer.poll(POLL)?;
                     read.lock().extend(records.iter().map(value));

@@ -183,3 +183,48 @@ fn bad_config_values_are_typed_errors() {
         Err(Error::InvalidReplicationFactor { .. })
     ));
 }
+
+#[test]
+fn a_single_broker_log_works_without_further_settings() -> tidelog::Result<()> {
+    use std::time::Duration;
+    use tidelog::{ConsumerConfig, OffsetReset, ProducerConfig, ProducerRecord, TopicPartition};
+
+    let dir = tempdir();
+    let log = Log::builder(dir.path()).brokers(1).open()?;
+    let topic = log.create_topic("solo", TopicConfig::new())?;
+    let producer = log.producer(ProducerConfig::new())?; // acks=all
+    let sent = producer.send_sync(ProducerRecord::new("solo", "only copy"))?;
+    assert_eq!(topic.partition(0)?.high_watermark, sent.offset() + 1);
+    let mut consumer =
+        log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
+    consumer.assign(&[TopicPartition::new("solo", 0)])?;
+    let records = consumer.poll(Duration::from_secs(10))?;
+    assert_eq!(records.len(), 1);
+    producer.close();
+    log.close()
+}
+
+#[test]
+fn min_insync_above_the_replication_factor_is_refused() -> tidelog::Result<()> {
+    let dir = tempdir();
+    let log = Log::open(dir.path())?;
+    let config = TopicConfig::new()
+        .replication_factor(1)
+        .set("min.insync.replicas", "2")?;
+    let result = log.create_topic("unreadable", config);
+    assert!(
+        matches!(result, Err(Error::InvalidConfig { ref key, .. }) if key == "min.insync.replicas"),
+        "{result:?}"
+    );
+    // Without an explicit value, a one-replica topic gets min.insync.replicas 1.
+    log.create_topic("single-copy", TopicConfig::new().replication_factor(1))?;
+    let explicit = Log::builder(dir.path().join("explicit"))
+        .set("min.insync.replicas", "2")?
+        .open()?;
+    assert!(matches!(
+        explicit.create_topic("t", TopicConfig::new().replication_factor(1)),
+        Err(Error::InvalidConfig { .. })
+    ));
+    explicit.close()?;
+    log.close()
+}

@@ -226,3 +226,92 @@ fn a_consumer_with_manual_assignment_commits_while_the_group_is_empty() -> Resul
     assert_eq!(read, ["0-3", "0-4"]);
     Ok(())
 }
+
+#[test]
+fn committed_offsets_survive_the_loss_of_a_broker() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let (tp0, tp1) = (
+        TopicPartition::new("orders", 0),
+        TopicPartition::new("orders", 1),
+    );
+    let expected = {
+        let log = tidelog::Log::builder(dir.path())
+            .set("offsets.topic.num.partitions", "3")?
+            .set("broker.session.timeout.ms", "300")?
+            .open()?;
+        log.create_topic("orders", TopicConfig::new().partitions(2))?;
+        produce(&log, "orders", 2, 20)?;
+        let (mut consumer, _) = read_all(subscribed(&log, "billing", "orders")?, 20)?;
+        consumer.commit_sync()?;
+        let cluster = log.cluster();
+        let expected = if cluster.brokers().len() > 1 {
+            // Kill the leader of the offsets partition holding the group's
+            // commits (the only one written to); the next commit waits for
+            // leadership to move, then succeeds.
+            let offsets = log.topic("__consumer_offsets")?.partitions()?;
+            let used = offsets
+                .iter()
+                .find(|p| p.high_watermark > 0)
+                .unwrap()
+                .partition;
+            let leader = cluster
+                .partition("__consumer_offsets", used)?
+                .leader()
+                .unwrap();
+            cluster.broker(leader)?.kill()?;
+            consumer.commit_offsets(&[(tp0.clone(), OffsetAndMetadata::new(4))])?;
+            4
+        } else {
+            10
+        };
+        assert_eq!(
+            consumer.committed(&tp0)?.map(|c| c.offset()),
+            Some(expected)
+        );
+        consumer.close()?;
+        log.close()?;
+        expected
+    };
+    // Reopened, the offsets come back from the replicas that survived.
+    let log = open_log_in(dir.path())?;
+    let group = log.consumer_group("billing");
+    assert_eq!(group.committed(&tp0)?.map(|c| c.offset()), Some(expected));
+    assert_eq!(group.committed(&tp1)?.map(|c| c.offset()), Some(10));
+    Ok(())
+}
+
+#[test]
+fn without_a_committed_offset_a_member_starts_per_auto_offset_reset() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(1))?;
+    produce(&log, "orders", 1, 5)?;
+    // latest: only records produced after the member got the partition.
+    let latest = member_config("latest").auto_offset_reset(tidelog::OffsetReset::Latest);
+    let mut consumer = log.consumer(latest)?;
+    consumer.subscribe(&["orders"])?;
+    let mut consumers = [consumer];
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |c, _| settled(&log, "latest", c))?;
+    let tp = TopicPartition::new("orders", 0);
+    assert_eq!(consumers[0].position(&tp)?, 5);
+    produce(&log, "orders", 1, 1)?;
+    poll_until(&mut consumers, &mut read, |_, read| !read.is_empty())?;
+    assert_eq!(
+        read,
+        ["0-0"],
+        "only the new record (value numbering restarts)"
+    );
+    // none: polling fails until the application seeks or commits.
+    let none = member_config("none").auto_offset_reset(tidelog::OffsetReset::None);
+    let mut consumer = log.consumer(none)?;
+    consumer.subscribe(&["orders"])?;
+    let mut outcome = Ok(Vec::new());
+    for _ in 0..100 {
+        outcome = consumer.poll(Duration::from_millis(10));
+        if outcome.is_err() {
+            break;
+        }
+    }
+    assert!(matches!(outcome, Err(Error::NoOffsetForPartition { .. })));
+    Ok(())
+}

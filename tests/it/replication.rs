@@ -237,3 +237,68 @@ fn records_beyond_the_high_watermark_stay_invisible_until_replicated() {
     let read = read_records(&mut consumer, 3).unwrap();
     assert_eq!(read.iter().map(text).collect::<Vec<_>>(), values("x", 3));
 }
+
+#[test]
+fn a_damaged_follower_replica_is_repaired_from_the_leader() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || fast(Log::builder(dir.path())).open().unwrap();
+    let log = open();
+    log.create_topic("heal", TopicConfig::new()).unwrap();
+    let producer = reliable_producer(&log);
+    send_all(&producer, "heal", &values("r", 20));
+    let cluster = log.cluster();
+    wait_full_isr(&cluster, "heal", 0);
+    let state = cluster.partition("heal", 0).unwrap();
+    let leader = state.leader().unwrap();
+    let follower = *state.replicas().iter().find(|&&r| r != leader).unwrap();
+    drop((producer, cluster));
+    log.close().unwrap();
+
+    // A torn tail on the follower, as a crash mid-write would leave it.
+    let part = dir.path().join(format!("broker-{follower}")).join("heal-0");
+    let _ = std::fs::remove_file(part.join("clean-shutdown"));
+    let segment = part.join("00000000000000000000.log");
+    let len = std::fs::metadata(&segment).unwrap().len();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap();
+    file.set_len(len - 5).unwrap();
+    drop(file);
+
+    let log = open();
+    let cluster = log.cluster();
+    wait_full_isr(&cluster, "heal", 0);
+    // An acks=all write is acknowledged only once every in-sync replica,
+    // the repaired one included, holds everything before it.
+    send_all(&reliable_producer(&log), "heal", &values("after", 1));
+    let read: Vec<String> = read_topic(&log, "heal", 21)
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
+    assert_eq!(read, [values("r", 20), values("after", 1)].concat());
+    drop(cluster);
+    log.close().unwrap();
+    let reference = replica_bytes(dir.path(), leader, "heal", 0);
+    assert_eq!(replica_bytes(dir.path(), follower, "heal", 0), reference);
+}
+
+#[test]
+fn reopening_with_fewer_brokers_than_the_replicas_need_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path()).unwrap();
+    log.create_topic("wide", TopicConfig::new()).unwrap();
+    log.close().unwrap();
+    let err = Log::builder(dir.path())
+        .brokers(1)
+        .default_replication_factor(1)
+        .open()
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidConfig { ref key, .. } if key == "brokers"),
+        "{err}"
+    );
+    let log = Log::open(dir.path()).unwrap();
+    assert_eq!(log.topics(), ["wide"]);
+}

@@ -1,0 +1,178 @@
+//! What a replica asks its caller to do once no lock is held: run produce
+//! callbacks, propose ISR changes, wake consumers.
+//!
+//! Callbacks of one partition must run in the order the leader decided
+//! them (offset order for successes), yet they are decided under the
+//! replica's lock by whichever thread got there, and run after it is
+//! released. Each replica therefore queues its callbacks in decision order
+//! in a [`Deliveries`] queue, and whichever thread gets the queue's turn
+//! runs them all, in order; the others leave theirs to it. No thread ever
+//! waits for another to deliver, so a callback may call back into the
+//! cluster without deadlocking.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::core::ProduceCallback;
+use super::replica::BrokerId;
+use crate::error::Result;
+use crate::storage::AppendInfo;
+use crate::topic::TopicPartition;
+
+/// One outcome waiting to be handed to its callback.
+type Outcome = (ProduceCallback, Result<AppendInfo>);
+
+/// The ordered callback queue of one replica.
+#[derive(Default)]
+pub(crate) struct Deliveries {
+    queue: Mutex<VecDeque<Outcome>>,
+    turn: Mutex<()>,
+}
+
+impl Deliveries {
+    /// Queues an outcome; call under the replica's lock so the queue order
+    /// is the decision order.
+    pub(crate) fn push(&self, callback: ProduceCallback, result: Result<AppendInfo>) {
+        self.queue.lock().push_back((callback, result));
+    }
+
+    /// Runs queued callbacks in order, unless another thread is already
+    /// doing so (it will run ours too).
+    pub(crate) fn run(&self) {
+        loop {
+            let Some(turn) = self.turn.try_lock() else {
+                return;
+            };
+            loop {
+                let next = self.queue.lock().pop_front();
+                match next {
+                    Some((callback, result)) => callback(result),
+                    None => break,
+                }
+            }
+            drop(turn);
+            // An outcome queued after our last look but before we gave up
+            // the turn found the turn taken: it is ours to run.
+            if self.queue.lock().is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+/// A leader asks the controller to record a new ISR.
+pub(crate) struct IsrProposal {
+    pub(crate) tp: TopicPartition,
+    pub(crate) leader: BrokerId,
+    pub(crate) leader_epoch: i32,
+    pub(crate) isr: Vec<BrokerId>,
+}
+
+/// What the caller must do once it holds no lock.
+#[derive(Default)]
+pub(crate) struct Effects {
+    /// Replicas with callbacks queued.
+    pub(crate) deliveries: Vec<Arc<Deliveries>>,
+    /// ISR changes to propose to the controller.
+    pub(crate) isr: Vec<IsrProposal>,
+    /// Some high watermark moved: wake consumers.
+    pub(crate) high_watermark_moved: bool,
+}
+
+impl Effects {
+    /// Queues an outcome on `queue` and remembers to run it.
+    pub(crate) fn deliver(
+        &mut self,
+        queue: &Arc<Deliveries>,
+        callback: ProduceCallback,
+        result: Result<AppendInfo>,
+    ) {
+        queue.push(callback, result);
+        if !self.deliveries.iter().any(|d| Arc::ptr_eq(d, queue)) {
+            self.deliveries.push(Arc::clone(queue));
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: Effects) {
+        for queue in other.deliveries {
+            if !self.deliveries.iter().any(|d| Arc::ptr_eq(d, &queue)) {
+                self.deliveries.push(queue);
+            }
+        }
+        self.isr.extend(other.isr);
+        self.high_watermark_moved |= other.high_watermark_moved;
+    }
+
+    /// Runs the queued callbacks.
+    pub(crate) fn complete(&mut self) {
+        for queue in self.deliveries.drain(..) {
+            queue.run();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn callbacks_run_in_queue_order_across_threads() {
+        let queue = Arc::new(Deliveries::default());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let next = Arc::new(Mutex::new(0usize));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (queue, seen, next) =
+                    (Arc::clone(&queue), Arc::clone(&seen), Arc::clone(&next));
+                std::thread::spawn(move || {
+                    for _ in 0..500 {
+                        {
+                            // The "replica lock": decides the order.
+                            let mut n = next.lock();
+                            let mine = *n;
+                            *n += 1;
+                            let seen = Arc::clone(&seen);
+                            queue.push(
+                                Box::new(move |_| seen.lock().push(mine)),
+                                Err(crate::Error::Closed("test")),
+                            );
+                        }
+                        queue.run();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        queue.run();
+        let seen = seen.lock();
+        assert_eq!(*seen, (0..2000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_callback_may_queue_more_without_deadlock() {
+        let queue = Arc::new(Deliveries::default());
+        let count = Arc::new(AtomicUsize::new(0));
+        let (inner_queue, inner_count) = (Arc::clone(&queue), Arc::clone(&count));
+        queue.push(
+            Box::new(move |_| {
+                let c = Arc::clone(&inner_count);
+                inner_queue.push(
+                    Box::new(move |_| {
+                        c.fetch_add(1, Ordering::SeqCst);
+                    }),
+                    Err(crate::Error::Closed("test")),
+                );
+                inner_queue.run();
+                inner_count.fetch_add(1, Ordering::SeqCst);
+            }),
+            Err(crate::Error::Closed("test")),
+        );
+        queue.run();
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+    }
+}
