@@ -79,6 +79,10 @@ static NEXT_TOPICS_ID: AtomicU64 = AtomicU64::new(1);
 struct LastTopic {
     topics_id: u64,
     generation: u64,
+    /// The caller's name as it was passed: records built from one
+    /// `Arc<str>` share it, so a pointer compare usually spares the
+    /// string compare.
+    name: Arc<str>,
     state: Arc<TopicState>,
 }
 
@@ -108,14 +112,14 @@ impl Default for Topics {
 
 impl Topics {
     /// The cached topic, asking the cluster (which may create it) on a miss.
-    pub(crate) fn get(&self, name: &str, core: &ClusterCore) -> Result<Arc<TopicState>> {
+    pub(crate) fn get(&self, name: &Arc<str>, core: &ClusterCore) -> Result<Arc<TopicState>> {
         let generation = self.generation.load(Ordering::Acquire);
         let cached = LAST_TOPIC.with(|last| {
             let last = last.try_borrow().ok()?;
             let last = last.as_ref()?;
             let hit = last.topics_id == self.id
                 && last.generation == generation
-                && &*last.state.shared.name == name;
+                && (Arc::ptr_eq(&last.name, name) || *last.name == **name);
             hit.then(|| Arc::clone(&last.state))
         });
         if let Some(state) = cached {
@@ -127,6 +131,7 @@ impl Topics {
                 *last = Some(LastTopic {
                     topics_id: self.id,
                     generation,
+                    name: Arc::clone(name),
                     state: Arc::clone(&state),
                 });
             }
