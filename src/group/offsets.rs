@@ -38,6 +38,10 @@ use crate::topic::{TopicName, TopicPartition};
 /// The internal topic's name, as in Kafka.
 pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
+/// How long commits are kept: Kafka's `offsets.retention.minutes` default
+/// (7 days), independent of the broker's `log.retention.*`.
+const OFFSETS_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// How long a commit may take, retries included (Kafka's
 /// `offsets.commit.timeout.ms` default).
 pub(crate) const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -260,7 +264,12 @@ impl OffsetStore {
         let topic = TopicConfig::new()
             .partitions(config.offsets_topic_partitions)
             .replication_factor(replicas)
-            .min_insync_replicas(config.min_insync_replicas.min(replicas));
+            .min_insync_replicas(config.min_insync_replicas.min(replicas))
+            // Kafka keeps commits for `offsets.retention.minutes` whatever
+            // the broker's `log.retention.*` says; a short broker retention
+            // must not make consumers re-read from their reset policy.
+            .retention(Some(OFFSETS_RETENTION))
+            .retention_bytes(None);
         match self
             .core
             .create_topic(&TopicName::any(OFFSETS_TOPIC)?, topic)
