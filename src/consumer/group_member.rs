@@ -159,11 +159,7 @@ impl Heartbeat {
 /// gone.
 fn heartbeat_loop(group: &Group, shared: &Shared, interval: Duration, stopped: &Receiver<()>) {
     loop {
-        let next = Instant::now() + interval;
-        let wake = group
-            .next_deadline()
-            .map_or(next, |d| next.min(d + Duration::from_millis(1)));
-        match stopped.recv_deadline(wake) {
+        match stopped_before(stopped, next_wake(group, interval)) {
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
             _ => return,
         }
@@ -171,7 +167,44 @@ fn heartbeat_loop(group: &Group, shared: &Shared, interval: Duration, stopped: &
         if let Some(member_id) = member_id {
             let last_poll = *shared.last_poll.lock();
             group.heartbeat(&member_id, last_poll);
+        } else {
+            // Someone else's deadline woke us: evict them, or the deadline
+            // stays in the past and this loop never sleeps again.
+            group.tick();
         }
+    }
+}
+
+/// The next heartbeat or the group's next deadline, whichever comes first;
+/// never sooner than a millisecond from now, so a deadline nobody can act
+/// on cannot make the thread spin. `None`: nothing due (durations too large
+/// for `Instant`).
+fn next_wake(group: &Group, interval: Duration) -> Option<Instant> {
+    let now = Instant::now();
+    let next = now.checked_add(interval);
+    // Sessions end strictly after their deadline: wake just past it.
+    let deadline = group
+        .next_deadline()
+        .and_then(|d| d.checked_add(Duration::from_millis(1)));
+    let wake = match (next, deadline) {
+        (Some(n), Some(d)) => Some(n.min(d)),
+        (n, d) => n.or(d),
+    }?;
+    Some(
+        now.checked_add(Duration::from_millis(1))
+            .map_or(wake, |floor| wake.max(floor)),
+    )
+}
+
+fn stopped_before(
+    stopped: &Receiver<()>,
+    wake: Option<Instant>,
+) -> std::result::Result<(), crossbeam_channel::RecvTimeoutError> {
+    match wake {
+        Some(wake) => stopped.recv_deadline(wake),
+        None => stopped
+            .recv()
+            .map_err(|_| crossbeam_channel::RecvTimeoutError::Disconnected),
     }
 }
 

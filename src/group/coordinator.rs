@@ -108,8 +108,15 @@ impl Member {
             || now.saturating_duration_since(self.last_poll) > self.max_poll_interval
     }
 
-    fn deadline(&self) -> Instant {
-        (self.last_heartbeat + self.session_timeout).min(self.last_poll + self.max_poll_interval)
+    /// When the member expires; `None` if both timeouts are too large to
+    /// ever run out (`Instant` cannot represent the sum).
+    fn deadline(&self) -> Option<Instant> {
+        let session = self.last_heartbeat.checked_add(self.session_timeout);
+        let poll = self.last_poll.checked_add(self.max_poll_interval);
+        match (session, poll) {
+            (Some(s), Some(p)) => Some(s.min(p)),
+            (s, p) => s.or(p),
+        }
     }
 }
 
@@ -352,7 +359,7 @@ impl GroupCoordinator {
 
     /// The earliest instant at which `tick` could evict someone.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.members.values().map(Member::deadline).min()
+        self.members.values().filter_map(Member::deadline).min()
     }
 
     /// Marks the group deleted; only valid when it has no members.

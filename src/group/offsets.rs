@@ -291,12 +291,16 @@ impl OffsetStore {
         op: &'static str,
         mut attempt: impl FnMut(Instant) -> Result<T>,
     ) -> Result<T> {
-        let deadline = Instant::now() + timeout;
+        let start = Instant::now();
+        let deadline = start.checked_add(timeout).unwrap_or(start);
         loop {
             let seen = self.core.data_signal().current();
             match attempt(deadline) {
                 Err(e) if e.is_retriable() && Instant::now() < deadline => {
-                    let pause = (Instant::now() + Duration::from_millis(20)).min(deadline);
+                    let now = Instant::now();
+                    let pause = now
+                        .checked_add(Duration::from_millis(20))
+                        .map_or(deadline, |p| p.min(deadline));
                     self.core.data_signal().wait_past(seen, pause);
                 }
                 Err(Error::Timeout { .. }) => return Err(Error::Timeout { op, timeout }),

@@ -217,6 +217,12 @@ impl Group {
         coordinator.heartbeat(member_id, last_poll, Instant::now())
     }
 
+    /// Evicts whoever has expired (for a heartbeat thread whose own
+    /// consumer is not a member right now).
+    pub(crate) fn tick(&self) {
+        self.lock().tick(Instant::now());
+    }
+
     pub(crate) fn leave(&self, member_id: &str) {
         self.lock().leave(member_id, Instant::now());
     }
@@ -241,7 +247,8 @@ impl Group {
             // Sessions end strictly after their deadline: wake just past it.
             let wake = guard
                 .next_deadline()
-                .map_or(deadline, |d| (d + Duration::from_millis(1)).min(deadline));
+                .and_then(|d| d.checked_add(Duration::from_millis(1)))
+                .map_or(deadline, |d| d.min(deadline));
             if self.changed.wait_until(&mut guard, wake).timed_out() {
                 let before = guard.version();
                 guard.tick(Instant::now());
@@ -331,7 +338,11 @@ impl Group {
                     OffsetStore::append(&self.offsets, &tp, update.clone(), on_complete);
                 }
                 outcome
-                    .recv_deadline(deadline + Duration::from_millis(100))
+                    .recv_deadline(
+                        deadline
+                            .checked_add(Duration::from_millis(100))
+                            .unwrap_or(deadline),
+                    )
                     .unwrap_or(Err(Error::Timeout {
                         op: "offsets.commit.timeout.ms",
                         timeout: COMMIT_TIMEOUT,

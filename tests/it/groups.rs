@@ -624,3 +624,36 @@ fn heartbeats_keep_a_slow_member_in_the_group() -> Result<()> {
     assert_eq!(slow.generation(), Some(generation));
     Ok(())
 }
+
+#[test]
+fn huge_timeouts_mean_no_deadline_rather_than_a_panic() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    produce(&log, "orders", 2, 40)?;
+    let patient = member_config("billing")
+        .session_timeout(Duration::MAX)
+        .heartbeat_interval(Duration::MAX / 2)
+        .max_poll_interval(Duration::MAX)
+        .enable_auto_commit(true)
+        .set("auto.commit.interval.ms", &i64::MAX.to_string())?;
+    let mut consumers = Vec::new();
+    for config in [patient, member_config("billing")] {
+        let mut consumer = log.consumer(config)?;
+        consumer.subscribe(&["orders"])?;
+        consumers.push(consumer);
+    }
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    consumers[0].commit_sync()?;
+    // The other member dies; its session deadline is the only one left,
+    // and the patient member's waits must still end on time.
+    consumers.remove(1).kill();
+    poll_until(&mut consumers, &mut read, |c, read| {
+        settled(&log, "billing", c) && distinct(read) == 40
+    })?;
+    assert_eq!(consumers[0].assignment().len(), 2);
+    consumers.remove(0).close()?;
+    Ok(())
+}

@@ -205,7 +205,8 @@ impl Consumer {
         }
         let offsets = self.offsets_to_commit(None);
         let _ = self.commit_to_group(&offsets);
-        self.group.next_auto_commit = Some(Instant::now() + self.config.auto_commit_interval);
+        // An interval too large for `Instant` means no further auto-commit.
+        self.group.next_auto_commit = Instant::now().checked_add(self.config.auto_commit_interval);
     }
 
     /// Runs the callbacks of asynchronous commits that have finished.

@@ -158,7 +158,8 @@ impl Consumer {
         self.group.next_auto_commit = self
             .config
             .enable_auto_commit
-            .then(|| Instant::now() + self.config.auto_commit_interval);
+            .then(|| Instant::now().checked_add(self.config.auto_commit_interval))
+            .flatten();
         Ok(())
     }
 
