@@ -657,3 +657,31 @@ fn huge_timeouts_mean_no_deadline_rather_than_a_panic() -> Result<()> {
     consumers.remove(0).close()?;
     Ok(())
 }
+
+#[test]
+fn a_consumer_that_has_not_joined_yet_still_evicts_dead_members() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let mut consumers = vec![log.consumer(member_config("billing"))?];
+    consumers[0].subscribe(&["orders"])?;
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    // Subscribed but never polled: its heartbeat thread has no member id,
+    // and it is the only thread left to notice the dead member's deadline
+    // (listing groups does not evict anyone).
+    let mut waiting = log.consumer(member_config("billing"))?;
+    waiting.subscribe(&["orders"])?;
+    consumers.remove(0).kill();
+    let deadline = Instant::now() + DEADLINE;
+    while log.list_groups()?.contains(&"billing".to_string()) {
+        assert!(
+            Instant::now() < deadline,
+            "the dead member was never evicted"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(waiting);
+    Ok(())
+}
