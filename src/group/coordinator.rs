@@ -198,6 +198,11 @@ impl GroupCoordinator {
         now: Instant,
     ) -> Result<String, Refusal> {
         self.tick(now);
+        if self.state == GroupState::Dead {
+            // Deleted, now used again: a new group (generations keep
+            // counting, so nothing from before the deletion is accepted).
+            self.state = GroupState::Empty;
+        }
         if let Some(strategy) = self.strategy.filter(|s| *s != request.strategy) {
             return Err(Refusal::InconsistentStrategy(strategy));
         }
@@ -366,6 +371,8 @@ impl GroupCoordinator {
     pub(crate) fn mark_dead(&mut self) {
         self.version += 1;
         self.state = GroupState::Dead;
+        // A later group of the same name may pick any strategy.
+        self.strategy = None;
     }
 
     pub(crate) fn describe(&self) -> GroupDescription {

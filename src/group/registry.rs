@@ -77,7 +77,10 @@ impl Groups {
         Ok(names.into_iter().collect())
     }
 
-    /// Deletes a group with no members: tombstones its offsets and forgets it.
+    /// Deletes a group with no members: tombstones its offsets and marks it
+    /// Dead. The group stays registered, so a consumer that looked it up
+    /// before the deletion still reaches the same coordinator as everyone
+    /// else; the next join brings it back as a fresh, empty group.
     pub(crate) fn delete(&self, name: &str) -> Result<()> {
         let partitions: Vec<TopicPartition> =
             self.offsets.group_offsets(name)?.into_keys().collect();
@@ -88,13 +91,16 @@ impl Groups {
             };
         }
         let group = self.group(name);
+        // Marked Dead under the same lock that checked it empty: no member
+        // can join in between.
         group.write(
-            |coordinator| group.check_empty(coordinator),
+            |coordinator| {
+                group.check_empty(coordinator)?;
+                coordinator.mark_dead();
+                Ok(())
+            },
             Update::Delete(name.to_string(), partitions),
-        )?;
-        group.lock().mark_dead();
-        self.groups.lock().remove(name);
-        Ok(())
+        )
     }
 
     pub(crate) fn offsets(&self) -> &OffsetStore {

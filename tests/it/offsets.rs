@@ -354,3 +354,31 @@ fn committed_offsets_outlive_a_short_broker_retention() -> Result<()> {
     assert_eq!(committed.map(|c| c.offset()), Some(3));
     Ok(())
 }
+
+#[test]
+fn a_consumer_subscribed_before_a_delete_shares_the_group_with_later_ones() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(4))?;
+    produce(&log, "orders", 4, 40)?;
+    let group = log.consumer_group("billing");
+    group.reset_offsets("orders", OffsetSpec::Offset(2))?;
+    // Subscribed (so it knows the group) but not joined yet: deleting is
+    // allowed, and afterwards it must meet new subscribers in one group.
+    let early = subscribed(&log, "billing", "orders")?;
+    group.delete()?;
+    assert_eq!(group.describe()?.state(), GroupState::Dead);
+    let late = subscribed(&log, "billing", "orders")?;
+    let mut consumers = [early, late];
+    let mut read = Vec::new();
+    // poll_until checks at every step that no partition has two owners.
+    poll_until(&mut consumers, &mut read, |c, _| {
+        settled(&log, "billing", c) && c.iter().all(|c| c.assignment().len() == 2)
+    })?;
+    // The deleted commits are gone: every record is read from the start.
+    poll_until(&mut consumers, &mut read, |_, read| {
+        read.iter().collect::<BTreeSet<_>>().len() == 40
+    })?;
+    consumers[0].commit_sync()?;
+    assert_eq!(group.describe()?.state(), GroupState::Stable);
+    Ok(())
+}
