@@ -18,6 +18,7 @@
 //!   move, and their new owner gets them one rebalance later.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -115,6 +116,33 @@ impl Membership {
 struct Shared {
     member_id: Mutex<Option<String>>,
     last_poll: Mutex<Instant>,
+    /// The consumer is inside `poll`: as in Kafka, time spent there does
+    /// not count against `max.poll.interval.ms`.
+    in_poll: AtomicBool,
+}
+
+/// Marks the consumer as inside `poll` until dropped.
+pub(crate) struct PollGuard {
+    shared: Arc<Shared>,
+}
+
+impl Drop for PollGuard {
+    fn drop(&mut self) {
+        // The interval starts when poll hands the records over.
+        *self.shared.last_poll.lock() = Instant::now();
+        self.shared.in_poll.store(false, Ordering::Release);
+    }
+}
+
+impl Consumer {
+    /// Call at the start of `poll`; keep the guard until it returns.
+    pub(crate) fn enter_poll(&self) -> Option<PollGuard> {
+        let shared = &self.group.member.as_ref()?.shared;
+        shared.in_poll.store(true, Ordering::Release);
+        Some(PollGuard {
+            shared: Arc::clone(shared),
+        })
+    }
 }
 
 /// An active subscription: the member's view of its group.
@@ -165,7 +193,10 @@ fn heartbeat_loop(group: &Group, shared: &Shared, interval: Duration, stopped: &
         }
         let member_id = shared.member_id.lock().clone();
         if let Some(member_id) = member_id {
-            let last_poll = *shared.last_poll.lock();
+            let last_poll = match shared.in_poll.load(Ordering::Acquire) {
+                true => Instant::now(),
+                false => *shared.last_poll.lock(),
+            };
             group.heartbeat(&member_id, last_poll);
         } else {
             // Someone else's deadline woke us: evict them, or the deadline

@@ -685,3 +685,23 @@ fn a_consumer_that_has_not_joined_yet_still_evicts_dead_members() -> Result<()> 
     drop(waiting);
     Ok(())
 }
+
+#[test]
+fn time_blocked_inside_poll_does_not_count_against_max_poll_interval() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let config = member_config("billing")
+        .session_timeout(Duration::from_secs(2))
+        .max_poll_interval(Duration::from_millis(200));
+    let mut consumers = vec![log.consumer(config)?];
+    consumers[0].subscribe(&["orders"])?;
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    let generation = consumers[0].generation();
+    // Nothing to read: the poll waits its whole timeout, five intervals.
+    assert!(consumers[0].poll(Duration::from_secs(1))?.is_empty());
+    assert_eq!(consumers[0].generation(), generation);
+    assert!(settled(&log, "billing", &consumers));
+    Ok(())
+}

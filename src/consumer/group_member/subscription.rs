@@ -1,6 +1,7 @@
 //! Subscribing, rebalancing inside `poll`, leaving (close) and dying (kill).
 
 use std::collections::BTreeSet;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -132,12 +133,15 @@ impl Consumer {
         let shared = Arc::new(Shared {
             member_id: Mutex::new(None),
             last_poll: Mutex::new(Instant::now()),
+            in_poll: AtomicBool::new(false),
         });
-        let heartbeat = Heartbeat::start(
-            Arc::clone(&group),
-            Arc::clone(&shared),
-            self.config.heartbeat_interval,
-        )?;
+        // Often enough that a poll blocked longer than max.poll.interval.ms
+        // is reported as alive before that interval runs out.
+        let interval = self
+            .config
+            .heartbeat_interval
+            .min(self.config.max_poll_interval / 2);
+        let heartbeat = Heartbeat::start(Arc::clone(&group), Arc::clone(&shared), interval)?;
         self.group.member = Some(Member {
             seen: group.version(),
             group,
