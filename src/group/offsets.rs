@@ -76,6 +76,22 @@ struct State {
 }
 
 impl State {
+    /// Forgets the tombstoned partitions only, and only commits older than
+    /// the tombstones: a commit that landed after them stays.
+    fn delete(&mut self, group: &str, partitions: &[TopicPartition], log_offset: u64) {
+        let Some(stored) = self.groups.get_mut(group) else {
+            return;
+        };
+        for tp in partitions {
+            if stored.get(tp).is_some_and(|s| s.log_offset <= log_offset) {
+                stored.remove(tp);
+            }
+        }
+        if stored.is_empty() {
+            self.groups.remove(group);
+        }
+    }
+
     fn store(&mut self, group: &str, offsets: GroupOffsets, log_offset: u64) {
         let stored = self.groups.entry(group.to_string()).or_default();
         for (tp, committed) in offsets {
@@ -342,9 +358,7 @@ impl Update {
     fn apply(self, state: &mut State, log_offset: u64) {
         match self {
             Update::Commit(group, offsets) => state.store(&group, offsets, log_offset),
-            Update::Delete(group, _) => {
-                state.groups.remove(&group);
-            }
+            Update::Delete(group, partitions) => state.delete(&group, &partitions, log_offset),
         }
     }
 }
@@ -461,5 +475,37 @@ fn corrupt(tp: &TopicPartition, offset: u64, kind: crate::error::CorruptionKind)
         path: std::path::PathBuf::from(tp.to_string()),
         position: offset,
         kind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(state: &mut State, tp: &TopicPartition, offset: u64, log_offset: u64) {
+        let offsets = GroupOffsets::from([(tp.clone(), OffsetAndMetadata::new(offset))]);
+        state.store("billing", offsets, log_offset);
+    }
+
+    #[test]
+    fn a_delete_forgets_only_tombstoned_partitions_committed_before_it() {
+        let mut state = State::default();
+        let (a, b, c) = (
+            TopicPartition::new("orders", 0),
+            TopicPartition::new("orders", 1),
+            TopicPartition::new("orders", 2),
+        );
+        commit(&mut state, &a, 1, 10);
+        commit(&mut state, &b, 2, 11);
+        // Landed after the tombstones (offset 20) but completed first.
+        commit(&mut state, &c, 3, 21);
+        commit(&mut state, &b, 4, 22);
+        Update::Delete("billing".to_string(), vec![a.clone(), b.clone()]).apply(&mut state, 20);
+        let left = &state.groups["billing"];
+        assert!(!left.contains_key(&a));
+        assert_eq!(left[&b].committed.offset(), 4);
+        assert_eq!(left[&c].committed.offset(), 3);
+        Update::Delete("billing".to_string(), vec![b, c]).apply(&mut state, 30);
+        assert!(!state.groups.contains_key("billing"));
     }
 }
