@@ -401,3 +401,21 @@ fn segment_ms_rolls_an_aged_segment_on_the_next_append() {
         .collect();
     assert_eq!(bases, [0, 1, 2, 3]);
 }
+
+#[test]
+fn a_large_read_is_cut_to_a_cache_sized_chunk_of_whole_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), config());
+    let big = "x".repeat(1000);
+    for _ in 0..300 {
+        log.append_as_leader(&mut batch(&big, 1, 0), 0, false)
+            .unwrap();
+    }
+    let chunk = log.read(0, usize::MAX, u64::MAX).unwrap();
+    assert!(!chunk.is_empty() && chunk.len() <= 128 << 10);
+    let offsets: Vec<i64> = BatchIter::new(chunk)
+        .map(|b| b.unwrap().header().base_offset)
+        .collect();
+    assert_eq!(offsets, (0..offsets.len() as i64).collect::<Vec<_>>());
+    assert!(offsets.len() < 300);
+}
