@@ -152,6 +152,10 @@ struct Member {
     member_id: Option<String>,
     generation: u32,
     owned: BTreeSet<TopicPartition>,
+    /// Assigned partitions not taken over yet (reading their committed
+    /// offsets failed); retried at every poll. `Some` even when empty, so
+    /// the listener still hears of the assignment.
+    to_take_over: Option<Vec<TopicPartition>>,
     /// The group's version when this member last looked.
     seen: u64,
     shared: Arc<Shared>,

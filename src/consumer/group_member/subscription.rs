@@ -155,6 +155,7 @@ impl Consumer {
             member_id: None,
             generation: 0,
             owned: BTreeSet::new(),
+            to_take_over: None,
             shared,
             heartbeat: Some(heartbeat),
         });
@@ -335,6 +336,12 @@ impl Consumer {
         // A listener's error is reported once the rebalance step is done; an
         // error of the protocol itself (a refused join) ends the poll at once.
         let mut listener_error = None;
+        // An assignment whose offsets could not be read last time.
+        self.take_over_pending(&mut |result: Result<()>| {
+            if let Err(e) = result {
+                listener_error.get_or_insert(e);
+            }
+        })?;
         while self.group_needs_attention() {
             if !self.rebalance_step(deadline, &mut listener_error)? {
                 break;
@@ -374,8 +381,11 @@ impl Consumer {
             Step::Wait => return Ok(self.wait_for_group(deadline)),
             Step::Assigned { revoked, added } => {
                 note(self.revoke(&revoked));
-                let committed = self.committed_offsets(&added)?;
-                note(self.take_over(&added, committed));
+                if let Some(member) = self.group.member.as_mut() {
+                    let pending = member.to_take_over.get_or_insert_with(Vec::new);
+                    pending.extend(added);
+                }
+                self.take_over_pending(&mut note)?;
             }
             Step::Lost(lost) => {
                 note(self.call_listener(|l, c| l.on_partitions_lost(c, &lost)));
@@ -426,6 +436,32 @@ impl Consumer {
             .iter()
             .map(|tp| Ok(member.group.committed(tp)?.map(|c| c.offset())))
             .collect()
+    }
+
+    /// Takes over the assigned partitions still waiting, if any. Failing to
+    /// read their committed offsets is returned and leaves them waiting for
+    /// the next poll; the listener's error goes to `note`.
+    fn take_over_pending(&mut self, note: &mut impl FnMut(Result<()>)) -> Result<()> {
+        let Some(member) = self.group.member.as_ref() else {
+            return Ok(());
+        };
+        let Some(pending) = member.to_take_over.as_ref() else {
+            return Ok(());
+        };
+        // Partitions revoked or lost since they were assigned are skipped.
+        let mut added: Vec<TopicPartition> = pending
+            .iter()
+            .filter(|tp| member.owned.contains(*tp))
+            .cloned()
+            .collect();
+        added.sort();
+        added.dedup();
+        let committed = self.committed_offsets(&added)?;
+        if let Some(member) = self.group.member.as_mut() {
+            member.to_take_over = None;
+        }
+        note(self.take_over(&added, committed));
+        Ok(())
     }
 
     /// Adds newly assigned partitions at their committed offsets, then tells
