@@ -705,3 +705,52 @@ fn time_blocked_inside_poll_does_not_count_against_max_poll_interval() -> Result
     assert!(settled(&log, "billing", &consumers));
     Ok(())
 }
+
+/// Tries to commit the partitions it lost; keeps what the commit answered.
+#[derive(Clone, Default)]
+struct CommitOnLost(std::sync::Arc<parking_lot::Mutex<Vec<Result<()>>>>);
+
+impl RebalanceListener for CommitOnLost {
+    fn on_partitions_lost(&mut self, consumer: &mut Consumer, _: &[TopicPartition]) -> Result<()> {
+        let outcome = consumer.commit_sync();
+        self.0.lock().push(outcome);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_commit_inside_on_partitions_lost_fails_for_good() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    produce(&log, "orders", 2, 20)?;
+    let config = member_config("billing")
+        .session_timeout(Duration::from_secs(2))
+        .max_poll_interval(Duration::from_millis(200));
+    let mut consumer = log.consumer(config)?;
+    let outcomes = CommitOnLost::default();
+    consumer.subscribe_with_listener(&["orders"], outcomes.clone())?;
+    let mut consumers = [consumer];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c) && c[0].assignment().len() == 2
+    })?;
+    // Not polling: max.poll.interval.ms runs out and the member is removed.
+    let deadline = Instant::now() + DEADLINE;
+    while !log
+        .consumer_group("billing")
+        .describe()?
+        .members()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the member was never removed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    poll_until(&mut consumers, &mut Vec::new(), |_, _| {
+        !outcomes.0.lock().is_empty()
+    })?;
+    let outcome = outcomes.0.lock().remove(0);
+    assert!(
+        matches!(outcome, Err(Error::CommitFailed { .. })),
+        "{outcome:?}"
+    );
+    Ok(())
+}
