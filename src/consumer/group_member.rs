@@ -18,7 +18,7 @@
 //!   move, and their new owner gets them one rebalance later.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -116,9 +116,10 @@ impl Membership {
 struct Shared {
     member_id: Mutex<Option<String>>,
     last_poll: Mutex<Instant>,
-    /// The consumer is inside `poll`: as in Kafka, time spent there does
-    /// not count against `max.poll.interval.ms`.
-    in_poll: AtomicBool,
+    /// How many `poll`s the consumer is inside (a listener may poll within
+    /// a poll): as in Kafka, time spent there does not count against
+    /// `max.poll.interval.ms`.
+    in_poll: AtomicUsize,
 }
 
 /// Marks the consumer as inside `poll` until dropped.
@@ -130,7 +131,7 @@ impl Drop for PollGuard {
     fn drop(&mut self) {
         // The interval starts when poll hands the records over.
         *self.shared.last_poll.lock() = Instant::now();
-        self.shared.in_poll.store(false, Ordering::Release);
+        self.shared.in_poll.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -138,7 +139,7 @@ impl Consumer {
     /// Call at the start of `poll`; keep the guard until it returns.
     pub(crate) fn enter_poll(&self) -> Option<PollGuard> {
         let shared = &self.group.member.as_ref()?.shared;
-        shared.in_poll.store(true, Ordering::Release);
+        shared.in_poll.fetch_add(1, Ordering::AcqRel);
         Some(PollGuard {
             shared: Arc::clone(shared),
         })
@@ -198,8 +199,8 @@ fn heartbeat_loop(group: &Group, shared: &Shared, interval: Duration, stopped: &
         let member_id = shared.member_id.lock().clone();
         if let Some(member_id) = member_id {
             let last_poll = match shared.in_poll.load(Ordering::Acquire) {
-                true => Instant::now(),
-                false => *shared.last_poll.lock(),
+                0 => *shared.last_poll.lock(),
+                _ => Instant::now(),
             };
             group.heartbeat(&member_id, last_poll);
         } else {

@@ -1,7 +1,7 @@
 //! Subscribing, rebalancing inside `poll`, leaving (close) and dying (kill).
 
 use std::collections::BTreeSet;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -133,7 +133,7 @@ impl Consumer {
         let shared = Arc::new(Shared {
             member_id: Mutex::new(None),
             last_poll: Mutex::new(Instant::now()),
-            in_poll: AtomicBool::new(false),
+            in_poll: AtomicUsize::new(0),
         });
         // Often enough that a poll blocked longer than max.poll.interval.ms
         // is reported as alive before that interval runs out.
