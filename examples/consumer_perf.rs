@@ -102,7 +102,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let log = Log::builder(&dir)
         .brokers(args.brokers)
         .default_replication_factor(args.brokers.min(3))
-        .set("min.insync.replicas", &args.brokers.min(2).to_string())?
+        .set("min.insync.replicas", &args.brokers.clamp(1, 2).to_string())?
         .open()?;
     let partitions =
         match log.create_topic(&args.topic, TopicConfig::new().partitions(args.partitions)) {

@@ -100,7 +100,15 @@ impl FetchBuffer {
         let log_append_time = (header.timestamp_type() == TimestampType::LogAppendTime)
             .then_some(header.max_timestamp);
         for decoded in batch.records() {
-            let decoded = decoded.map_err(|kind| corrupt(cursor, kind))?;
+            let decoded = match decoded {
+                Ok(decoded) => decoded,
+                Err(kind) => {
+                    // The rest of this chunk is not trusted: the next poll
+                    // fetches again from the first record not returned.
+                    self.batches = None;
+                    return Err(corrupt(cursor, kind));
+                }
+            };
             let Ok(offset) = u64::try_from(decoded.offset) else {
                 continue;
             };

@@ -52,6 +52,10 @@ pub struct Consumer {
     topic_names: HashMap<String, Arc<str>>,
     /// Group membership, when subscribed (see `group_member`).
     group: group_member::Membership,
+    /// An error met after some records were already taken in a poll: that
+    /// poll returns the records, the next one this error (as Kafka's
+    /// fetcher does), so no record is skipped silently.
+    pending_error: Option<Error>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -73,6 +77,7 @@ impl Consumer {
             next_partition: 0,
             topic_names: HashMap::new(),
             group: group_member::Membership::default(),
+            pending_error: None,
         })
     }
 
@@ -118,6 +123,7 @@ impl Consumer {
     /// Replaces the assignment without checking it (the group membership
     /// hands over partitions the coordinator already checked).
     pub(crate) fn set_assignment(&mut self, partitions: &[TopicPartition]) {
+        self.pending_error = None;
         let mut previous = std::mem::take(&mut self.partitions);
         for tp in partitions {
             if self.partitions.iter().any(|p| &p.tp == tp) {
@@ -219,6 +225,9 @@ impl Consumer {
         // Sized once: growing it record by record costs more than the
         // decoding on a fast path.
         let mut records = Vec::with_capacity(max.min(8192));
+        if let Some(error) = self.pending_error.take() {
+            return Err(error);
+        }
         loop {
             // Read the signal before looking, so an append that lands
             // between the look and the wait still wakes us.
@@ -226,7 +235,12 @@ impl Consumer {
             // Group membership (join, rebalance, auto-commit) before each
             // look, so a rebalance during a long wait is handled at once.
             self.poll_group(deadline)?;
-            self.collect(&mut records, max)?;
+            if let Err(error) = self.collect(&mut records, max) {
+                if records.is_empty() {
+                    return Err(error);
+                }
+                self.pending_error = Some(error);
+            }
             if !records.is_empty() {
                 return Ok(records);
             }

@@ -57,6 +57,8 @@ impl Consumer {
     /// ```
     pub fn seek(&mut self, tp: &TopicPartition, offset: u64) -> Result<()> {
         self.assigned_mut(tp)?.seek(offset);
+        // An error held back from the last poll concerned the old position.
+        self.pending_error = None;
         Ok(())
     }
 

@@ -13,6 +13,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use super::batch::{Callback, PendingCallback, ProducerBatch};
+use super::identity::next_sequence;
 use super::shared::Shared;
 use super::topics::TopicShared;
 use crate::error::{Error, Result};
@@ -42,6 +43,8 @@ struct OpenBatch {
     last_bound: usize,
     next_order: u64,
     next_sequence: i32,
+    /// The sender has an entry for this partition in its linger queue.
+    linger_registered: bool,
 }
 
 pub(crate) struct PartitionAccumulator {
@@ -67,6 +70,7 @@ impl PartitionAccumulator {
                 last_bound: 0,
                 next_order: 0,
                 next_sequence: 0,
+                linger_registered: false,
             }),
         }
     }
@@ -112,8 +116,15 @@ impl PartitionAccumulator {
             }
             drop(open);
             // Reserve outside the lock: it may block for max.block.ms.
-            let want = batch_capacity(shared, record.bound);
-            shared.pool.reserve(want as u64, shared.config.max_block)?;
+            let want = batch_capacity(shared, self.topic.max_message_bytes, record.bound);
+            if !shared.pool.try_reserve(want as u64) {
+                // The buffer is full: every open batch goes now instead of
+                // waiting out linger.ms, or the memory this send waits for
+                // might only come back after it gave up (Kafka's rule for
+                // an exhausted buffer).
+                shared.seal_all();
+                shared.pool.reserve(want as u64, shared.max_block())?;
+            }
             reserved = want;
         }
     }
@@ -133,6 +144,12 @@ impl PartitionAccumulator {
         let full = builder.size_in_bytes() + record.bound > open.capacity;
         open.last_bound = record.bound;
         if let Some(callback) = callback.take() {
+            if open.callbacks.capacity() == 0 {
+                // Sized for a batch of records like this one, so a batch of
+                // callbacks does not regrow its vector a dozen times.
+                let estimate = open.capacity / record.bound.max(1);
+                open.callbacks.reserve(estimate.clamp(1, 1024));
+            }
             open.callbacks.push(PendingCallback {
                 offset_delta: delta,
                 timestamp: record.timestamp,
@@ -152,10 +169,16 @@ impl PartitionAccumulator {
         open.id = shared.pending.open();
         open.created = Instant::now();
         open.last_bound = 0;
-        // The sender learns of the batch once, at opening, and seals it when
-        // linger.ms has passed unless it filled up before.
-        let deadline = open.created + shared.config.linger;
-        shared.queue.linger(Arc::clone(self), open.id, deadline);
+        // The sender seals the batch when linger.ms has passed unless it
+        // filled up before. One entry per partition at most: an entry left
+        // by a batch that filled up early is carried over to the next one
+        // (`linger_due`). A linger too long to represent never expires.
+        if !open.linger_registered {
+            if let Some(deadline) = open.created.checked_add(shared.config.linger) {
+                shared.queue.linger(Arc::clone(self), deadline);
+                open.linger_registered = true;
+            }
+        }
     }
 
     /// Finishes the open batch (stamping the idempotence sequence) and
@@ -179,6 +202,8 @@ impl PartitionAccumulator {
             id: open.id,
             order,
             data: builder.finish(stamp),
+            stamp,
+            sequenced: false,
             record_count,
             callbacks: mem::take(&mut open.callbacks),
             reserved: open.capacity as u64,
@@ -193,13 +218,33 @@ impl PartitionAccumulator {
         Some(batch)
     }
 
-    /// Seals the open batch if it is still batch `id` (linger expired).
-    pub(crate) fn seal_if(self: &Arc<Self>, shared: &Shared, id: u64) -> Option<ProducerBatch> {
+    /// The sender's linger entry for this partition came due: seals the
+    /// open batch if its linger.ms has passed (or `now_all` on close), or
+    /// re-registers for the batch opened since.
+    pub(crate) fn linger_due(
+        self: &Arc<Self>,
+        shared: &Shared,
+        now: Instant,
+        now_all: bool,
+    ) -> Option<ProducerBatch> {
         let mut open = self.open.lock();
-        if open.builder.is_some() && open.id == id {
-            self.seal(shared, &mut open)
-        } else {
-            None
+        if open.builder.is_none() {
+            open.linger_registered = false;
+            return None;
+        }
+        match open.created.checked_add(shared.config.linger) {
+            Some(deadline) if deadline > now && !now_all => {
+                shared.queue.linger(Arc::clone(self), deadline);
+                None
+            }
+            None if !now_all => {
+                open.linger_registered = false;
+                None
+            }
+            _ => {
+                open.linger_registered = false;
+                self.seal(shared, &mut open)
+            }
         }
     }
 
@@ -212,29 +257,16 @@ impl PartitionAccumulator {
     }
 }
 
-/// A new batch holds `batch.size` bytes (capped by `buffer.memory`), or one
-/// record that is larger on its own.
-fn batch_capacity(shared: &Shared, bound: usize) -> usize {
-    let batch_size = usize::try_from(shared.config.batch_size).unwrap_or(usize::MAX);
-    let limit = usize::try_from(shared.pool.limit()).unwrap_or(usize::MAX);
-    batch_size.min(limit).max(HEADER_LEN + bound)
-}
-
-/// Kafka's sequence numbers wrap from `i32::MAX` to 0.
-fn next_sequence(sequence: i32, records: u32) -> i32 {
-    let next = (i64::from(sequence) + i64::from(records)) % (i64::from(i32::MAX) + 1);
-    i32::try_from(next).unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sequences_wrap_like_kafkas() {
-        assert_eq!(next_sequence(0, 10), 10);
-        assert_eq!(next_sequence(i32::MAX - 1, 1), i32::MAX);
-        assert_eq!(next_sequence(i32::MAX, 1), 0);
-        assert_eq!(next_sequence(i32::MAX - 2, 5), 2);
-    }
+/// A new batch holds `batch.size` bytes, or one record that is larger on
+/// its own. It never grows past what the leader takes (`max.message.bytes`
+/// of the topic), what one request may carry (`max.request.size`) or what
+/// the buffer holds: a batch above any of them would fail as a whole.
+fn batch_capacity(shared: &Shared, topic_max: u32, bound: usize) -> usize {
+    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let config = &shared.config;
+    as_usize(u64::from(config.batch_size))
+        .min(as_usize(u64::from(config.max_request_size)))
+        .min(as_usize(u64::from(topic_max)))
+        .min(as_usize(shared.pool.limit()))
+        .max(HEADER_LEN + bound)
 }

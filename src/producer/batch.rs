@@ -10,6 +10,7 @@ use bytes::BytesMut;
 use super::accumulator::PartitionAccumulator;
 use super::duplicate::duplicate;
 use crate::error::{Error, Result};
+use crate::record::ProducerStamp;
 use crate::record::RecordMetadata;
 use crate::storage::AppendInfo;
 
@@ -32,6 +33,11 @@ pub(crate) struct ProducerBatch {
     pub(crate) order: u64,
     /// The finished bytes; a retry resends them unchanged (same sequence).
     pub(crate) data: BytesMut,
+    /// The producer id and sequence in `data`.
+    pub(crate) stamp: ProducerStamp,
+    /// `stamp` holds sequence numbers taken under the partition's identity
+    /// (set when first sent).
+    pub(crate) sequenced: bool,
     pub(crate) record_count: u32,
     /// Only records sent with a callback (or by `send_sync`) appear here.
     pub(crate) callbacks: Vec<PendingCallback>,
@@ -51,7 +57,9 @@ impl ProducerBatch {
             let metadata = RecordMetadata {
                 topic: Arc::clone(topic),
                 partition,
-                offset: info.base_offset + u64::from(pending.offset_delta),
+                offset: info
+                    .base_offset
+                    .saturating_add(u64::from(pending.offset_delta)),
                 timestamp: info.log_append_time.unwrap_or(pending.timestamp),
             };
             run_callback(pending.callback, Ok(metadata));

@@ -29,6 +29,16 @@ impl BufferPool {
         self.limit
     }
 
+    /// Reserves `bytes` if they are free now.
+    pub(crate) fn try_reserve(&self, bytes: u64) -> bool {
+        let mut used = self.used.lock();
+        if used.saturating_add(bytes) <= self.limit {
+            *used += bytes;
+            return true;
+        }
+        false
+    }
+
     /// Reserves `bytes`, waiting up to `max_block` for other batches to
     /// complete; fails with `Timeout { op: "max.block.ms" }`.
     pub(crate) fn reserve(&self, bytes: u64, max_block: Duration) -> Result<()> {
@@ -39,12 +49,12 @@ impl BufferPool {
             });
         }
         let mut used = self.used.lock();
-        if *used + bytes <= self.limit {
+        if used.saturating_add(bytes) <= self.limit {
             *used += bytes;
             return Ok(());
         }
         let deadline = Instant::now().checked_add(max_block);
-        while *used + bytes > self.limit {
+        while used.saturating_add(bytes) > self.limit {
             let timed_out = match deadline {
                 Some(deadline) => self.freed.wait_until(&mut used, deadline).timed_out(),
                 None => {
@@ -52,7 +62,7 @@ impl BufferPool {
                     false
                 }
             };
-            if timed_out && *used + bytes > self.limit {
+            if timed_out && used.saturating_add(bytes) > self.limit {
                 return Err(Error::Timeout {
                     op: "max.block.ms",
                     timeout: max_block,

@@ -7,6 +7,7 @@
 mod accumulator;
 mod batch;
 mod duplicate;
+mod identity;
 mod memory;
 mod murmur2;
 mod partitioner;
@@ -20,7 +21,7 @@ mod topics;
 mod tests;
 
 use std::sync::Arc;
-use std::thread::{self, JoinHandle, ThreadId};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -68,9 +69,6 @@ pub(crate) use self::partitioner::PartitionerRef;
 /// ```
 pub struct Producer {
     shared: Arc<Shared>,
-    /// Callbacks run on the sender thread; waiting for it there would
-    /// wait forever, so `flush` and `close` recognise it.
-    sender_thread: ThreadId,
     sender: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -94,9 +92,9 @@ impl Producer {
             .name(name)
             .spawn(move || sender.run())
             .map_err(|e| Error::io("spawn the producer's sender thread", "", e))?;
+        let _ = shared.sender_thread.set(handle.thread().id());
         Ok(Producer {
             shared,
-            sender_thread: handle.thread().id(),
             sender: Mutex::new(Some(handle)),
         })
     }
@@ -159,7 +157,9 @@ impl Producer {
         let config = &self.shared.config;
         // The sender completes every batch within delivery.timeout.ms; the
         // margin only guards against a sender that died.
-        let limit = config.delivery_timeout + config.request_timeout;
+        let limit = config
+            .delivery_timeout
+            .saturating_add(config.request_timeout);
         slot.wait(limit)
     }
 
@@ -258,8 +258,10 @@ impl Producer {
         }
     }
 
+    /// Callbacks run on the sender thread; waiting for it there would wait
+    /// forever, so `flush` and `close` recognise it.
     fn on_sender_thread(&self) -> bool {
-        thread::current().id() == self.sender_thread
+        self.shared.on_sender_thread()
     }
 
     /// Records whose delivery failed after `send` had accepted them

@@ -7,7 +7,7 @@
 //! moment they care about, so a steady stream of sends costs one lock per
 //! batch and no wake-ups.
 
-use std::collections::VecDeque;
+use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,12 +19,33 @@ use super::batch::ProducerBatch;
 use crate::error::Result;
 use crate::storage::AppendInfo;
 
-/// A batch that was opened and is due at `deadline` unless sealed sooner.
+/// A partition whose open batch is due at `deadline` unless sealed sooner.
+/// Each partition has at most one (see `PartitionAccumulator::linger_due`).
 pub(crate) struct Lingering {
     pub(crate) partition: Arc<PartitionAccumulator>,
-    pub(crate) id: u64,
     pub(crate) deadline: Instant,
 }
+
+// Ordered so the `BinaryHeap` (a max-heap) yields the earliest deadline first.
+impl Ord for Lingering {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.deadline.cmp(&self.deadline)
+    }
+}
+
+impl PartialOrd for Lingering {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Lingering {
+    fn eq(&self, other: &Self) -> bool {
+        self.deadline == other.deadline
+    }
+}
+
+impl Eq for Lingering {}
 
 /// What the sender takes from the queue in one go.
 #[derive(Default)]
@@ -50,8 +71,8 @@ enum Sleep {
 
 struct QueueState {
     ready: Vec<ProducerBatch>,
-    /// Deadlines increase along the queue: linger.ms is one constant.
-    lingering: VecDeque<Lingering>,
+    /// Earliest deadline on top.
+    lingering: BinaryHeap<Lingering>,
     completions: Vec<(ProducerBatch, Result<AppendInfo>)>,
     closing: bool,
     /// Something outside the queue changed (the sender was un-paused): the
@@ -78,7 +99,7 @@ impl Default for SenderQueue {
         SenderQueue {
             state: Mutex::new(QueueState {
                 ready: Vec::new(),
-                lingering: VecDeque::new(),
+                lingering: BinaryHeap::new(),
                 completions: Vec::new(),
                 closing: false,
                 kicked: false,
@@ -100,11 +121,10 @@ impl SenderQueue {
         }
     }
 
-    pub(crate) fn linger(&self, partition: Arc<PartitionAccumulator>, id: u64, deadline: Instant) {
+    pub(crate) fn linger(&self, partition: Arc<PartitionAccumulator>, deadline: Instant) {
         let mut state = self.state.lock();
-        state.lingering.push_back(Lingering {
+        state.lingering.push(Lingering {
             partition,
-            id,
             deadline,
         });
         let sleeps_past = match state.sleep {
@@ -141,18 +161,27 @@ impl SenderQueue {
 
     /// Blocks until there is work, `own_deadline` passes, or (when the
     /// sender is `idle`) the producer is closing with nothing left.
-    pub(crate) fn take_work(&self, work: &mut Work, own_deadline: Option<Instant>, idle: bool) {
+    /// `awaiting` says batches are in flight: their completions come from
+    /// another thread later, so spinning for them would only burn the
+    /// core that thread needs.
+    pub(crate) fn take_work(
+        &self,
+        work: &mut Work,
+        own_deadline: Option<Instant>,
+        idle: bool,
+        awaiting: bool,
+    ) {
         let mut state = self.state.lock();
-        let mut spun = false;
+        let mut spun = awaiting;
         loop {
             self.signalled.store(false, Ordering::Relaxed);
             let now = Instant::now();
             let closing = state.closing;
-            while let Some(front) = state.lingering.front() {
+            while let Some(front) = state.lingering.peek() {
                 if front.deadline > now && !closing {
                     break;
                 }
-                if let Some(entry) = state.lingering.pop_front() {
+                if let Some(entry) = state.lingering.pop() {
                     work.due.push(entry);
                 }
             }
@@ -164,7 +193,7 @@ impl SenderQueue {
             if !work.is_empty() || own_due || kicked || (closing && idle) {
                 return;
             }
-            let front = state.lingering.front().map(|l| l.deadline);
+            let front = state.lingering.peek().map(|l| l.deadline);
             let deadline = match (front, own_deadline) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -185,7 +214,9 @@ impl SenderQueue {
         }
     }
 
-    /// Spins until something is pushed or `SPIN` passes.
+    /// Spins until something is pushed or `SPIN` passes, yielding the
+    /// core between checks so a thread waiting for it (on a busy machine,
+    /// the very caller about to push) can run.
     fn spin(&self) {
         let start = Instant::now();
         loop {
@@ -198,6 +229,7 @@ impl SenderQueue {
             if start.elapsed() > SPIN {
                 return;
             }
+            std::thread::yield_now();
         }
     }
 }

@@ -13,7 +13,10 @@ use std::mem;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
+
 use super::batch::ProducerBatch;
+use super::identity::Identity;
 use super::queue::Work;
 use super::shared::Shared;
 use crate::error::{Error, Result};
@@ -29,21 +32,32 @@ struct PartitionSend {
     /// in sealing order even if they reached the sender out of it.
     next_fresh: u64,
     in_flight: usize,
-    /// A batch of this partition is waiting to be retried.
+    /// A batch of this partition is waiting to be retried: until it is
+    /// through, one batch at a time, so successors cannot overtake it.
     retrying: bool,
+    /// Producer id and sequences (idempotence only).
+    identity: Identity,
 }
 
 pub(crate) struct Sender {
     shared: Arc<Shared>,
     /// Indexed by `PartitionAccumulator::slot`.
     partitions: Vec<PartitionSend>,
+    /// Buffers of completed batches, reused for the copies handed to the
+    /// leader: a fresh allocation per batch costs page faults on top of
+    /// the copy.
+    spare: Vec<BytesMut>,
 }
+
+/// Spare buffers kept at most (about a megabyte with the default batch.size).
+const MAX_SPARE: usize = 64;
 
 impl Sender {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Sender {
             shared,
             partitions: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -53,16 +67,21 @@ impl Sender {
         let mut work = Work::default();
         loop {
             let idle = self.is_idle();
+            let awaiting = self.partitions.iter().any(|p| p.in_flight > 0);
             let deadline = self.next_deadline();
-            self.shared.queue.take_work(&mut work, deadline, idle);
+            self.shared
+                .queue
+                .take_work(&mut work, deadline, idle, awaiting);
             if work.closing && work.is_empty() && self.is_idle() {
                 return;
             }
             for (batch, result) in work.completions.drain(..) {
                 self.on_complete(batch, result);
             }
+            let now = Instant::now();
             for due in work.due.drain(..) {
-                if let Some(batch) = due.partition.seal_if(&self.shared, due.id) {
+                let sealed = due.partition.linger_due(&self.shared, now, work.closing);
+                if let Some(batch) = sealed {
                     self.enqueue(batch);
                 }
             }
@@ -126,7 +145,8 @@ impl Sender {
 
     fn next_sendable(&mut self, slot: usize, now: Instant) -> Option<ProducerBatch> {
         let partition = self.partitions.get_mut(slot)?;
-        if partition.in_flight >= MAX_IN_FLIGHT {
+        let window = if partition.retrying { 1 } else { MAX_IN_FLIGHT };
+        if partition.in_flight >= window || partition.identity.blocks_sending() {
             return None;
         }
         let head = partition.queue.front()?;
@@ -148,12 +168,26 @@ impl Sender {
         let config = &self.shared.config;
         let elapsed = now.saturating_duration_since(batch.created);
         let Some(remaining) = config.delivery_timeout.checked_sub(elapsed) else {
-            return self.on_complete(batch, Err(delivery_timeout(config.delivery_timeout)));
+            // Out of time before it went (again): fails as it stands, even
+            // if its identity went stale meanwhile.
+            let slot = batch.partition.slot;
+            if let Some(partition) = self.partitions.get_mut(slot) {
+                partition.in_flight = partition.in_flight.saturating_sub(1);
+            }
+            self.give_up(batch, &delivery_timeout(config.delivery_timeout));
+            return self.settle(slot);
         };
+        if self.shared.producer_id.is_some() {
+            if let Some(partition) = self.partitions.get_mut(batch.partition.slot) {
+                partition.identity.stamp(&mut batch);
+            }
+        }
         // The core consumes the bytes; keep our own for a retry, which must
         // resend them unchanged (same sequence) so the leader can dedupe.
         let bytes = if config.retries > 0 {
-            batch.data.clone()
+            let mut copy = self.spare.pop().unwrap_or_default();
+            copy.extend_from_slice(&batch.data);
+            copy
         } else {
             mem::take(&mut batch.data)
         };
@@ -187,7 +221,8 @@ impl Sender {
     }
 
     fn on_complete(&mut self, mut batch: ProducerBatch, result: Result<AppendInfo>) {
-        let Some(partition) = self.partitions.get_mut(batch.partition.slot) else {
+        let slot = batch.partition.slot;
+        let Some(partition) = self.partitions.get_mut(slot) else {
             return;
         };
         partition.in_flight = partition.in_flight.saturating_sub(1);
@@ -196,7 +231,11 @@ impl Sender {
                 partition.retrying = false;
                 batch.succeed(&info);
                 self.shared.batch_done(&batch);
+                self.recycle(batch);
             }
+            // Refused because an earlier batch was lost: goes again, in
+            // order, under the partition's new identity.
+            Err(_) if partition.identity.is_stale(&batch) => self.enqueue(batch),
             Err(error) => match retry_at(&self.shared, &batch, &error, partition.retrying) {
                 Ok(at) => {
                     partition.retrying = true;
@@ -204,8 +243,37 @@ impl Sender {
                     batch.retry_at = Some(at);
                     self.enqueue(batch);
                 }
-                Err(final_error) => self.fail(batch, &final_error),
+                Err(final_error) => self.give_up(batch, &final_error),
             },
+        }
+        self.settle(slot);
+    }
+
+    /// Fails a batch for good; a lost batch with sequence numbers makes its
+    /// partition take a new identity.
+    fn give_up(&mut self, batch: ProducerBatch, error: &Error) {
+        if let Some(partition) = self.partitions.get_mut(batch.partition.slot) {
+            partition.retrying = false;
+            partition.identity.lost(&batch);
+        }
+        self.fail(batch, error);
+    }
+
+    fn settle(&mut self, slot: usize) {
+        if let Some(partition) = self.partitions.get_mut(slot) {
+            let in_flight = partition.in_flight;
+            partition.identity.settle(in_flight, &self.shared.core);
+        }
+    }
+
+    fn recycle(&mut self, mut batch: ProducerBatch) {
+        // Only ordinary batch-sized buffers: one huge record's buffer is not
+        // worth keeping.
+        let ordinary = batch.data.capacity() <= 2 * self.shared.config.batch_size as usize;
+        if self.spare.len() < MAX_SPARE && batch.data.capacity() > 0 && ordinary {
+            let mut buffer = mem::take(&mut batch.data);
+            buffer.clear();
+            self.spare.push(buffer);
         }
     }
 
@@ -214,7 +282,11 @@ impl Sender {
             error,
             Error::UnknownTopic(_) | Error::InvalidPartition { .. }
         ) {
-            self.shared.topics.forget(&batch.partition.topic.name);
+            if let Some(forgotten) = self.shared.topics.forget(&batch.partition.topic.name) {
+                for partition in &forgotten.partitions {
+                    partition.seal_now(&self.shared);
+                }
+            }
         }
         // Counted before the callbacks run, so a callback (or whoever it
         // wakes) already sees its own failure in `failed_sends`.
@@ -244,7 +316,9 @@ impl Sender {
             }
         }
         for batch in expired {
-            self.fail(batch, &delivery_timeout(timeout));
+            let slot = batch.partition.slot;
+            self.give_up(batch, &delivery_timeout(timeout));
+            self.settle(slot);
         }
     }
 }
@@ -269,12 +343,14 @@ fn retry_at(
         config.retry_backoff_max,
         batch.attempts,
     );
-    let at = Instant::now() + backoff;
+    let at = Instant::now().checked_add(backoff);
     let expires = batch.created.checked_add(config.delivery_timeout);
-    if expires.is_none_or(|expires| at >= expires) {
-        return Err(delivery_timeout(config.delivery_timeout));
+    match (at, expires) {
+        (Some(at), Some(expires)) if at < expires => Ok(at),
+        // No deadline representable: retry until the backoff says otherwise.
+        (Some(at), None) => Ok(at),
+        _ => Err(delivery_timeout(config.delivery_timeout)),
     }
-    Ok(at)
 }
 
 /// `retry.backoff.ms` doubling per attempt up to `retry.backoff.max.ms`.

@@ -1,7 +1,9 @@
 //! State shared by a producer's handle, its callers' threads and its sender.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::thread::{self, ThreadId};
+use std::time::Duration;
 
 use super::batch::ProducerBatch;
 use super::memory::BufferPool;
@@ -20,6 +22,8 @@ pub(crate) struct Shared {
     pub(crate) topics: Topics,
     /// Set when idempotence is on: stamped into every batch with its sequence.
     pub(crate) producer_id: Option<i64>,
+    /// Set once the sender thread is started.
+    pub(crate) sender_thread: OnceLock<ThreadId>,
     closed: AtomicBool,
     failed_records: AtomicU64,
     /// Test hook: a paused sender sends nothing, as if every leader stalled.
@@ -41,6 +45,7 @@ impl Shared {
             queue: SenderQueue::default(),
             topics: Topics::default(),
             producer_id,
+            sender_thread: OnceLock::new(),
             closed: AtomicBool::new(false),
             failed_records: AtomicU64::new(0),
             paused: AtomicBool::new(false),
@@ -49,6 +54,21 @@ impl Shared {
             core,
             config,
         }
+    }
+
+    /// How long a send may wait for memory. Zero on the sender thread (a
+    /// callback sending): only that thread frees memory, so waiting there
+    /// could only end in the timeout.
+    pub(crate) fn max_block(&self) -> Duration {
+        if self.on_sender_thread() {
+            Duration::ZERO
+        } else {
+            self.config.max_block
+        }
+    }
+
+    pub(crate) fn on_sender_thread(&self) -> bool {
+        self.sender_thread.get() == Some(&thread::current().id())
     }
 
     pub(crate) fn is_closed(&self) -> bool {

@@ -197,3 +197,42 @@ fn a_batch_fails_once_its_retries_run_out() {
         1
     );
 }
+
+/// (producer id, base sequence) of every batch of `topic`-0, in log order.
+fn stamps(producer: &crate::producer::Producer, topic: &str) -> Vec<(i64, i32)> {
+    let tp = TopicPartition::new(topic, 0);
+    let fetched = producer.shared.core.fetch(&tp, 0, 1 << 20).unwrap();
+    crate::record::BatchIter::new(fetched.data)
+        .map(|batch| {
+            let header = *batch.unwrap().header();
+            (header.producer_id, header.base_sequence)
+        })
+        .collect()
+}
+
+#[test]
+fn a_lost_batch_gives_its_partition_a_new_producer_id_from_sequence_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path()).unwrap();
+    let config = ProducerConfig::new()
+        .retries(1)
+        .retry_backoff(Duration::from_millis(1));
+    let producer = log.producer(config).unwrap();
+    producer.send_sync(ProducerRecord::new("ids", "a")).unwrap();
+    producer.send_sync(ProducerRecord::new("ids", "b")).unwrap();
+    producer.fail_next_attempts(2);
+    assert!(producer
+        .send_sync(ProducerRecord::new("ids", "lost"))
+        .is_err());
+    producer.send_sync(ProducerRecord::new("ids", "c")).unwrap();
+    producer.send_sync(ProducerRecord::new("ids", "d")).unwrap();
+
+    let stamps = stamps(&producer, "ids");
+    assert_eq!(stamps.len(), 4);
+    let (first_id, second_id) = (stamps[0].0, stamps[2].0);
+    assert_ne!(first_id, second_id, "a new identity after the loss");
+    assert_eq!(
+        stamps,
+        vec![(first_id, 0), (first_id, 1), (second_id, 0), (second_id, 1)]
+    );
+}

@@ -149,10 +149,13 @@ impl Topics {
         Ok(self.install(name, partitions, core))
     }
 
-    /// Drops a topic the cluster no longer knows.
-    pub(crate) fn forget(&self, name: &str) {
-        self.map.write().remove(name);
+    /// Drops a topic the cluster no longer knows; returns what was cached
+    /// so its open batches can be sealed (they would otherwise wait out
+    /// linger.ms, unseen by flush).
+    pub(crate) fn forget(&self, name: &str) -> Option<Arc<TopicState>> {
+        let removed = self.map.write().remove(name);
         self.generation.fetch_add(1, Ordering::Release);
+        removed
     }
 
     pub(crate) fn all(&self) -> Vec<Arc<TopicState>> {

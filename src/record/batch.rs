@@ -35,6 +35,7 @@ const LEADER_EPOCH_AT: usize = 12;
 const CRC_AT: usize = 17;
 const ATTRIBUTES_AT: usize = 21;
 const MAX_TIMESTAMP_AT: usize = 35;
+const PRODUCER_ID_AT: usize = 43;
 /// Attribute bit 3: the timestamps are the broker's append time.
 const LOG_APPEND_TIME_FLAG: i16 = 0x08;
 /// Attribute bits 0-2: the compression codec; tidelog writes only "none".
@@ -200,6 +201,27 @@ pub(crate) fn stamp_log_append_time(batch: &mut [u8], timestamp: i64) {
     let attributes = header.attributes | LOG_APPEND_TIME_FLAG;
     put_at(batch, ATTRIBUTES_AT, &attributes.to_be_bytes());
     put_at(batch, MAX_TIMESTAMP_AT, &timestamp.to_be_bytes());
+    let crc = compute_crc(batch.get(..header.size()).unwrap_or_default());
+    put_at(batch, CRC_AT, &crc.to_be_bytes());
+}
+
+/// Rewrites the producer id, epoch and base sequence (a producer that had
+/// to take a new identity after a lost batch), then recomputes the CRC.
+pub(crate) fn stamp_producer(batch: &mut [u8], stamp: ProducerStamp) {
+    let Ok(header) = BatchHeader::parse(batch) else {
+        return;
+    };
+    put_at(batch, PRODUCER_ID_AT, &stamp.producer_id.to_be_bytes());
+    put_at(
+        batch,
+        PRODUCER_ID_AT + 8,
+        &stamp.producer_epoch.to_be_bytes(),
+    );
+    put_at(
+        batch,
+        PRODUCER_ID_AT + 10,
+        &stamp.base_sequence.to_be_bytes(),
+    );
     let crc = compute_crc(batch.get(..header.size()).unwrap_or_default());
     put_at(batch, CRC_AT, &crc.to_be_bytes());
 }

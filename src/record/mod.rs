@@ -7,8 +7,8 @@ mod types;
 
 #[allow(unused_imports, reason = "part of the record API contract")]
 pub(crate) use batch::{
-    stamp_base_offset, stamp_leader_epoch, stamp_log_append_time, verify, BatchHeader, BatchIter,
-    DecodedRecord, ProducerStamp, RecordBatch, HEADER_LEN, MAGIC,
+    stamp_base_offset, stamp_leader_epoch, stamp_log_append_time, stamp_producer, verify,
+    BatchHeader, BatchIter, DecodedRecord, ProducerStamp, RecordBatch, HEADER_LEN, MAGIC,
 };
 pub(crate) use builder::BatchBuilder;
 pub use types::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};

@@ -321,3 +321,51 @@ fn a_position_removed_by_retention_resets_to_the_log_start_with_earliest() -> Re
     );
     Ok(())
 }
+
+/// Every `.log` file under `dir` whose directory is `topic-partition`.
+fn segment_files(dir: &std::path::Path, partition_dir: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "log")
+                && path
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .is_some_and(|n| n == partition_dir)
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn records_before_damage_are_returned_and_the_damage_reported_next() -> Result<()> {
+    let (dir, log) = open_log();
+    log.create_topic("damaged", TopicConfig::new())?;
+    let producer = log.producer(ProducerConfig::new())?;
+    for i in 0..10 {
+        producer.send_sync(ProducerRecord::new("damaged", format!("good-{i}")))?;
+    }
+    let last = producer.send_sync(ProducerRecord::new("damaged", "the last one"))?;
+    assert_eq!(last.offset(), 10);
+    // Flip the last byte of the log (inside the last batch's record).
+    for path in segment_files(dir.path(), "damaged-0") {
+        let mut bytes = std::fs::read(&path).unwrap();
+        if let Some(byte) = bytes.last_mut() {
+            *byte ^= 0xff;
+            std::fs::write(&path, &bytes).unwrap();
+        }
+    }
+    let mut consumer = crate::support::consumer_from_start(&log, "damaged")?;
+    let first = consumer.poll(Duration::from_secs(5))?;
+    assert_eq!(first.len(), 10, "the ten good records come first");
+    let second = consumer.poll(Duration::from_secs(5));
+    assert!(matches!(second, Err(Error::Corrupt { .. })), "{second:?}");
+    Ok(())
+}

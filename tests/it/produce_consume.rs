@@ -217,3 +217,47 @@ fn a_full_batch_goes_out_without_waiting_for_linger() -> Result<()> {
     assert_eq!(first?, 0);
     Ok(())
 }
+
+#[test]
+fn a_full_buffer_sends_lingering_batches_instead_of_timing_out() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("exhausted", TopicConfig::new().partitions(8))?;
+    // Eight open batches of 1 KiB would need twice the buffer; with a
+    // ten-minute linger only sealing them on exhaustion lets sends go on.
+    let config = ProducerConfig::new()
+        .batch_size(1024)
+        .buffer_memory(4096)
+        .set("linger.ms", "600000")?
+        .set("delivery.timeout.ms", "700000")?
+        .set("max.block.ms", "60000")?;
+    let producer = log.producer(config)?;
+    for i in 0..1000 {
+        let record = ProducerRecord::new("exhausted", format!("{i:04}")).partition(i % 8);
+        producer.send(record)?;
+    }
+    producer.flush();
+    assert_eq!(read_topic(&log, "exhausted", 1000)?.len(), 1000);
+    Ok(())
+}
+
+#[test]
+fn an_endless_linger_still_flushes_and_closes() -> Result<()> {
+    let (_dir, log) = open_log();
+    let config = ProducerConfig::new()
+        .linger(Duration::MAX)
+        .delivery_timeout(Duration::MAX)
+        .retry_backoff(Duration::MAX);
+    let producer = log.producer(config)?;
+    producer.send(ProducerRecord::new("endless", "a"))?;
+    producer.flush();
+    assert_eq!(
+        producer
+            .send_sync(ProducerRecord::new("endless", "b"))?
+            .offset(),
+        1
+    );
+    producer.send(ProducerRecord::new("endless", "c"))?;
+    drop(producer);
+    assert_eq!(read_topic(&log, "endless", 3)?.len(), 3);
+    Ok(())
+}

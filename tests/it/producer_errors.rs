@@ -133,3 +133,25 @@ fn producers_are_shared_between_threads_and_consumers_move_between_them() {
     shared::<tidelog::Producer>();
     movable::<tidelog::Consumer>();
 }
+
+#[test]
+fn batches_stay_below_a_topic_max_message_bytes_smaller_than_batch_size() -> Result<()> {
+    let (_dir, log) = open_log();
+    let config = TopicConfig::new().set("max.message.bytes", "2000")?;
+    log.create_topic("small-batches", config)?;
+    let producer = log.producer(ProducerConfig::new().batch_size(64 * 1024))?;
+    for i in 0..2000 {
+        producer.send(ProducerRecord::new("small-batches", format!("{i:060}")))?;
+    }
+    producer.flush();
+    assert_eq!(
+        producer.failed_sends(),
+        0,
+        "a batch grew past max.message.bytes"
+    );
+    assert_eq!(
+        crate::support::read_topic(&log, "small-batches", 2000)?.len(),
+        2000
+    );
+    Ok(())
+}
