@@ -18,6 +18,7 @@
 //!   move, and their new owner gets them one rebalance later.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -115,6 +116,34 @@ impl Membership {
 struct Shared {
     member_id: Mutex<Option<String>>,
     last_poll: Mutex<Instant>,
+    /// How many `poll`s the consumer is inside (a listener may poll within
+    /// a poll): as in Kafka, time spent there does not count against
+    /// `max.poll.interval.ms`.
+    in_poll: AtomicUsize,
+}
+
+/// Marks the consumer as inside `poll` until dropped.
+pub(crate) struct PollGuard {
+    shared: Arc<Shared>,
+}
+
+impl Drop for PollGuard {
+    fn drop(&mut self) {
+        // The interval starts when poll hands the records over.
+        *self.shared.last_poll.lock() = Instant::now();
+        self.shared.in_poll.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Consumer {
+    /// Call at the start of `poll`; keep the guard until it returns.
+    pub(crate) fn enter_poll(&self) -> Option<PollGuard> {
+        let shared = &self.group.member.as_ref()?.shared;
+        shared.in_poll.fetch_add(1, Ordering::AcqRel);
+        Some(PollGuard {
+            shared: Arc::clone(shared),
+        })
+    }
 }
 
 /// An active subscription: the member's view of its group.
@@ -124,6 +153,10 @@ struct Member {
     member_id: Option<String>,
     generation: u32,
     owned: BTreeSet<TopicPartition>,
+    /// Assigned partitions not taken over yet (reading their committed
+    /// offsets failed); retried at every poll. `Some` even when empty, so
+    /// the listener still hears of the assignment.
+    to_take_over: Option<Vec<TopicPartition>>,
     /// The group's version when this member last looked.
     seen: u64,
     shared: Arc<Shared>,
@@ -159,19 +192,55 @@ impl Heartbeat {
 /// gone.
 fn heartbeat_loop(group: &Group, shared: &Shared, interval: Duration, stopped: &Receiver<()>) {
     loop {
-        let next = Instant::now() + interval;
-        let wake = group
-            .next_deadline()
-            .map_or(next, |d| next.min(d + Duration::from_millis(1)));
-        match stopped.recv_deadline(wake) {
+        match stopped_before(stopped, next_wake(group, interval)) {
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
             _ => return,
         }
         let member_id = shared.member_id.lock().clone();
         if let Some(member_id) = member_id {
-            let last_poll = *shared.last_poll.lock();
+            let last_poll = match shared.in_poll.load(Ordering::Acquire) {
+                0 => *shared.last_poll.lock(),
+                _ => Instant::now(),
+            };
             group.heartbeat(&member_id, last_poll);
+        } else {
+            // Someone else's deadline woke us: evict them, or the deadline
+            // stays in the past and this loop never sleeps again.
+            group.tick();
         }
+    }
+}
+
+/// The next heartbeat or the group's next deadline, whichever comes first;
+/// never sooner than a millisecond from now, so a deadline nobody can act
+/// on cannot make the thread spin. `None`: nothing due (durations too large
+/// for `Instant`).
+fn next_wake(group: &Group, interval: Duration) -> Option<Instant> {
+    let now = Instant::now();
+    let next = now.checked_add(interval);
+    // Sessions end strictly after their deadline: wake just past it.
+    let deadline = group
+        .next_deadline()
+        .and_then(|d| d.checked_add(Duration::from_millis(1)));
+    let wake = match (next, deadline) {
+        (Some(n), Some(d)) => Some(n.min(d)),
+        (n, d) => n.or(d),
+    }?;
+    Some(
+        now.checked_add(Duration::from_millis(1))
+            .map_or(wake, |floor| wake.max(floor)),
+    )
+}
+
+fn stopped_before(
+    stopped: &Receiver<()>,
+    wake: Option<Instant>,
+) -> std::result::Result<(), crossbeam_channel::RecvTimeoutError> {
+    match wake {
+        Some(wake) => stopped.recv_deadline(wake),
+        None => stopped
+            .recv()
+            .map_err(|_| crossbeam_channel::RecvTimeoutError::Disconnected),
     }
 }
 

@@ -218,6 +218,7 @@ impl Consumer {
 
     /// Polls until records arrive or `deadline` passes (`None`: no deadline).
     pub(crate) fn poll_until(&mut self, deadline: Option<Instant>) -> Result<Vec<ConsumerRecord>> {
+        let _in_poll = self.enter_poll();
         let max = usize::try_from(self.config.max_poll_records)
             .unwrap_or(usize::MAX)
             .max(1);

@@ -108,8 +108,15 @@ impl Member {
             || now.saturating_duration_since(self.last_poll) > self.max_poll_interval
     }
 
-    fn deadline(&self) -> Instant {
-        (self.last_heartbeat + self.session_timeout).min(self.last_poll + self.max_poll_interval)
+    /// When the member expires; `None` if both timeouts are too large to
+    /// ever run out (`Instant` cannot represent the sum).
+    fn deadline(&self) -> Option<Instant> {
+        let session = self.last_heartbeat.checked_add(self.session_timeout);
+        let poll = self.last_poll.checked_add(self.max_poll_interval);
+        match (session, poll) {
+            (Some(s), Some(p)) => Some(s.min(p)),
+            (s, p) => s.or(p),
+        }
     }
 }
 
@@ -191,6 +198,11 @@ impl GroupCoordinator {
         now: Instant,
     ) -> Result<String, Refusal> {
         self.tick(now);
+        if self.state == GroupState::Dead {
+            // Deleted, now used again: a new group (generations keep
+            // counting, so nothing from before the deletion is accepted).
+            self.state = GroupState::Empty;
+        }
         if let Some(strategy) = self.strategy.filter(|s| *s != request.strategy) {
             return Err(Refusal::InconsistentStrategy(strategy));
         }
@@ -352,13 +364,15 @@ impl GroupCoordinator {
 
     /// The earliest instant at which `tick` could evict someone.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.members.values().map(Member::deadline).min()
+        self.members.values().filter_map(Member::deadline).min()
     }
 
     /// Marks the group deleted; only valid when it has no members.
     pub(crate) fn mark_dead(&mut self) {
         self.version += 1;
         self.state = GroupState::Dead;
+        // A later group of the same name may pick any strategy.
+        self.strategy = None;
     }
 
     pub(crate) fn describe(&self) -> GroupDescription {

@@ -38,6 +38,10 @@ use crate::topic::{TopicName, TopicPartition};
 /// The internal topic's name, as in Kafka.
 pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
+/// How long commits are kept: Kafka's `offsets.retention.minutes` default
+/// (7 days), independent of the broker's `log.retention.*`.
+const OFFSETS_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// How long a commit may take, retries included (Kafka's
 /// `offsets.commit.timeout.ms` default).
 pub(crate) const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -72,6 +76,22 @@ struct State {
 }
 
 impl State {
+    /// Forgets the tombstoned partitions only, and only commits older than
+    /// the tombstones: a commit that landed after them stays.
+    fn delete(&mut self, group: &str, partitions: &[TopicPartition], log_offset: u64) {
+        let Some(stored) = self.groups.get_mut(group) else {
+            return;
+        };
+        for tp in partitions {
+            if stored.get(tp).is_some_and(|s| s.log_offset <= log_offset) {
+                stored.remove(tp);
+            }
+        }
+        if stored.is_empty() {
+            self.groups.remove(group);
+        }
+    }
+
     fn store(&mut self, group: &str, offsets: GroupOffsets, log_offset: u64) {
         let stored = self.groups.entry(group.to_string()).or_default();
         for (tp, committed) in offsets {
@@ -260,7 +280,12 @@ impl OffsetStore {
         let topic = TopicConfig::new()
             .partitions(config.offsets_topic_partitions)
             .replication_factor(replicas)
-            .min_insync_replicas(config.min_insync_replicas.min(replicas));
+            .min_insync_replicas(config.min_insync_replicas.min(replicas))
+            // Kafka keeps commits for `offsets.retention.minutes` whatever
+            // the broker's `log.retention.*` says; a short broker retention
+            // must not make consumers re-read from their reset policy.
+            .retention(Some(OFFSETS_RETENTION))
+            .retention_bytes(None);
         match self
             .core
             .create_topic(&TopicName::any(OFFSETS_TOPIC)?, topic)
@@ -282,12 +307,16 @@ impl OffsetStore {
         op: &'static str,
         mut attempt: impl FnMut(Instant) -> Result<T>,
     ) -> Result<T> {
-        let deadline = Instant::now() + timeout;
+        let start = Instant::now();
+        let deadline = start.checked_add(timeout).unwrap_or(start);
         loop {
             let seen = self.core.data_signal().current();
             match attempt(deadline) {
                 Err(e) if e.is_retriable() && Instant::now() < deadline => {
-                    let pause = (Instant::now() + Duration::from_millis(20)).min(deadline);
+                    let now = Instant::now();
+                    let pause = now
+                        .checked_add(Duration::from_millis(20))
+                        .map_or(deadline, |p| p.min(deadline));
                     self.core.data_signal().wait_past(seen, pause);
                 }
                 Err(Error::Timeout { .. }) => return Err(Error::Timeout { op, timeout }),
@@ -329,9 +358,7 @@ impl Update {
     fn apply(self, state: &mut State, log_offset: u64) {
         match self {
             Update::Commit(group, offsets) => state.store(&group, offsets, log_offset),
-            Update::Delete(group, _) => {
-                state.groups.remove(&group);
-            }
+            Update::Delete(group, partitions) => state.delete(&group, &partitions, log_offset),
         }
     }
 }
@@ -448,5 +475,37 @@ fn corrupt(tp: &TopicPartition, offset: u64, kind: crate::error::CorruptionKind)
         path: std::path::PathBuf::from(tp.to_string()),
         position: offset,
         kind,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(state: &mut State, tp: &TopicPartition, offset: u64, log_offset: u64) {
+        let offsets = GroupOffsets::from([(tp.clone(), OffsetAndMetadata::new(offset))]);
+        state.store("billing", offsets, log_offset);
+    }
+
+    #[test]
+    fn a_delete_forgets_only_tombstoned_partitions_committed_before_it() {
+        let mut state = State::default();
+        let (a, b, c) = (
+            TopicPartition::new("orders", 0),
+            TopicPartition::new("orders", 1),
+            TopicPartition::new("orders", 2),
+        );
+        commit(&mut state, &a, 1, 10);
+        commit(&mut state, &b, 2, 11);
+        // Landed after the tombstones (offset 20) but completed first.
+        commit(&mut state, &c, 3, 21);
+        commit(&mut state, &b, 4, 22);
+        Update::Delete("billing".to_string(), vec![a.clone(), b.clone()]).apply(&mut state, 20);
+        let left = &state.groups["billing"];
+        assert!(!left.contains_key(&a));
+        assert_eq!(left[&b].committed.offset(), 4);
+        assert_eq!(left[&c].committed.offset(), 3);
+        Update::Delete("billing".to_string(), vec![b, c]).apply(&mut state, 30);
+        assert!(!state.groups.contains_key("billing"));
     }
 }

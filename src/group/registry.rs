@@ -77,24 +77,31 @@ impl Groups {
         Ok(names.into_iter().collect())
     }
 
-    /// Deletes a group with no members: tombstones its offsets and forgets it.
+    /// Deletes a group with no members: tombstones its offsets and marks it
+    /// Dead. The group stays registered, so a consumer that looked it up
+    /// before the deletion still reaches the same coordinator as everyone
+    /// else; the next join brings it back as a fresh, empty group.
     pub(crate) fn delete(&self, name: &str) -> Result<()> {
-        let partitions: Vec<TopicPartition> =
-            self.offsets.group_offsets(name)?.into_keys().collect();
-        if partitions.is_empty() {
+        if self.offsets.group_offsets(name)?.is_empty() {
             return match self.existing(name).is_some_and(|g| g.lock().has_members()) {
                 true => Err(Error::GroupNotEmpty(name.to_string())),
                 false => Err(Error::UnknownGroup(name.to_string())),
             };
         }
         let group = self.group(name);
-        group.write(
-            |coordinator| group.check_empty(coordinator),
-            Update::Delete(name.to_string(), partitions),
-        )?;
-        group.lock().mark_dead();
-        self.groups.lock().remove(name);
-        Ok(())
+        // The tombstones cover what is committed when the group is found
+        // empty, and it is marked Dead under that same lock: no member can
+        // join, and no commit can slip in, in between.
+        group.write(|coordinator| {
+            group.check_empty(coordinator)?;
+            let partitions: Vec<TopicPartition> =
+                self.offsets.group_offsets(name)?.into_keys().collect();
+            if partitions.is_empty() {
+                return Err(Error::UnknownGroup(name.to_string()));
+            }
+            coordinator.mark_dead();
+            Ok(Update::Delete(name.to_string(), partitions))
+        })
     }
 
     pub(crate) fn offsets(&self) -> &OffsetStore {
@@ -217,6 +224,12 @@ impl Group {
         coordinator.heartbeat(member_id, last_poll, Instant::now())
     }
 
+    /// Evicts whoever has expired (for a heartbeat thread whose own
+    /// consumer is not a member right now).
+    pub(crate) fn tick(&self) {
+        self.lock().tick(Instant::now());
+    }
+
     pub(crate) fn leave(&self, member_id: &str) {
         self.lock().leave(member_id, Instant::now());
     }
@@ -241,7 +254,8 @@ impl Group {
             // Sessions end strictly after their deadline: wake just past it.
             let wake = guard
                 .next_deadline()
-                .map_or(deadline, |d| (d + Duration::from_millis(1)).min(deadline));
+                .and_then(|d| d.checked_add(Duration::from_millis(1)))
+                .map_or(deadline, |d| d.min(deadline));
             if self.changed.wait_until(&mut guard, wake).timed_out() {
                 let before = guard.version();
                 guard.tick(Instant::now());
@@ -255,14 +269,12 @@ impl Group {
     /// and waits until the offsets are durable.
     pub(crate) fn commit(&self, member: Option<(&str, u32)>, offsets: &Offsets) -> Result<()> {
         let (member_id, generation) = member.map_or((None, 0), |(m, g)| (Some(m), g));
-        self.write(
-            |coordinator| {
-                coordinator
-                    .validate_commit(member_id, generation, Instant::now())
-                    .map_err(|r| self.refused(r))
-            },
-            Update::Commit(self.name.clone(), offsets.clone()),
-        )
+        self.write(|coordinator| {
+            coordinator
+                .validate_commit(member_id, generation, Instant::now())
+                .map_err(|r| self.refused(r))?;
+            Ok(Update::Commit(self.name.clone(), offsets.clone()))
+        })
     }
 
     /// Like `commit`, but returns once the write is under way; `on_complete`
@@ -292,10 +304,10 @@ impl Group {
     /// Stores offsets on behalf of an administrator: refused while the group
     /// has members, whose positions would overwrite them.
     pub(crate) fn admin_commit(&self, offsets: &Offsets) -> Result<()> {
-        self.write(
-            |coordinator| self.check_empty(coordinator),
-            Update::Commit(self.name.clone(), offsets.clone()),
-        )
+        self.write(|coordinator| {
+            self.check_empty(coordinator)?;
+            Ok(Update::Commit(self.name.clone(), offsets.clone()))
+        })
     }
 
     fn check_empty(&self, coordinator: &GroupCoordinator) -> Result<()> {
@@ -305,7 +317,8 @@ impl Group {
         }
     }
 
-    /// Writes `update` once `check` passes, and waits until it is durable.
+    /// Writes the update `check` returns (once it passes), and waits until
+    /// it is durable.
     ///
     /// Each attempt checks and starts the append under the group's lock, so
     /// appends are ordered after the membership they were validated
@@ -313,25 +326,25 @@ impl Group {
     /// are never stuck behind a slow write. Retriable failures (leadership
     /// moving) are retried, re-checking each time, for up to
     /// `offsets.commit.timeout.ms`.
-    fn write(
-        &self,
-        check: impl Fn(&mut GroupCoordinator) -> Result<()>,
-        update: Update,
-    ) -> Result<()> {
+    fn write(&self, check: impl Fn(&mut GroupCoordinator) -> Result<Update>) -> Result<()> {
         let tp = self.offsets.prepare(&self.name)?;
         self.offsets
             .retry(COMMIT_TIMEOUT, "offsets.commit.timeout.ms", |deadline| {
                 let (done, outcome) = crossbeam_channel::bounded(1);
                 {
                     let mut coordinator = self.lock();
-                    check(&mut coordinator)?;
+                    let update = check(&mut coordinator)?;
                     let on_complete = Box::new(move |result| {
                         let _ = done.send(result);
                     });
-                    OffsetStore::append(&self.offsets, &tp, update.clone(), on_complete);
+                    OffsetStore::append(&self.offsets, &tp, update, on_complete);
                 }
                 outcome
-                    .recv_deadline(deadline + Duration::from_millis(100))
+                    .recv_deadline(
+                        deadline
+                            .checked_add(Duration::from_millis(100))
+                            .unwrap_or(deadline),
+                    )
                     .unwrap_or(Err(Error::Timeout {
                         op: "offsets.commit.timeout.ms",
                         timeout: COMMIT_TIMEOUT,

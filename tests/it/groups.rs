@@ -624,3 +624,133 @@ fn heartbeats_keep_a_slow_member_in_the_group() -> Result<()> {
     assert_eq!(slow.generation(), Some(generation));
     Ok(())
 }
+
+#[test]
+fn huge_timeouts_mean_no_deadline_rather_than_a_panic() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    produce(&log, "orders", 2, 40)?;
+    let patient = member_config("billing")
+        .session_timeout(Duration::MAX)
+        .heartbeat_interval(Duration::MAX / 2)
+        .max_poll_interval(Duration::MAX)
+        .enable_auto_commit(true)
+        .set("auto.commit.interval.ms", &i64::MAX.to_string())?;
+    let mut consumers = Vec::new();
+    for config in [patient, member_config("billing")] {
+        let mut consumer = log.consumer(config)?;
+        consumer.subscribe(&["orders"])?;
+        consumers.push(consumer);
+    }
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    consumers[0].commit_sync()?;
+    // The other member dies; its session deadline is the only one left,
+    // and the patient member's waits must still end on time.
+    consumers.remove(1).kill();
+    poll_until(&mut consumers, &mut read, |c, read| {
+        settled(&log, "billing", c) && distinct(read) == 40
+    })?;
+    assert_eq!(consumers[0].assignment().len(), 2);
+    consumers.remove(0).close()?;
+    Ok(())
+}
+
+#[test]
+fn a_consumer_that_has_not_joined_yet_still_evicts_dead_members() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let mut consumers = vec![log.consumer(member_config("billing"))?];
+    consumers[0].subscribe(&["orders"])?;
+    let mut read = Vec::new();
+    poll_until(&mut consumers, &mut read, |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    // Subscribed but never polled: its heartbeat thread has no member id,
+    // and it is the only thread left to notice the dead member's deadline
+    // (listing groups does not evict anyone).
+    let mut waiting = log.consumer(member_config("billing"))?;
+    waiting.subscribe(&["orders"])?;
+    consumers.remove(0).kill();
+    let deadline = Instant::now() + DEADLINE;
+    while log.list_groups()?.contains(&"billing".to_string()) {
+        assert!(
+            Instant::now() < deadline,
+            "the dead member was never evicted"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(waiting);
+    Ok(())
+}
+
+#[test]
+fn time_blocked_inside_poll_does_not_count_against_max_poll_interval() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let config = member_config("billing")
+        .session_timeout(Duration::from_secs(2))
+        .max_poll_interval(Duration::from_millis(200));
+    let mut consumers = vec![log.consumer(config)?];
+    consumers[0].subscribe(&["orders"])?;
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c)
+    })?;
+    let generation = consumers[0].generation();
+    // Nothing to read: the poll waits its whole timeout, five intervals.
+    assert!(consumers[0].poll(Duration::from_secs(1))?.is_empty());
+    assert_eq!(consumers[0].generation(), generation);
+    assert!(settled(&log, "billing", &consumers));
+    Ok(())
+}
+
+/// Tries to commit the partitions it lost; keeps what the commit answered.
+#[derive(Clone, Default)]
+struct CommitOnLost(std::sync::Arc<parking_lot::Mutex<Vec<Result<()>>>>);
+
+impl RebalanceListener for CommitOnLost {
+    fn on_partitions_lost(&mut self, consumer: &mut Consumer, _: &[TopicPartition]) -> Result<()> {
+        let outcome = consumer.commit_sync();
+        self.0.lock().push(outcome);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_commit_inside_on_partitions_lost_fails_for_good() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    produce(&log, "orders", 2, 20)?;
+    let config = member_config("billing")
+        .session_timeout(Duration::from_secs(2))
+        .max_poll_interval(Duration::from_millis(200));
+    let mut consumer = log.consumer(config)?;
+    let outcomes = CommitOnLost::default();
+    consumer.subscribe_with_listener(&["orders"], outcomes.clone())?;
+    let mut consumers = [consumer];
+    poll_until(&mut consumers, &mut Vec::new(), |c, _| {
+        settled(&log, "billing", c) && c[0].assignment().len() == 2
+    })?;
+    // Not polling: max.poll.interval.ms runs out and the member is removed.
+    let deadline = Instant::now() + DEADLINE;
+    while !log
+        .consumer_group("billing")
+        .describe()?
+        .members()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the member was never removed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    poll_until(&mut consumers, &mut Vec::new(), |_, _| {
+        !outcomes.0.lock().is_empty()
+    })?;
+    let outcome = outcomes.0.lock().remove(0);
+    assert!(
+        matches!(outcome, Err(Error::CommitFailed { .. })),
+        "{outcome:?}"
+    );
+    Ok(())
+}

@@ -228,3 +228,74 @@ fn min_insync_above_the_replication_factor_is_refused() -> tidelog::Result<()> {
     explicit.close()?;
     log.close()
 }
+
+/// Names of this process's threads that tidelog started (Linux keeps the
+/// first 15 bytes of a thread name in /proc).
+fn tidelog_threads() -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new(); // not Linux: nothing to check
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| name.starts_with("tidelog"))
+        .collect()
+}
+
+const THREADS_CHILD_ENV: &str = "TIDELOG_THREADS_CHILD";
+
+#[test]
+fn closing_everything_leaves_no_thread_behind() -> tidelog::Result<()> {
+    use std::time::Duration;
+    use tidelog::{ConsumerConfig, ProducerConfig, ProducerRecord};
+
+    if std::env::var(THREADS_CHILD_ENV).is_err() {
+        // Other tests of this binary run threads of their own, so the check
+        // runs alone, in a child process.
+        let status = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "log::closing_everything_leaves_no_thread_behind",
+                "--nocapture",
+            ])
+            .env(THREADS_CHILD_ENV, "1")
+            .status()
+            .unwrap();
+        assert!(status.success(), "threads outlived their owners");
+        return Ok(());
+    }
+    let dir = tempdir();
+    let log = Log::open(dir.path())?;
+    log.create_topic("t", TopicConfig::new().partitions(2))?;
+    let producer = log.producer(ProducerConfig::new())?;
+    producer.send_sync(ProducerRecord::new("t", "x"))?;
+    let mut member = log.consumer(
+        ConsumerConfig::new()
+            .group_id("g")
+            .set("auto.offset.reset", "earliest")?,
+    )?;
+    member.subscribe(&["t"])?;
+    let _ = member.poll(Duration::from_secs(5))?;
+    assert!(
+        !tidelog_threads().is_empty(),
+        "no tidelog threads seen at all"
+    );
+    member.close()?;
+    producer.close();
+    drop(producer);
+    log.close()?;
+    assert_eq!(tidelog_threads(), Vec::<String>::new());
+
+    // Dropping instead of closing joins the same threads.
+    let log = Log::open(dir.path())?;
+    let producer = log.producer(ProducerConfig::new())?;
+    producer.send(ProducerRecord::new("t", "y"))?;
+    let mut member = log.consumer(ConsumerConfig::new().group_id("g"))?;
+    member.subscribe(&["t"])?;
+    let _ = member.poll(Duration::from_millis(200))?;
+    drop(member);
+    drop(producer);
+    drop(log);
+    assert_eq!(tidelog_threads(), Vec::<String>::new());
+    Ok(())
+}

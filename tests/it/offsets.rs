@@ -315,3 +315,70 @@ fn without_a_committed_offset_a_member_starts_per_auto_offset_reset() -> Result<
     assert!(matches!(outcome, Err(Error::NoOffsetForPartition { .. })));
     Ok(())
 }
+
+fn short_retention_log(dir: &std::path::Path) -> Result<Log> {
+    Log::builder(dir)
+        .brokers(1)
+        .set("offsets.topic.num.partitions", "1")?
+        .set("log.retention.ms", "1")?
+        .set("log.retention.check.interval.ms", "10")?
+        .open()
+}
+
+#[test]
+fn committed_offsets_outlive_a_short_broker_retention() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let tp = TopicPartition::new("orders", 0);
+    {
+        let log = short_retention_log(dir.path())?;
+        log.create_topic("orders", TopicConfig::new().retention(None))?;
+        produce(&log, "orders", 1, 5)?;
+        log.consumer_group("billing")
+            .reset_offsets("orders", OffsetSpec::Offset(3))?;
+        // A topic that inherits the broker's retention, written after the
+        // commit: once its record is gone, a retention pass has run on
+        // everything at least as old, the commit included.
+        log.create_topic("ticks", TopicConfig::new())?;
+        produce(&log, "ticks", 1, 1)?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while log.topic("ticks")?.partition(0)?.log_start_offset == 0 {
+            assert!(std::time::Instant::now() < deadline, "retention never ran");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let committed = log.consumer_group("billing").committed(&tp)?;
+        assert_eq!(committed.map(|c| c.offset()), Some(3));
+        log.close()?;
+    }
+    let log = short_retention_log(dir.path())?;
+    let committed = log.consumer_group("billing").committed(&tp)?;
+    assert_eq!(committed.map(|c| c.offset()), Some(3));
+    Ok(())
+}
+
+#[test]
+fn a_consumer_subscribed_before_a_delete_shares_the_group_with_later_ones() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(4))?;
+    produce(&log, "orders", 4, 40)?;
+    let group = log.consumer_group("billing");
+    group.reset_offsets("orders", OffsetSpec::Offset(2))?;
+    // Subscribed (so it knows the group) but not joined yet: deleting is
+    // allowed, and afterwards it must meet new subscribers in one group.
+    let early = subscribed(&log, "billing", "orders")?;
+    group.delete()?;
+    assert_eq!(group.describe()?.state(), GroupState::Dead);
+    let late = subscribed(&log, "billing", "orders")?;
+    let mut consumers = [early, late];
+    let mut read = Vec::new();
+    // poll_until checks at every step that no partition has two owners.
+    poll_until(&mut consumers, &mut read, |c, _| {
+        settled(&log, "billing", c) && c.iter().all(|c| c.assignment().len() == 2)
+    })?;
+    // The deleted commits are gone: every record is read from the start.
+    poll_until(&mut consumers, &mut read, |_, read| {
+        read.iter().collect::<BTreeSet<_>>().len() == 40
+    })?;
+    consumers[0].commit_sync()?;
+    assert_eq!(group.describe()?.state(), GroupState::Stable);
+    Ok(())
+}

@@ -121,7 +121,7 @@ impl Consumer {
                 Some(identity) => member
                     .group
                     .commit_async(Some(identity), offsets, on_complete),
-                None => on_complete(Err(Error::RebalanceInProgress(group_id))),
+                None => on_complete(Err(self.no_identity(group_id))),
             },
             None => match self.group.groups.as_ref() {
                 Some(groups) => groups
@@ -169,6 +169,22 @@ impl Consumer {
             .collect()
     }
 
+    /// Why a subscribed consumer without a member id cannot commit. Inside
+    /// a listener that means `on_partitions_lost` (every other listener call
+    /// happens while the member id is known): the partitions belong to
+    /// someone else and retrying cannot help.
+    fn no_identity(&self, group: String) -> Error {
+        match self.group.in_listener {
+            true => Error::CommitFailed {
+                group,
+                reason: "this consumer was removed from the group and its partitions are \
+                         lost; they may belong to another member now (poll to rejoin)"
+                    .to_string(),
+            },
+            false => Error::RebalanceInProgress(group),
+        }
+    }
+
     /// Commits for this consumer's membership, or as a consumer with manual
     /// assignment when it has no subscription.
     pub(super) fn commit_to_group(&mut self, offsets: &Offsets) -> Result<()> {
@@ -179,7 +195,7 @@ impl Consumer {
         match self.group.member.as_ref() {
             Some(member) => match member.commit_identity() {
                 Some(identity) => member.group.commit(Some(identity), offsets),
-                None => Err(Error::RebalanceInProgress(group_id)),
+                None => Err(self.no_identity(group_id)),
             },
             None => {
                 let groups = self
@@ -205,7 +221,8 @@ impl Consumer {
         }
         let offsets = self.offsets_to_commit(None);
         let _ = self.commit_to_group(&offsets);
-        self.group.next_auto_commit = Some(Instant::now() + self.config.auto_commit_interval);
+        // An interval too large for `Instant` means no further auto-commit.
+        self.group.next_auto_commit = Instant::now().checked_add(self.config.auto_commit_interval);
     }
 
     /// Runs the callbacks of asynchronous commits that have finished.

@@ -1,6 +1,7 @@
 //! Subscribing, rebalancing inside `poll`, leaving (close) and dying (kill).
 
 use std::collections::BTreeSet;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -132,12 +133,15 @@ impl Consumer {
         let shared = Arc::new(Shared {
             member_id: Mutex::new(None),
             last_poll: Mutex::new(Instant::now()),
+            in_poll: AtomicUsize::new(0),
         });
-        let heartbeat = Heartbeat::start(
-            Arc::clone(&group),
-            Arc::clone(&shared),
-            self.config.heartbeat_interval,
-        )?;
+        // Often enough that a poll blocked longer than max.poll.interval.ms
+        // is reported as alive before that interval runs out.
+        let interval = self
+            .config
+            .heartbeat_interval
+            .min(self.config.max_poll_interval / 2);
+        let heartbeat = Heartbeat::start(Arc::clone(&group), Arc::clone(&shared), interval)?;
         self.group.member = Some(Member {
             seen: group.version(),
             group,
@@ -151,6 +155,7 @@ impl Consumer {
             member_id: None,
             generation: 0,
             owned: BTreeSet::new(),
+            to_take_over: None,
             shared,
             heartbeat: Some(heartbeat),
         });
@@ -158,7 +163,8 @@ impl Consumer {
         self.group.next_auto_commit = self
             .config
             .enable_auto_commit
-            .then(|| Instant::now() + self.config.auto_commit_interval);
+            .then(|| Instant::now().checked_add(self.config.auto_commit_interval))
+            .flatten();
         Ok(())
     }
 
@@ -330,6 +336,12 @@ impl Consumer {
         // A listener's error is reported once the rebalance step is done; an
         // error of the protocol itself (a refused join) ends the poll at once.
         let mut listener_error = None;
+        // An assignment whose offsets could not be read last time.
+        self.take_over_pending(&mut |result: Result<()>| {
+            if let Err(e) = result {
+                listener_error.get_or_insert(e);
+            }
+        })?;
         while self.group_needs_attention() {
             if !self.rebalance_step(deadline, &mut listener_error)? {
                 break;
@@ -369,8 +381,11 @@ impl Consumer {
             Step::Wait => return Ok(self.wait_for_group(deadline)),
             Step::Assigned { revoked, added } => {
                 note(self.revoke(&revoked));
-                let committed = self.committed_offsets(&added)?;
-                note(self.take_over(&added, committed));
+                if let Some(member) = self.group.member.as_mut() {
+                    let pending = member.to_take_over.get_or_insert_with(Vec::new);
+                    pending.extend(added);
+                }
+                self.take_over_pending(&mut note)?;
             }
             Step::Lost(lost) => {
                 note(self.call_listener(|l, c| l.on_partitions_lost(c, &lost)));
@@ -421,6 +436,32 @@ impl Consumer {
             .iter()
             .map(|tp| Ok(member.group.committed(tp)?.map(|c| c.offset())))
             .collect()
+    }
+
+    /// Takes over the assigned partitions still waiting, if any. Failing to
+    /// read their committed offsets is returned and leaves them waiting for
+    /// the next poll; the listener's error goes to `note`.
+    fn take_over_pending(&mut self, note: &mut impl FnMut(Result<()>)) -> Result<()> {
+        let Some(member) = self.group.member.as_ref() else {
+            return Ok(());
+        };
+        let Some(pending) = member.to_take_over.as_ref() else {
+            return Ok(());
+        };
+        // Partitions revoked or lost since they were assigned are skipped.
+        let mut added: Vec<TopicPartition> = pending
+            .iter()
+            .filter(|tp| member.owned.contains(*tp))
+            .cloned()
+            .collect();
+        added.sort();
+        added.dedup();
+        let committed = self.committed_offsets(&added)?;
+        if let Some(member) = self.group.member.as_mut() {
+            member.to_take_over = None;
+        }
+        note(self.take_over(&added, committed));
+        Ok(())
     }
 
     /// Adds newly assigned partitions at their committed offsets, then tells
