@@ -334,7 +334,8 @@ impl ClusterCore {
         let mut first_error = None;
         for node in &self.brokers {
             for partition in node.partitions() {
-                if let Err(e) = partition.log().enforce_retention(now) {
+                let high_watermark = partition.high_watermark();
+                if let Err(e) = partition.log().enforce_retention_below(now, high_watermark) {
                     first_error.get_or_insert(e);
                 }
             }

@@ -23,7 +23,16 @@ impl PartitionLog {
     ///
     /// # Errors
     /// `Error::Io` if a file cannot be deleted or the checkpoint written.
+    #[cfg(test)]
     pub(crate) fn enforce_retention(&self, now_ms: i64) -> Result<usize> {
+        self.enforce_retention_below(now_ms, u64::MAX)
+    }
+
+    /// Like [`PartitionLog::enforce_retention`], but never deletes a segment
+    /// holding an offset at or above `max_offset`: a replica passes its high
+    /// watermark, so retention never removes records that are not yet
+    /// replicated (as Kafka caps deletion at the high watermark).
+    pub(crate) fn enforce_retention_below(&self, now_ms: i64, max_offset: u64) -> Result<usize> {
         let mut writer = self.writer.lock();
         self.check_writable()?;
         let mut doomed = 0usize;
@@ -46,7 +55,13 @@ impl PartitionLog {
         if let Some(limit) = self.config.retention_bytes {
             doomed = doomed.max(self.excess_segments(limit));
         }
-        self.delete_oldest(doomed)
+        let below = self
+            .segments
+            .read()
+            .iter()
+            .take_while(|s| s.next_offset() <= max_offset)
+            .count();
+        self.delete_oldest(doomed.min(below))
     }
 
     /// How many of the oldest non-active segments can go while the log stays

@@ -419,3 +419,27 @@ fn a_large_read_is_cut_to_a_cache_sized_chunk_of_whole_batches() {
     assert_eq!(offsets, (0..offsets.len() as i64).collect::<Vec<_>>());
     assert!(offsets.len() < 300);
 }
+
+#[test]
+fn retention_never_deletes_at_or_above_the_given_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = PartitionLogConfig {
+        segment_bytes: 300,
+        retention: Some(Duration::from_millis(1_000)),
+        ..config()
+    };
+    let log = open(dir.path(), config);
+    for i in 0..10 {
+        log.append_as_leader(&mut batch("old", 2, i), 0, false)
+            .unwrap();
+    }
+    // Everything is expired, but only offsets below 5 are replicated: the
+    // segments holding offset 5 and later stay.
+    log.enforce_retention_below(100_000, 5).unwrap();
+    assert!(log.log_start_offset() <= 5);
+    assert_eq!(read_all(&log, log.log_start_offset()).last().unwrap().0, 19);
+    let kept_from = log.log_start_offset();
+    log.enforce_retention_below(100_000, 20).unwrap();
+    assert!(log.log_start_offset() >= kept_from);
+    assert_eq!(log.log_start_offset(), 20);
+}
