@@ -1,52 +1,14 @@
-//! Arbitrary bytes written as a partition directory (segment, indexes,
-//! checkpoint) recover without panicking, and recovery is idempotent.
+//! Arbitrary bytes written as a partition directory recover without
+//! panicking, and recovery is idempotent (input layout: see `bodies.rs`).
 //!
-//! Input layout: flags (1 byte: bit 0 = clean-shutdown marker, bit 1 =
-//! garbage recovery-point checkpoint), log length (u32 BE), offset index
-//! length (u16 BE), then the log, offset index and time index bytes.
-//! Kept in step with `tests/it/fuzz_corpus.rs`, which replays the corpus.
+//! The body lives in `bodies.rs`, which the stable corpus-replay test
+//! (`tests/it/fuzz_corpus.rs`) runs too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tidelog::{dump_segment, recover_partition, Error};
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else { return };
-    let Some((log_len, rest)) = rest.split_first_chunk::<4>() else { return };
-    let Some((index_len, rest)) = rest.split_first_chunk::<2>() else { return };
-    let log_len = (u32::from_be_bytes(*log_len) as usize).min(rest.len());
-    let (log, rest) = rest.split_at(log_len);
-    let index_len = (u16::from_be_bytes(*index_len) as usize).min(rest.len());
-    let (index, time_index) = rest.split_at(index_len);
+#[path = "bodies.rs"]
+#[allow(dead_code, reason = "each target calls one of the shared bodies")]
+mod bodies;
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let part = dir.path().join("t-0");
-    std::fs::create_dir(&part).expect("partition dir");
-    let segment = part.join("00000000000000000000.log");
-    std::fs::write(&segment, log).expect("write log");
-    std::fs::write(part.join("00000000000000000000.index"), index).expect("write index");
-    std::fs::write(part.join("00000000000000000000.timeindex"), time_index).expect("write time index");
-    if flags & 1 != 0 {
-        std::fs::write(part.join("clean-shutdown"), b"").expect("write marker");
-    }
-    if flags & 2 != 0 {
-        std::fs::write(part.join("recovery-point.checkpoint"), log.get(..8).unwrap_or_default())
-            .expect("write checkpoint");
-    }
-
-    let first = match recover_partition(&part) {
-        Ok(summary) => summary,
-        Err(Error::Corrupt { .. }) => return,
-        Err(other) => panic!("recovery failed with a non-corruption error: {other}"),
-    };
-    let second = recover_partition(&part).expect("recovering a recovered directory");
-    assert_eq!(first, second);
-    match dump_segment(&segment) {
-        Ok(batches) => {
-            let end = batches.last().map_or(0, |b| b.last_offset() + 1);
-            assert!(end <= first.log_end_offset());
-        }
-        Err(Error::Corrupt { .. }) => {}
-        Err(other) => panic!("dump failed: {other}"),
-    }
-});
+fuzz_target!(|data: &[u8]| bodies::segment_recovery(data));
