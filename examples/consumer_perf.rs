@@ -99,11 +99,8 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .dir
         .clone()
         .unwrap_or_else(|| temporary.path().to_path_buf());
-    let log = Log::builder(&dir)
-        .brokers(args.brokers)
-        .default_replication_factor(args.brokers.min(3))
-        .set("min.insync.replicas", &args.brokers.clamp(1, 2).to_string())?
-        .open()?;
+    // Replication factor and min.insync.replicas follow the broker count.
+    let log = Log::builder(&dir).brokers(args.brokers).open()?;
     let partitions =
         match log.create_topic(&args.topic, TopicConfig::new().partitions(args.partitions)) {
             Ok(topic) => topic.partition_count(),
