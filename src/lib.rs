@@ -79,6 +79,8 @@ mod config;
 mod consumer;
 mod error;
 mod group;
+#[cfg(test)]
+mod layering_tests;
 mod log;
 mod producer;
 mod record;
@@ -86,19 +88,16 @@ mod storage;
 mod topic;
 
 pub use cluster::{Broker, Cluster, PartitionReplicas};
-pub use config::{
-    Acks, AssignmentStrategy, CleanupPolicy, ConsumerConfig, LogBuilder, OffsetReset,
-    ProducerConfig, TimestampType, TopicConfig,
-};
-pub use consumer::{Consumer, RebalanceListener};
+pub use config::{Acks, AssignmentStrategy, CleanupPolicy, TopicConfig};
+pub use consumer::{Consumer, ConsumerConfig, OffsetReset, RebalanceListener};
 pub use error::{CorruptionKind, Error, Result};
 pub use group::{
     ConsumerGroup, GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetSpec,
     PartitionLag,
 };
-pub use log::{Log, PartitionInfo, Topic};
-pub use producer::{Partitioner, Producer};
-pub use record::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};
+pub use log::{Log, LogBuilder, PartitionInfo, Topic};
+pub use producer::{Partitioner, Producer, ProducerConfig};
+pub use record::{ConsumerRecord, Header, ProducerRecord, RecordMetadata, TimestampType};
 pub use storage::{
     decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
 };

@@ -5,17 +5,14 @@
 //! validated field. Each file keeps a `KEYS` table (name, default, meaning)
 //! that README's configuration table is checked against.
 
-mod consumer;
-mod log;
-mod parse;
-mod producer;
+mod broker;
+pub(crate) mod parse;
+mod shared;
 mod topic;
 
-pub use consumer::{AssignmentStrategy, ConsumerConfig, OffsetReset};
-pub use log::LogBuilder;
-pub(crate) use log::LogConfig;
-pub use producer::{Acks, ProducerConfig};
-pub use topic::{CleanupPolicy, TimestampType, TopicConfig};
+pub(crate) use broker::LogConfig;
+pub use shared::{Acks, AssignmentStrategy};
+pub use topic::{CleanupPolicy, TopicConfig};
 
 /// One documented configuration key.
 #[cfg(test)]
@@ -29,20 +26,19 @@ pub(crate) struct KeyDoc {
     pub(crate) doc: &'static str,
 }
 
-/// Every documented key, grouped by where it is set.
-#[cfg(test)]
-pub(crate) fn all_keys() -> Vec<(&'static str, &'static [KeyDoc])> {
-    vec![
-        ("log", log::KEYS),
-        ("topic", topic::KEYS),
-        ("producer", producer::KEYS),
-        ("consumer", consumer::KEYS),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every documented key, grouped by where it is set.
+    pub(crate) fn all_keys() -> Vec<(&'static str, &'static [KeyDoc])> {
+        vec![
+            ("log", broker::KEYS),
+            ("topic", topic::KEYS),
+            ("producer", crate::producer::config::KEYS),
+            ("consumer", crate::consumer::config::KEYS),
+        ]
+    }
 
     #[test]
     fn readme_documents_every_key() {
@@ -62,7 +58,7 @@ mod tests {
 
     #[test]
     fn every_documented_key_accepts_its_default() {
-        for key in log::KEYS {
+        for key in broker::KEYS {
             let b = crate::Log::builder("unused-dir");
             if let Err(e) = b.set(key.name, key.default) {
                 panic!("log key {} rejects its default: {e}", key.name);
@@ -71,11 +67,15 @@ mod tests {
         for key in topic::KEYS {
             TopicConfig::new().set(key.name, key.default).unwrap();
         }
-        for key in producer::KEYS {
-            ProducerConfig::new().set(key.name, key.default).unwrap();
+        for key in crate::producer::config::KEYS {
+            crate::ProducerConfig::new()
+                .set(key.name, key.default)
+                .unwrap();
         }
-        for key in consumer::KEYS {
-            ConsumerConfig::new().set(key.name, key.default).unwrap();
+        for key in crate::consumer::config::KEYS {
+            crate::ConsumerConfig::new()
+                .set(key.name, key.default)
+                .unwrap();
         }
     }
 }

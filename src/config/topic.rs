@@ -7,6 +7,7 @@ use super::parse;
 #[cfg(test)]
 use super::KeyDoc;
 use crate::error::{Error, Result};
+use crate::record::TimestampType;
 
 /// What happens to segments beyond the retention limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,38 +34,6 @@ impl CleanupPolicy {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             CleanupPolicy::Delete => "delete",
-        }
-    }
-}
-
-/// Which timestamp a record keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum TimestampType {
-    /// The producer's timestamp (or the send time when it gave none).
-    #[default]
-    CreateTime,
-    /// The time the leader appended the batch.
-    LogAppendTime,
-}
-
-impl TimestampType {
-    pub(crate) fn parse(key: &str, value: &str) -> Result<Self> {
-        match value.trim() {
-            "CreateTime" => Ok(TimestampType::CreateTime),
-            "LogAppendTime" => Ok(TimestampType::LogAppendTime),
-            _ => Err(Error::config(
-                key,
-                value,
-                "expected CreateTime or LogAppendTime",
-            )),
-        }
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            TimestampType::CreateTime => "CreateTime",
-            TimestampType::LogAppendTime => "LogAppendTime",
         }
     }
 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::config::TimestampType;
 use crate::error::{CorruptionKind, Error, Result};
+use crate::record::TimestampType;
 use crate::record::{BatchIter, ConsumerRecord, RecordBatch};
 
 #[derive(Default)]

@@ -1,6 +1,7 @@
 //! The consumer: assigned partitions, positions, and polls that block on
 //! the cluster's data signal instead of sleeping.
 
+pub(crate) mod config;
 mod fetch_buffer;
 mod group_member;
 mod offsets;
@@ -10,10 +11,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use self::config::{ConsumerConfig, OffsetReset};
 pub use self::group_member::RebalanceListener;
 use self::partition::{AssignedPartition, Fetched};
 use crate::cluster::ClusterCore;
-use crate::config::ConsumerConfig;
 use crate::error::{Error, Result};
 use crate::record::ConsumerRecord;
 use crate::topic::TopicPartition;

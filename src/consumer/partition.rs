@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use super::config::OffsetReset;
 use super::fetch_buffer::{Cursor, FetchBuffer};
 use crate::cluster::ClusterCore;
-use crate::config::OffsetReset;
 use crate::error::{Error, Result};
 use crate::record::ConsumerRecord;
 use crate::topic::TopicPartition;

@@ -6,6 +6,7 @@
 
 mod accumulator;
 mod batch;
+pub(crate) mod config;
 mod duplicate;
 mod identity;
 mod memory;
@@ -33,10 +34,10 @@ use self::partitioner::{choose, Placement};
 use self::sender::Sender;
 use self::shared::Shared;
 use crate::cluster::{now_ms, ClusterCore};
-use crate::config::ProducerConfig;
 use crate::error::{Error, Result};
 use crate::record::{BatchBuilder, ProducerRecord, RecordMetadata, HEADER_LEN};
 
+pub use self::config::ProducerConfig;
 pub use self::partitioner::Partitioner;
 pub(crate) use self::partitioner::PartitionerRef;
 

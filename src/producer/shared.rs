@@ -6,12 +6,12 @@ use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use super::batch::ProducerBatch;
+use super::config::ProducerConfig;
 use super::memory::BufferPool;
 use super::pending::PendingBatches;
 use super::queue::SenderQueue;
 use super::topics::Topics;
 use crate::cluster::ClusterCore;
-use crate::config::ProducerConfig;
 
 pub(crate) struct Shared {
     pub(crate) core: Arc<ClusterCore>,

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
-use crate::config::{ConsumerConfig, OffsetReset, ProducerConfig, TopicConfig};
+use crate::config::TopicConfig;
+use crate::consumer::{ConsumerConfig, OffsetReset};
 use crate::error::Error;
 use crate::log::Log;
+use crate::producer::ProducerConfig;
 use crate::record::ProducerRecord;
 use crate::topic::TopicPartition;
 

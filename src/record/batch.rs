@@ -21,8 +21,8 @@ use bytes::Bytes;
 
 use super::codec::Cursor;
 use super::types::Header;
-use crate::config::TimestampType;
 use crate::error::CorruptionKind;
+use crate::record::TimestampType;
 
 /// Size of the fixed batch header.
 pub(crate) const HEADER_LEN: usize = 61;

@@ -167,11 +167,11 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::config::TimestampType;
     use crate::record::batch::{
         stamp_base_offset, stamp_leader_epoch, stamp_log_append_time, verify, BatchHeader,
         BatchIter, RecordBatch,
     };
+    use crate::record::TimestampType;
 
     fn sample() -> BytesMut {
         let mut builder = BatchBuilder::new(256);

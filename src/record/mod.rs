@@ -11,7 +11,7 @@ pub(crate) use batch::{
     BatchHeader, BatchIter, DecodedRecord, ProducerStamp, RecordBatch, HEADER_LEN, MAGIC,
 };
 pub(crate) use builder::BatchBuilder;
-pub use types::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};
+pub use types::{ConsumerRecord, Header, ProducerRecord, RecordMetadata, TimestampType};
 
 #[cfg(test)]
 mod props;

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::error::{Error, Result};
+
 /// A named byte value attached to a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
@@ -186,5 +188,37 @@ impl ConsumerRecord {
     /// The headers, in the order they were added.
     pub fn headers(&self) -> &[Header] {
         &self.headers
+    }
+}
+
+/// Which timestamp a record keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TimestampType {
+    /// The producer's timestamp (or the send time when it gave none).
+    #[default]
+    CreateTime,
+    /// The time the leader appended the batch.
+    LogAppendTime,
+}
+
+impl TimestampType {
+    pub(crate) fn parse(key: &str, value: &str) -> Result<Self> {
+        match value.trim() {
+            "CreateTime" => Ok(TimestampType::CreateTime),
+            "LogAppendTime" => Ok(TimestampType::LogAppendTime),
+            _ => Err(Error::config(
+                key,
+                value,
+                "expected CreateTime or LogAppendTime",
+            )),
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TimestampType::CreateTime => "CreateTime",
+            TimestampType::LogAppendTime => "LogAppendTime",
+        }
     }
 }

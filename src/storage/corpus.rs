@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::partition_log::PartitionLogConfig;
 use super::tests::{batch, config, open};
-use crate::config::TimestampType;
+use crate::record::TimestampType;
 use crate::record::{BatchBuilder, Header, ProducerStamp, HEADER_LEN};
 
 fn corpus_dir(target: &str) -> PathBuf {

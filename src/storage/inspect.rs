@@ -10,8 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::partition_log::{now_ms, PartitionLog, PartitionLogConfig};
-use crate::config::TimestampType;
 use crate::error::{CorruptionKind, Error, Result};
+use crate::record::TimestampType;
 use crate::record::{
     BatchBuilder, BatchIter, ConsumerRecord, ProducerRecord, ProducerStamp, RecordBatch,
 };

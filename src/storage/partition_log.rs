@@ -20,8 +20,8 @@ use super::checkpoint::{
 use super::layout::{CLEAN_SHUTDOWN, LOG_START_OFFSET, RECOVERY_POINT};
 use super::recovery::{open_segments, RecoveryPlan};
 use super::segment::Segment;
-use crate::config::TimestampType;
 use crate::error::{CorruptionKind, Error, Result};
+use crate::record::TimestampType;
 use crate::record::{
     stamp_base_offset, stamp_leader_epoch, stamp_log_append_time, verify, BatchHeader,
 };

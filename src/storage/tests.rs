@@ -6,8 +6,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 
 use super::partition_log::{PartitionLog, PartitionLogConfig};
-use crate::config::TimestampType;
 use crate::error::Error;
+use crate::record::TimestampType;
 use crate::record::{BatchBuilder, BatchIter, ProducerStamp};
 use crate::topic::TopicPartition;
 

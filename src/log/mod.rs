@@ -5,12 +5,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cluster::{Cluster, ClusterCore, RetentionThread};
-use crate::config::{ConsumerConfig, LogBuilder, ProducerConfig, TopicConfig};
-use crate::consumer::Consumer;
+use crate::config::TopicConfig;
+use crate::consumer::{Consumer, ConsumerConfig};
 use crate::error::{Error, Result};
 use crate::group::{ConsumerGroup, Groups};
-use crate::producer::Producer;
+use crate::producer::{Producer, ProducerConfig};
 use crate::topic::{TopicName, TopicPartition};
+
+mod builder;
+
+pub use self::builder::LogBuilder;
 
 const LOCK_FILE: &str = ".lock";
 

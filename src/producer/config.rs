@@ -2,35 +2,11 @@
 
 use std::time::Duration;
 
-use super::parse;
+use super::{Partitioner, PartitionerRef};
 #[cfg(test)]
-use super::KeyDoc;
+use crate::config::KeyDoc;
+use crate::config::{parse, Acks};
 use crate::error::{Error, Result};
-use crate::producer::{Partitioner, PartitionerRef};
-
-/// How many replicas must have a batch before the producer counts it as sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Acks {
-    /// Do not wait: the record counts as sent once handed to the sender.
-    None,
-    /// The leader has appended it.
-    Leader,
-    /// Every in-sync replica has it (at least `min.insync.replicas`).
-    #[default]
-    All,
-}
-
-impl Acks {
-    pub(crate) fn parse(key: &str, value: &str) -> Result<Self> {
-        match value.trim() {
-            "0" => Ok(Acks::None),
-            "1" => Ok(Acks::Leader),
-            "all" | "-1" => Ok(Acks::All),
-            _ => Err(Error::config(key, value, "expected 0, 1 or all")),
-        }
-    }
-}
 
 #[cfg(test)]
 pub(crate) const KEYS: &[KeyDoc] = &[

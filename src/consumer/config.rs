@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use super::parse;
 #[cfg(test)]
-use super::KeyDoc;
+use crate::config::KeyDoc;
+use crate::config::{parse, AssignmentStrategy};
 use crate::error::{Error, Result};
 
 /// Where a consumer starts when it has no valid position.
@@ -31,44 +31,6 @@ impl OffsetReset {
                 value,
                 "expected earliest, latest or none",
             )),
-        }
-    }
-}
-
-/// How a consumer group spreads partitions over its members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum AssignmentStrategy {
-    /// Per topic, consecutive ranges of partitions per member (Kafka's default).
-    #[default]
-    Range,
-    /// All partitions dealt out one by one.
-    RoundRobin,
-    /// Balanced, keeping each member's partitions where possible; only moved
-    /// partitions are revoked.
-    CooperativeSticky,
-}
-
-impl AssignmentStrategy {
-    pub(crate) fn parse(key: &str, value: &str) -> Result<Self> {
-        match value.trim() {
-            "range" => Ok(AssignmentStrategy::Range),
-            "roundrobin" => Ok(AssignmentStrategy::RoundRobin),
-            "cooperative-sticky" => Ok(AssignmentStrategy::CooperativeSticky),
-            _ => Err(Error::config(
-                key,
-                value,
-                "expected range, roundrobin or cooperative-sticky",
-            )),
-        }
-    }
-
-    /// Kafka's name for the strategy.
-    pub fn name(self) -> &'static str {
-        match self {
-            AssignmentStrategy::Range => "range",
-            AssignmentStrategy::RoundRobin => "roundrobin",
-            AssignmentStrategy::CooperativeSticky => "cooperative-sticky",
         }
     }
 }
