@@ -4,8 +4,10 @@
 //! [`Error`]. Messages say what happened and what to do about it; I/O errors
 //! carry the operation and the path.
 
+use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A specialised `Result` whose error is [`Error`].
@@ -60,31 +62,87 @@ impl std::fmt::Display for CorruptionKind {
     }
 }
 
+/// Why a group refused an offset commit, after Kafka's error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CommitRefusal {
+    /// The member id is not in the group (Kafka's `UNKNOWN_MEMBER_ID`): it
+    /// was removed after `session.timeout.ms` or `max.poll.interval.ms`, or
+    /// the group has members and this consumer is not one.
+    UnknownMember,
+    /// The commit names an earlier generation of the group (Kafka's
+    /// `ILLEGAL_GENERATION`).
+    IllegalGeneration,
+    /// Asked from `on_partitions_lost`: the member was removed and its
+    /// partitions may belong to another member already.
+    PartitionsLost,
+}
+
+impl fmt::Display for CommitRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::UnknownMember => {
+                "this consumer is not a member of the group (removed after session.timeout.ms \
+                 or max.poll.interval.ms, or not one of its members)"
+            }
+            Self::IllegalGeneration => "the commit belongs to an earlier generation of the group",
+            Self::PartitionsLost => {
+                "this consumer was removed from the group and its partitions are lost; they \
+                 may belong to another member now"
+            }
+        })
+    }
+}
+
 /// Every error tidelog returns.
 ///
 /// Match on variants with `matches!`; ask [`Error::is_retriable`] whether the
-/// same call may succeed later.
-#[derive(Debug, thiserror::Error)]
+/// same call may succeed later. Errors are cheap to clone (an I/O cause is
+/// shared). `Debug` shows the variant name, the message and its causes, so
+/// `fn main() -> tidelog::Result<()>` prints the advice too.
+#[derive(Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// An operating-system call on a file or directory failed.
-    #[error("I/O error during {op} on {}: {source}; check the path, permissions and free space", path.display())]
+    #[error("I/O error during {op} on {}; check the path, permissions and free space", path.display())]
     Io {
         /// What tidelog was doing.
         op: &'static str,
         /// The file or directory involved.
         path: PathBuf,
+        /// The underlying error, shared so the error stays cheap to clone.
+        #[source]
+        source: Arc<io::Error>,
+    },
+
+    /// The operating system refused to start one of tidelog's threads.
+    #[error(
+        "could not start thread {thread}; the process may have hit its thread or memory limit"
+    )]
+    Spawn {
+        /// The thread's name.
+        thread: String,
         /// The underlying error.
         #[source]
-        source: io::Error,
+        source: Arc<io::Error>,
     },
 
     /// A file tidelog wrote is damaged beyond what recovery repairs.
     #[error("corrupt data in {} at byte {position}: {kind}; restore the file from a replica or backup, or remove it", path.display())]
     Corrupt {
-        /// The damaged file (empty when the bytes did not come from a file).
+        /// The damaged file.
         path: PathBuf,
         /// Byte position of the damage inside the file.
+        position: u64,
+        /// What is wrong.
+        kind: CorruptionKind,
+    },
+
+    /// Bytes handed in from memory (a producer's or a leader's batch) are not
+    /// a valid record batch; nothing was written.
+    #[error("invalid record batch at byte {position} of the bytes handed in: {kind}; nothing was written")]
+    InvalidBatch {
+        /// Byte position of the problem inside the bytes handed in.
         position: u64,
         /// What is wrong.
         kind: CorruptionKind,
@@ -137,12 +195,15 @@ pub enum Error {
     },
 
     /// A record or batch is larger than the configured limit; nothing was written.
-    #[error("record batch is {size} bytes, above the limit of {max} bytes (message.max.bytes / max.message.bytes / max.request.size); raise the limit or send smaller records")]
+    #[error("{size} bytes are above the limit of {max} bytes set by {limit}; raise {limit} or send smaller records")]
     RecordTooLarge {
         /// Size of the record or batch in bytes.
         size: u64,
         /// The limit in force.
         max: u64,
+        /// The setting that set the limit: `max.request.size` (producer),
+        /// `max.message.bytes` (topic) or `message.max.bytes` (Log).
+        limit: &'static str,
     },
 
     /// A read asked for an offset outside the partition's log.
@@ -175,12 +236,13 @@ pub enum Error {
     /// later fsync can report success without the data being durable
     /// ("fsyncgate"). Continuing would acknowledge records that may be lost, so
     /// the partition stops taking writes.
-    #[error("partition log at {} is poisoned by a failed fsync ({reason}); close and reopen the Log to recover", path.display())]
+    #[error("partition log at {} is poisoned by an earlier failed fsync or write; close and reopen the Log to recover", path.display())]
     Poisoned {
-        /// The partition directory.
+        /// The partition directory or segment file.
         path: PathBuf,
         /// The failure that poisoned it.
-        reason: String,
+        #[source]
+        source: Box<Error>,
     },
 
     /// The object was closed; it takes no more calls.
@@ -197,7 +259,7 @@ pub enum Error {
     },
 
     /// The broker asked is not the partition's leader (retriable).
-    #[error("broker is not the leader for {topic}-{partition}; refresh metadata and retry")]
+    #[error("broker is not the leader for {topic}-{partition}; the leader moved, retry the call (producers retry on their own within delivery.timeout.ms)")]
     NotLeader {
         /// The topic.
         topic: String,
@@ -239,7 +301,7 @@ pub enum Error {
     },
 
     /// An idempotent producer's sequence number skipped ahead.
-    #[error("out-of-order sequence for producer {producer_id} on {topic}-{partition}: expected {expected}, got {found}")]
+    #[error("out-of-order sequence for producer {producer_id} on {topic}-{partition}: expected {expected}, got {found}; records in between were lost, create a new producer to continue")]
     OutOfOrderSequence {
         /// The topic.
         topic: String,
@@ -263,7 +325,7 @@ pub enum Error {
     },
 
     /// No broker with this id exists.
-    #[error("no broker with id {0}")]
+    #[error("no broker with id {0}; the ids are 0 to brokers - 1, see Log::cluster().brokers()")]
     UnknownBroker(u32),
 
     /// A consumer was asked about a partition it is not assigned.
@@ -277,17 +339,17 @@ pub enum Error {
         partition: u32,
     },
 
-    /// A consumer subscribed without a `group.id`.
-    #[error("subscribe needs a group.id; set it in ConsumerConfig or use assign()")]
-    NoGroupId,
+    /// A call that needs a consumer group was made without a `group.id`.
+    #[error("{0} needs a group.id: committed offsets and subscriptions belong to a consumer group; set group.id in ConsumerConfig")]
+    NoGroupId(&'static str),
 
     /// A commit was refused because the member is not part of the current generation.
-    #[error("commit failed for group {group:?}: {reason}; the partitions were reassigned, poll again to rejoin")]
+    #[error("commit failed for group {group:?}: {refusal}; the partitions were reassigned, poll again to rejoin")]
     CommitFailed {
         /// The group.
         group: String,
         /// Why it was refused.
-        reason: String,
+        refusal: CommitRefusal,
     },
 
     /// The group is rebalancing; retry after the next poll (retriable).
@@ -295,7 +357,7 @@ pub enum Error {
     RebalanceInProgress(String),
 
     /// The group does not exist.
-    #[error("unknown consumer group {0:?}")]
+    #[error("unknown consumer group {0:?}; it has no members and no committed offsets, check the group.id")]
     UnknownGroup(String),
 
     /// An admin operation needs a group with no active members.
@@ -324,7 +386,49 @@ impl Error {
         Error::Io {
             op,
             path: path.into(),
-            source,
+            source: Arc::new(source),
+        }
+    }
+
+    pub(crate) fn spawn(thread: impl Into<String>, source: io::Error) -> Self {
+        Error::Spawn {
+            thread: thread.into(),
+            source: Arc::new(source),
+        }
+    }
+
+    /// The variant's name, for `Debug`.
+    fn variant(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "Io",
+            Error::Spawn { .. } => "Spawn",
+            Error::Corrupt { .. } => "Corrupt",
+            Error::InvalidBatch { .. } => "InvalidBatch",
+            Error::AlreadyOpen { .. } => "AlreadyOpen",
+            Error::InvalidTopicName { .. } => "InvalidTopicName",
+            Error::TopicAlreadyExists(_) => "TopicAlreadyExists",
+            Error::UnknownTopic(_) => "UnknownTopic",
+            Error::InvalidPartition { .. } => "InvalidPartition",
+            Error::InvalidConfig { .. } => "InvalidConfig",
+            Error::RecordTooLarge { .. } => "RecordTooLarge",
+            Error::OffsetOutOfRange { .. } => "OffsetOutOfRange",
+            Error::NoOffsetForPartition { .. } => "NoOffsetForPartition",
+            Error::Poisoned { .. } => "Poisoned",
+            Error::Closed(_) => "Closed",
+            Error::Timeout { .. } => "Timeout",
+            Error::NotLeader { .. } => "NotLeader",
+            Error::PartitionOffline { .. } => "PartitionOffline",
+            Error::NotEnoughReplicas { .. } => "NotEnoughReplicas",
+            Error::NotEnoughReplicasAfterAppend { .. } => "NotEnoughReplicasAfterAppend",
+            Error::OutOfOrderSequence { .. } => "OutOfOrderSequence",
+            Error::InvalidReplicationFactor { .. } => "InvalidReplicationFactor",
+            Error::UnknownBroker(_) => "UnknownBroker",
+            Error::NotAssigned { .. } => "NotAssigned",
+            Error::NoGroupId(_) => "NoGroupId",
+            Error::CommitFailed { .. } => "CommitFailed",
+            Error::RebalanceInProgress(_) => "RebalanceInProgress",
+            Error::UnknownGroup(_) => "UnknownGroup",
+            Error::GroupNotEmpty(_) => "GroupNotEmpty",
         }
     }
 
@@ -333,6 +437,84 @@ impl Error {
             key: key.to_string(),
             value: value.into(),
             reason: reason.into(),
+        }
+    }
+}
+
+/// `Debug` is what `fn main() -> Result<()>` prints, so it carries the
+/// message (with its advice) and every cause, after the variant's name.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {self}", self.variant())?;
+        let mut cause = std::error::Error::source(self);
+        while let Some(error) = cause {
+            write!(f, "\n  caused by: {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_variant_the_advice_and_the_cause() {
+        let error = Error::io(
+            "open",
+            "segment.log",
+            io::Error::new(io::ErrorKind::PermissionDenied, "permission denied"),
+        );
+        let debug = format!("{error:?}");
+        assert!(
+            debug.starts_with("Io: I/O error during open on segment.log"),
+            "{debug}"
+        );
+        assert!(debug.contains("check the path"), "{debug}");
+        assert!(debug.ends_with("caused by: permission denied"), "{debug}");
+        let topic = format!("{:?}", Error::UnknownTopic("nope".into()));
+        assert!(
+            topic.contains("UnknownTopic") && topic.contains("create it first"),
+            "{topic}"
+        );
+    }
+
+    #[test]
+    fn the_cause_is_printed_once() {
+        let error = Error::io("fsync", "x", io::Error::other("disk on fire"));
+        assert!(!error.to_string().contains("disk on fire"));
+        let poisoned = Error::Poisoned {
+            path: "p".into(),
+            source: Box::new(error.clone()),
+        };
+        let debug = format!("{poisoned:?}");
+        assert_eq!(debug.matches("disk on fire").count(), 1, "{debug}");
+        assert_eq!(
+            debug.matches("I/O error during fsync").count(),
+            1,
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn a_clone_keeps_the_variant_and_its_retriability() {
+        let errors = [
+            Error::NotLeader {
+                topic: "t".into(),
+                partition: 0,
+            },
+            Error::spawn("tidelog-x", io::Error::other("no threads")),
+            Error::CommitFailed {
+                group: "g".into(),
+                refusal: CommitRefusal::IllegalGeneration,
+            },
+        ];
+        for error in errors {
+            let copy = error.clone();
+            assert_eq!(copy.variant(), error.variant());
+            assert_eq!(copy.is_retriable(), error.is_retriable());
+            assert_eq!(copy.to_string(), error.to_string());
         }
     }
 }

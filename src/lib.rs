@@ -10,7 +10,7 @@
 //! # Quick start
 //!
 //! ```
-//! # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+//! # let dir = tempfile::tempdir()?;
 //! use std::time::Duration;
 //! use tidelog::{ConsumerConfig, Log, OffsetReset, ProducerConfig, ProducerRecord, TopicConfig, TopicPartition};
 //!
@@ -24,7 +24,7 @@
 //! consumer.assign(&[TopicPartition::new("orders", sent.partition())])?;
 //! let records = consumer.poll(Duration::from_secs(1))?;
 //! assert_eq!(records[0].value().map(|v| &v[..]), Some(&b"order-42"[..]));
-//! # Ok::<(), tidelog::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Topics and partitions
@@ -90,7 +90,7 @@ mod topic;
 pub use cluster::{Broker, Cluster, PartitionReplicas};
 pub use config::{Acks, AssignmentStrategy, CleanupPolicy, TopicConfig};
 pub use consumer::{Consumer, ConsumerConfig, OffsetReset, RebalanceListener};
-pub use error::{CorruptionKind, Error, Result};
+pub use error::{CommitRefusal, CorruptionKind, Error, Result};
 pub use group::{
     ConsumerGroup, GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetSpec,
     PartitionLag,

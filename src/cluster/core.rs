@@ -121,7 +121,7 @@ impl ClusterCore {
         let topic = routes
             .topics
             .get(tp.topic())
-            .ok_or_else(|| Error::UnknownTopic(tp.topic().to_string()))?;
+            .ok_or_else(|| unknown_topic(tp.topic()))?;
         topic
             .partitions
             .get(tp.partition() as usize)
@@ -210,7 +210,7 @@ impl ClusterCore {
         let state = routes
             .topics
             .get(topic)
-            .ok_or_else(|| Error::UnknownTopic(topic.to_string()))?;
+            .ok_or_else(|| unknown_topic(topic))?;
         Ok(u32::try_from(state.partitions.len()).unwrap_or(u32::MAX))
     }
 
@@ -359,5 +359,14 @@ fn out_of_range(tp: &TopicPartition, offset: u64, offsets: PartitionOffsets) -> 
         offset,
         log_start_offset: offsets.log_start_offset,
         log_end_offset: offsets.log_end_offset,
+    }
+}
+
+/// `UnknownTopic`, unless the name could never be created: then the
+/// `InvalidTopicName` saying why, rather than advice to create it.
+fn unknown_topic(name: &str) -> Error {
+    match TopicName::any(name) {
+        Err(invalid) => invalid,
+        Ok(_) => Error::UnknownTopic(name.to_string()),
     }
 }

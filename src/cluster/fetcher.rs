@@ -31,7 +31,7 @@ pub(crate) fn spawn(core: &Arc<ClusterCore>, id: BrokerId) -> Result<Worker> {
     let handle = std::thread::Builder::new()
         .name(name.clone())
         .spawn(move || run(&weak, &signal, id, &flag))
-        .map_err(|e| Error::io("spawn thread", name, e))?;
+        .map_err(|e| Error::spawn(name, e))?;
     Ok(Worker { stop, handle })
 }
 

@@ -17,7 +17,7 @@ use crate::topic::TopicPartition;
 /// # Examples
 /// Kill the leader of a partition and watch leadership move:
 /// ```
-/// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+/// # let dir = tempfile::tempdir()?;
 /// use std::time::Duration;
 /// use tidelog::{Log, TopicConfig};
 ///
@@ -25,7 +25,7 @@ use crate::topic::TopicPartition;
 /// log.create_topic("orders", TopicConfig::new())?;
 /// let cluster = log.cluster();
 /// let before = cluster.partition("orders", 0)?;
-/// let old = before.leader().ok_or(tidelog::Error::Closed("no leader"))?;
+/// let old = before.leader().ok_or("no leader")?;
 /// cluster.broker(old)?.kill()?;
 /// let moved = cluster.wait_until(Duration::from_secs(30), |c| {
 ///     c.partition("orders", 0).is_ok_and(|p| p.leader().is_some_and(|l| l != old))
@@ -33,7 +33,7 @@ use crate::topic::TopicPartition;
 /// assert!(moved);
 /// assert!(cluster.partition("orders", 0)?.leader_epoch() > before.leader_epoch());
 /// cluster.broker(old)?.restart()?;
-/// # Ok::<(), tidelog::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct Cluster {
@@ -108,12 +108,12 @@ impl Cluster {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// log.create_topic("orders", tidelog::TopicConfig::new().partitions(3))?;
     /// // Leaders are already the preferred ones: nothing moves.
     /// assert_eq!(log.cluster().elect_preferred_leaders()?, 0);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn elect_preferred_leaders(&self) -> Result<usize> {
         self.core.elect_preferred_leaders()
@@ -125,7 +125,7 @@ impl Cluster {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// # log.create_topic("orders", tidelog::TopicConfig::new())?;
     /// use std::time::Duration;
@@ -136,7 +136,7 @@ impl Cluster {
     /// }));
     /// // Never holds: gives up after the timeout.
     /// assert!(!cluster.wait_until(Duration::from_millis(10), |_| false));
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn wait_until(
         &self,

@@ -564,6 +564,6 @@ fn spawn_controller(core: &Arc<ClusterCore>) -> Result<ControllerThread> {
                 Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
             }
         })
-        .map_err(|e| Error::io("spawn thread", "tidelog-controller", e))?;
+        .map_err(|e| Error::spawn("tidelog-controller", e))?;
     Ok(ControllerThread { stop, handle })
 }

@@ -205,11 +205,8 @@ impl Partition {
             });
         }
         let epoch = state.leader_epoch();
-        let header = BatchHeader::parse(batch).map_err(|kind| Error::Corrupt {
-            path: PathBuf::new(),
-            position: 0,
-            kind,
-        })?;
+        let header =
+            BatchHeader::parse(batch).map_err(|kind| Error::InvalidBatch { position: 0, kind })?;
         let sequenced = Sequenced::of(&header);
         if let Some(seq) = &sequenced {
             match inner.producers.check(seq) {

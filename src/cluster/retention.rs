@@ -31,7 +31,7 @@ impl RetentionThread {
                     Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
                 }
             })
-            .map_err(|e| Error::io("spawn thread", "tidelog-retention", e))?;
+            .map_err(|e| Error::spawn("tidelog-retention", e))?;
         Ok(RetentionThread {
             stop: Some(stop),
             handle: Some(handle),

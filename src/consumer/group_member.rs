@@ -174,7 +174,7 @@ impl Heartbeat {
         let thread = std::thread::Builder::new()
             .name("tidelog-consumer-heartbeat".to_string())
             .spawn(move || heartbeat_loop(&group, &shared, interval, &stopped))
-            .map_err(|e| Error::io("spawn heartbeat thread", "", e))?;
+            .map_err(|e| Error::spawn("tidelog-consumer-heartbeat", e))?;
         Ok(Heartbeat { stop, thread })
     }
 

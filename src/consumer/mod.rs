@@ -29,7 +29,7 @@ use crate::topic::TopicPartition;
 ///
 /// # Examples
 /// ```
-/// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+/// # let dir = tempfile::tempdir()?;
 /// use std::time::Duration;
 /// use tidelog::{ConsumerConfig, Log, OffsetReset, ProducerConfig, ProducerRecord, TopicPartition};
 /// let log = Log::open(dir.path())?;
@@ -40,7 +40,7 @@ use crate::topic::TopicPartition;
 /// consumer.assign(&[TopicPartition::new("orders", 0)])?;
 /// let records = consumer.poll(Duration::from_secs(5))?;
 /// assert_eq!(records[0].value().map(|v| &v[..]), Some(&b"order-1"[..]));
-/// # Ok::<(), tidelog::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Consumer {
     core: Arc<ClusterCore>,
@@ -95,14 +95,14 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// use tidelog::{ConsumerConfig, TopicConfig, TopicPartition};
     /// log.create_topic("orders", TopicConfig::new().partitions(2))?;
     /// let mut consumer = log.consumer(ConsumerConfig::new())?;
     /// consumer.assign(&[TopicPartition::new("orders", 0), TopicPartition::new("orders", 1)])?;
     /// assert_eq!(consumer.assignment().len(), 2);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn assign(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         for tp in partitions {
@@ -194,7 +194,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// use std::time::Duration;
     /// use tidelog::{ConsumerConfig, OffsetReset, ProducerConfig, ProducerRecord, TopicPartition};
@@ -210,7 +210,7 @@ impl Consumer {
     /// assert!(consumer.poll(Duration::ZERO)?.is_empty());
     /// // Nothing new: waits the timeout out, then returns an empty vector.
     /// assert!(consumer.poll(Duration::from_millis(10))?.is_empty());
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         let deadline = Instant::now().checked_add(timeout);

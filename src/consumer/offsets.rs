@@ -18,7 +18,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// use tidelog::{ConsumerConfig, TopicConfig, TopicPartition};
     /// log.create_topic("orders", TopicConfig::new())?;
@@ -26,7 +26,7 @@ impl Consumer {
     /// let tp = TopicPartition::new("orders", 0);
     /// consumer.assign(&[tp.clone()])?;
     /// assert_eq!(consumer.position(&tp)?, 0);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn position(&mut self, tp: &TopicPartition) -> Result<u64> {
         let reset = self.config.auto_offset_reset;
@@ -44,7 +44,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// # use tidelog::{ConsumerConfig, TopicConfig, TopicPartition};
     /// # log.create_topic("orders", TopicConfig::new())?;
@@ -53,7 +53,7 @@ impl Consumer {
     /// consumer.assign(&[tp.clone()])?;
     /// consumer.seek(&tp, 42)?;
     /// assert_eq!(consumer.position(&tp)?, 42);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn seek(&mut self, tp: &TopicPartition, offset: u64) -> Result<()> {
         self.assigned_mut(tp)?.seek(offset);
@@ -84,7 +84,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// # use tidelog::{ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
     /// let producer = log.producer(ProducerConfig::new())?;
@@ -94,7 +94,7 @@ impl Consumer {
     /// consumer.assign(&[tp.clone()])?;
     /// consumer.seek_to_end(&[])?;
     /// assert_eq!(consumer.position(&tp)?, 1);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn seek_to_end(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         let targets = self.targets(partitions);
@@ -115,7 +115,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// # use tidelog::{ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
     /// let producer = log.producer(ProducerConfig::new())?;
@@ -125,7 +125,7 @@ impl Consumer {
     /// let tp = TopicPartition::new("orders", 0);
     /// let found = consumer.offsets_for_times(&[(tp.clone(), 1_500)])?;
     /// assert_eq!(found[&tp], Some(1));
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn offsets_for_times(
         &self,
@@ -162,7 +162,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// # use tidelog::{ConsumerConfig, ProducerConfig, ProducerRecord, TopicPartition};
     /// let producer = log.producer(ProducerConfig::new())?;
@@ -171,7 +171,7 @@ impl Consumer {
     /// let tp = TopicPartition::new("orders", 0);
     /// assert_eq!(consumer.end_offsets(&[tp.clone()])?[&tp], 1);
     /// assert_eq!(consumer.beginning_offsets(&[tp.clone()])?[&tp], 0);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn end_offsets(
         &self,

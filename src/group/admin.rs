@@ -68,7 +68,7 @@ impl PartitionLag {
 ///
 /// # Examples
 /// ```
-/// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+/// # let dir = tempfile::tempdir()?;
 /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
 /// use tidelog::{GroupState, OffsetSpec, TopicConfig};
 /// log.create_topic("orders", TopicConfig::new().partitions(2))?;
@@ -76,7 +76,7 @@ impl PartitionLag {
 /// group.reset_offsets("orders", OffsetSpec::Earliest)?;
 /// assert_eq!(group.describe()?.state(), GroupState::Empty);
 /// assert_eq!(group.lag()?.len(), 2);
-/// # Ok::<(), tidelog::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct ConsumerGroup {
@@ -192,7 +192,7 @@ impl ConsumerGroup {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use tidelog::{OffsetSpec, TopicConfig, TopicPartition};
     /// log.create_topic("prices", TopicConfig::new().partitions(1))?;
@@ -200,7 +200,7 @@ impl ConsumerGroup {
     /// group.reset_offsets("prices", OffsetSpec::Latest)?;
     /// let moved = group.reset_offsets("prices", OffsetSpec::ShiftBy(-1))?;
     /// assert_eq!(moved, vec![(TopicPartition::new("prices", 0), 0)]); // empty topic: clamped
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn reset_offsets(
         &self,

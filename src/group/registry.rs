@@ -23,7 +23,7 @@ use super::description::GroupDescription;
 use super::offset_record::OffsetAndMetadata;
 use super::offsets::{OffsetStore, Update, COMMIT_TIMEOUT};
 use crate::cluster::ClusterCore;
-use crate::error::{Error, Result};
+use crate::error::{CommitRefusal, Error, Result};
 use crate::topic::TopicPartition;
 
 /// Committed offsets by partition.
@@ -368,14 +368,11 @@ impl Group {
         match refusal {
             Refusal::UnknownMember => Error::CommitFailed {
                 group,
-                reason: "this consumer is not a member of the group (it was removed after \
-                         session.timeout.ms or max.poll.interval.ms, or the group has members \
-                         and this consumer is not one)"
-                    .to_string(),
+                refusal: CommitRefusal::UnknownMember,
             },
             Refusal::IllegalGeneration => Error::CommitFailed {
                 group,
-                reason: "the commit belongs to an earlier generation of the group".to_string(),
+                refusal: CommitRefusal::IllegalGeneration,
             },
             Refusal::RebalanceInProgress | Refusal::InconsistentStrategy(_) => {
                 Error::RebalanceInProgress(group)

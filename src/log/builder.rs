@@ -11,12 +11,12 @@ use crate::error::Result;
 ///
 /// # Examples
 /// ```
-/// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+/// # let dir = tempfile::tempdir()?;
 /// let log = tidelog::Log::builder(dir.path())
 ///     .set("log.retention.minutes", "1")?
 ///     .set("message.max.bytes", "100000000")?
 ///     .open()?;
-/// # Ok::<(), tidelog::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]

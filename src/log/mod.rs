@@ -25,13 +25,13 @@ const LOCK_FILE: &str = ".lock";
 ///
 /// # Examples
 /// ```
-/// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+/// # let dir = tempfile::tempdir()?;
 /// use tidelog::{Log, TopicConfig};
 /// let log = Log::open(dir.path())?;
 /// let topic = log.create_topic("orders", TopicConfig::new().partitions(3))?;
 /// assert_eq!(topic.partition_count(), 3);
 /// log.close()?;
-/// # Ok::<(), tidelog::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Log {
     core: Arc<ClusterCore>,
@@ -65,9 +65,9 @@ impl Log {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// let log = tidelog::Log::builder(dir.path()).set("num.partitions", "4")?.open()?;
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn builder(dir: impl AsRef<Path>) -> LogBuilder {
         LogBuilder::new(dir.as_ref().to_path_buf())
@@ -104,12 +104,12 @@ impl Log {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// use tidelog::TopicConfig;
     /// let topic = log.create_topic("clicks", TopicConfig::new().partitions(6).set("retention.ms", "60000")?)?;
     /// assert_eq!(topic.name(), "clicks");
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<Topic> {
         let name = TopicName::new(name)?;
@@ -168,11 +168,11 @@ impl Log {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// let group = log.consumer_group("billing");
     /// assert_eq!(group.describe()?.members().len(), 0);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn consumer_group(&self, group: &str) -> ConsumerGroup {
         ConsumerGroup::new(Arc::clone(&self.groups), group)
@@ -185,13 +185,13 @@ impl Log {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use tidelog::{OffsetSpec, TopicConfig};
     /// log.create_topic("orders", TopicConfig::new())?;
     /// log.consumer_group("billing").reset_offsets("orders", OffsetSpec::Earliest)?;
     /// assert_eq!(log.list_groups()?, ["billing"]);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn list_groups(&self) -> Result<Vec<String>> {
         self.groups.list()
@@ -202,10 +202,10 @@ impl Log {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// let log = tidelog::Log::open(dir.path())?;
     /// assert_eq!(log.cluster().brokers().len(), 3);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn cluster(&self) -> Cluster {
         Cluster::new(Arc::clone(&self.core))

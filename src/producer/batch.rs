@@ -8,7 +8,6 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 use super::accumulator::PartitionAccumulator;
-use super::duplicate::duplicate;
 use crate::error::{Error, Result};
 use crate::record::ProducerStamp;
 use crate::record::RecordMetadata;
@@ -69,7 +68,7 @@ impl ProducerBatch {
     /// Runs every callback with a copy of `error`.
     pub(crate) fn fail(&mut self, error: &Error) {
         for pending in self.callbacks.drain(..) {
-            run_callback(pending.callback, Err(duplicate(error)));
+            run_callback(pending.callback, Err(error.clone()));
         }
     }
 }

@@ -46,6 +46,7 @@ impl BufferPool {
             return Err(Error::RecordTooLarge {
                 size: bytes,
                 max: self.limit,
+                limit: "buffer.memory",
             });
         }
         let mut used = self.used.lock();
@@ -122,7 +123,8 @@ mod tests {
             pool.reserve(101, Duration::from_secs(60)),
             Err(Error::RecordTooLarge {
                 size: 101,
-                max: 100
+                max: 100,
+                limit: "buffer.memory",
             })
         ));
     }

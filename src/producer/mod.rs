@@ -7,7 +7,6 @@
 mod accumulator;
 mod batch;
 pub(crate) mod config;
-mod duplicate;
 mod identity;
 mod memory;
 mod murmur2;
@@ -29,7 +28,6 @@ use parking_lot::{Condvar, Mutex};
 
 use self::accumulator::Append;
 use self::batch::{run_callback, Callback};
-use self::duplicate::duplicate;
 use self::partitioner::{choose, Placement};
 use self::sender::Sender;
 use self::shared::Shared;
@@ -52,7 +50,7 @@ pub(crate) use self::partitioner::PartitionerRef;
 ///
 /// # Examples
 /// ```
-/// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+/// # let dir = tempfile::tempdir()?;
 /// use tidelog::{Log, ProducerConfig, ProducerRecord, TopicConfig};
 /// let log = Log::open(dir.path())?;
 /// log.create_topic("orders", TopicConfig::new().partitions(3))?;
@@ -66,7 +64,7 @@ pub(crate) use self::partitioner::PartitionerRef;
 /// })?;
 /// producer.flush();
 /// # let _ = metadata;
-/// # Ok::<(), tidelog::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Producer {
     shared: Arc<Shared>,
@@ -90,9 +88,9 @@ impl Producer {
         let shared = Arc::new(Shared::new(core, config));
         let sender = Sender::new(Arc::clone(&shared));
         let handle = thread::Builder::new()
-            .name(name)
+            .name(name.clone())
             .spawn(move || sender.run())
-            .map_err(|e| Error::io("spawn the producer's sender thread", "", e))?;
+            .map_err(|e| Error::spawn(name, e))?;
         let _ = shared.sender_thread.set(handle.thread().id());
         Ok(Producer {
             shared,
@@ -118,14 +116,14 @@ impl Producer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// use tidelog::{ProducerConfig, ProducerRecord};
     /// let producer = log.producer(ProducerConfig::new())?;
     /// producer.send(ProducerRecord::new("clicks", "page=/home"))?;
     /// producer.flush();
     /// assert_eq!(producer.failed_sends(), 0);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send(&self, record: ProducerRecord) -> Result<()> {
         self.append(&record, &mut None, false)
@@ -142,13 +140,13 @@ impl Producer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// use tidelog::{ProducerConfig, ProducerRecord};
     /// let producer = log.producer(ProducerConfig::new())?;
     /// let metadata = producer.send_sync(ProducerRecord::new("orders", "order-1").partition(0))?;
     /// assert_eq!((metadata.partition(), metadata.offset()), (0, 0));
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send_sync(&self, record: ProducerRecord) -> Result<RecordMetadata> {
         let slot = Arc::new(SyncSlot::default());
@@ -179,7 +177,7 @@ impl Producer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// use tidelog::{ProducerConfig, ProducerRecord};
     /// let producer = log.producer(ProducerConfig::new())?;
@@ -188,8 +186,8 @@ impl Producer {
     ///     let _ = tx.send(result.map(|metadata| metadata.offset()));
     /// })?;
     /// producer.flush();
-    /// assert_eq!(rx.recv().map_err(|_| tidelog::Error::Closed("callback"))??, 0);
-    /// # Ok::<(), tidelog::Error>(())
+    /// assert_eq!(rx.recv()??, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send_with_callback<F>(&self, record: ProducerRecord, callback: F) -> Result<()>
     where
@@ -207,13 +205,13 @@ impl Producer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// # use tidelog::{ProducerConfig, ProducerRecord};
     /// let producer = log.producer(ProducerConfig::new().set("linger.ms", "60000")?)?;
     /// producer.send(ProducerRecord::new("orders", "order-1"))?;
     /// producer.flush(); // does not wait out the minute of linger.ms
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn flush(&self) {
         let bound = self.shared.pending.snapshot();
@@ -231,14 +229,14 @@ impl Producer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::open(dir.path())?;
     /// # use tidelog::{Error, ProducerConfig, ProducerRecord};
     /// let producer = log.producer(ProducerConfig::new())?;
     /// producer.close();
     /// let refused = producer.send(ProducerRecord::new("orders", "late"));
     /// assert!(matches!(refused, Err(Error::Closed(_))));
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn close(&self) {
         self.shared.mark_closed();
@@ -298,7 +296,7 @@ impl Producer {
         let result = self.try_append(record, callback, force);
         if let Err(error) = &result {
             if let Some(callback) = callback.take() {
-                run_callback(callback, Err(duplicate(error)));
+                run_callback(callback, Err(error.clone()));
             }
         }
         result
@@ -363,13 +361,13 @@ impl Producer {
         let size = size as u64;
         let config = &self.shared.config;
         let limits = [
-            u64::from(config.max_request_size),
-            u64::from(max_message_bytes),
-            config.buffer_memory,
+            (u64::from(config.max_request_size), "max.request.size"),
+            (u64::from(max_message_bytes), "max.message.bytes"),
+            (config.buffer_memory, "buffer.memory"),
         ];
-        for max in limits {
+        for (max, limit) in limits {
             if size > max {
-                return Err(Error::RecordTooLarge { size, max });
+                return Err(Error::RecordTooLarge { size, max, limit });
             }
         }
         Ok(())

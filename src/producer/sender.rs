@@ -336,7 +336,7 @@ fn retry_at(
     let retriable =
         error.is_retriable() || (retrying && matches!(error, Error::OutOfOrderSequence { .. }));
     if !retriable || batch.attempts >= config.retries {
-        return Err(super::duplicate::duplicate(error));
+        return Err(error.clone());
     }
     let backoff = backoff(
         config.retry_backoff,

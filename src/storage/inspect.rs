@@ -264,10 +264,10 @@ impl PartitionSummary {
 ///
 /// # Examples
 /// ```
-/// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+/// # let dir = tempfile::tempdir()?;
 /// let summary = tidelog::recover_partition(dir.path().join("orders-0"))?;
 /// assert_eq!(summary.log_end_offset(), 0);
-/// # Ok::<(), tidelog::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// # Errors

@@ -77,7 +77,7 @@ pub(crate) struct PartitionLog {
     /// pages and a later fsync can succeed without the data being durable
     /// ("fsyncgate"), so nothing more is acknowledged until a reopen runs
     /// recovery against what is really on disk.
-    pub(super) poison: Mutex<Option<String>>,
+    pub(super) poison: Mutex<Option<Error>>,
 }
 
 pub(super) fn now_ms() -> i64 {
@@ -91,11 +91,7 @@ fn offset_of(value: i64) -> u64 {
 }
 
 fn bad_input(kind: CorruptionKind) -> Error {
-    Error::Corrupt {
-        path: PathBuf::new(),
-        position: 0,
-        kind,
-    }
+    Error::InvalidBatch { position: 0, kind }
 }
 
 impl PartitionLog {
@@ -243,8 +239,7 @@ impl PartitionLog {
         let mut position = 0usize;
         while position < batches.len() {
             let rest = batches.get(position..).unwrap_or_default();
-            let header = verify(rest).map_err(|kind| Error::Corrupt {
-                path: PathBuf::new(),
+            let header = verify(rest).map_err(|kind| Error::InvalidBatch {
                 position: position as u64,
                 kind,
             })?;
@@ -299,11 +294,17 @@ impl PartitionLog {
 
     /// A batch must fit `max.message.bytes` and, as in Kafka, one segment.
     fn check_size(&self, size: usize) -> Result<()> {
-        let max = u64::from(self.config.max_message_bytes).min(self.config.segment_bytes);
+        let by_message = u64::from(self.config.max_message_bytes);
+        let (max, limit) = if self.config.segment_bytes < by_message {
+            (self.config.segment_bytes, "segment.bytes")
+        } else {
+            (by_message, "max.message.bytes")
+        };
         if size as u64 > max {
             return Err(Error::RecordTooLarge {
                 size: size as u64,
                 max,
+                limit,
             });
         }
         Ok(())
@@ -319,9 +320,9 @@ impl PartitionLog {
     pub(super) fn check_writable(&self) -> Result<()> {
         self.check_open()?;
         match &*self.poison.lock() {
-            Some(reason) => Err(Error::Poisoned {
+            Some(cause) => Err(Error::Poisoned {
                 path: self.dir.clone(),
-                reason: reason.clone(),
+                source: Box::new(cause.clone()),
             }),
             None => Ok(()),
         }
@@ -332,7 +333,7 @@ impl PartitionLog {
         if let Err(e) = &result {
             let mut poison = self.poison.lock();
             if poison.is_none() {
-                *poison = Some(e.to_string());
+                *poison = Some(e.clone());
             }
         }
         result
@@ -481,9 +482,9 @@ impl PartitionLog {
 
     fn check_writable_ignoring_close(&self) -> Result<()> {
         match &*self.poison.lock() {
-            Some(reason) => Err(Error::Poisoned {
+            Some(cause) => Err(Error::Poisoned {
                 path: self.dir.clone(),
-                reason: reason.clone(),
+                source: Box::new(cause.clone()),
             }),
             None => Ok(()),
         }

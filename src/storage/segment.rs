@@ -164,7 +164,7 @@ pub(crate) struct Segment {
     /// Holds whether an fsync of this file ever failed: Linux reports a
     /// writeback error once per file, so a later caller must not take a
     /// successful fsync as proof that earlier writes reached the disk.
-    sync_lock: Mutex<bool>,
+    sync_lock: Mutex<Option<Error>>,
     /// Bumped whenever bytes below the published size may change
     /// (truncation); a reader that sees it move retries.
     generation: AtomicU64,
@@ -199,7 +199,7 @@ impl Segment {
             offset_index,
             time_index,
             state: RwLock::new(SegmentState::empty(base_offset)),
-            sync_lock: Mutex::new(false),
+            sync_lock: Mutex::new(None),
             generation: AtomicU64::new(0),
         })
     }
@@ -220,7 +220,7 @@ impl Segment {
             offset_index,
             time_index,
             state: RwLock::new(state),
-            sync_lock: Mutex::new(false),
+            sync_lock: Mutex::new(None),
             generation: AtomicU64::new(0),
         }
     }
@@ -276,7 +276,7 @@ impl Segment {
     /// among concurrent callers (group commit).
     pub(crate) fn sync_to(&self, end_position: u64) -> Result<()> {
         let mut failed = self.sync_lock.lock();
-        self.check_sync_failure(*failed)?;
+        self.check_sync_failure(&failed)?;
         let size = {
             let state = self.state.read();
             if state.durable_size >= end_position {
@@ -294,24 +294,26 @@ impl Segment {
     /// fsync error cannot be provoked portably).
     #[cfg(test)]
     pub(crate) fn fail_next_syncs(&self) {
-        *self.sync_lock.lock() = true;
+        let injected = std::io::Error::other("injected fsync failure");
+        *self.sync_lock.lock() = Some(Error::io("fsync", &self.log_path, injected));
     }
 
-    fn check_sync_failure(&self, failed: bool) -> Result<()> {
-        if failed {
-            return Err(Error::Poisoned {
+    fn check_sync_failure(&self, failed: &Option<Error>) -> Result<()> {
+        match failed {
+            Some(cause) => Err(Error::Poisoned {
                 path: self.log_path.clone(),
-                reason: "an earlier fsync of this segment failed".to_string(),
-            });
+                source: Box::new(cause.clone()),
+            }),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// `fdatasync` of the log file; a failure is remembered under the lock.
-    fn sync_file(&self, failed: &mut bool) -> Result<()> {
+    fn sync_file(&self, failed: &mut Option<Error>) -> Result<()> {
         self.log.sync_data().map_err(|e| {
-            *failed = true;
-            Error::io("fsync", &self.log_path, e)
+            let error = Error::io("fsync", &self.log_path, e);
+            *failed = Some(error.clone());
+            error
         })
     }
 
@@ -319,7 +321,7 @@ impl Segment {
     /// both indexes (on roll and close).
     pub(crate) fn sync_all(&self) -> Result<()> {
         let mut failed = self.sync_lock.lock();
-        self.check_sync_failure(*failed)?;
+        self.check_sync_failure(&failed)?;
         let (size, offsets_from, offsets, times_from, times) = {
             let state = self.state.read();
             let pending_offsets = state
@@ -340,8 +342,8 @@ impl Segment {
             self.offset_index.append_and_sync(offsets_from, &offsets),
             self.time_index.append_and_sync(times_from, &times),
         ] {
-            if result.is_err() {
-                *failed = true;
+            if let Err(e) = &result {
+                *failed = Some(e.clone());
             }
             result?;
         }
@@ -385,7 +387,7 @@ impl Segment {
     /// The caller holds the partition's writer lock.
     pub(crate) fn truncate_to_state(&self, mut cut: SegmentState) -> Result<()> {
         let mut failed = self.sync_lock.lock();
-        self.check_sync_failure(*failed)?;
+        self.check_sync_failure(&failed)?;
         {
             let mut state = self.state.write();
             self.generation.fetch_add(1, Ordering::AcqRel);

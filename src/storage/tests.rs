@@ -136,7 +136,7 @@ fn oversized_batches_are_refused_and_nothing_is_written() {
     let size = big.len() as u64;
     assert!(matches!(
         log.append_as_leader(&mut big, 0, false),
-        Err(Error::RecordTooLarge { size: s, max: 200 }) if s == size
+        Err(Error::RecordTooLarge { size: s, max: 200, .. }) if s == size
     ));
     assert_eq!((log.log_end_offset(), log.size_in_bytes()), (0, 0));
 }
@@ -266,7 +266,7 @@ fn follower_appends_need_contiguous_verified_batches() {
     let follower = open(&dir.path().join("follower"), config());
     assert!(matches!(
         follower.append_as_follower(&chunk[chunk.len() / 3..]),
-        Err(Error::Corrupt { .. })
+        Err(Error::InvalidBatch { .. })
     ));
     let mut damaged = chunk.to_vec();
     damaged[100] ^= 0xff;

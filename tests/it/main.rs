@@ -6,6 +6,7 @@
 
 mod bounce;
 mod consumer;
+mod errors;
 mod failover;
 mod fuzz_corpus;
 mod groups;

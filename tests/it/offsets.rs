@@ -219,7 +219,13 @@ fn a_consumer_with_manual_assignment_commits_while_the_group_is_empty() -> Resul
         settled(&log, "billing", c)
     })?;
     let refused = manual.commit_offsets(&[(tp.clone(), OffsetAndMetadata::new(5))]);
-    assert!(matches!(refused, Err(Error::CommitFailed { .. })));
+    assert!(matches!(
+        refused,
+        Err(Error::CommitFailed {
+            refusal: tidelog::CommitRefusal::UnknownMember,
+            ..
+        })
+    ));
     assert_eq!(manual.committed(&tp)?.map(|c| c.offset()), Some(3));
     // The member started at the committed offset: it reads offsets 3 and 4.
     poll_until(&mut consumers, &mut read, |_, read| read.len() >= 2)?;

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use crate::consumer::Consumer;
-use crate::error::{Error, Result};
+use crate::error::{CommitRefusal, Error, Result};
 use crate::group::{OffsetAndMetadata, Offsets};
 use crate::topic::TopicPartition;
 
@@ -26,7 +26,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// use tidelog::{ConsumerConfig, OffsetReset, ProducerConfig, ProducerRecord, TopicPartition};
@@ -41,7 +41,7 @@ impl Consumer {
     /// consumer.commit_sync()?;
     /// let committed = consumer.committed(&TopicPartition::new("orders", 0))?;
     /// assert_eq!(committed.map(|c| c.offset()), Some(records.len() as u64));
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn commit_sync(&mut self) -> Result<()> {
         self.run_commit_callbacks();
@@ -57,7 +57,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use tidelog::{ConsumerConfig, OffsetAndMetadata, TopicPartition};
     /// let mut consumer = log.consumer(ConsumerConfig::new().group_id("billing"))?;
@@ -65,7 +65,7 @@ impl Consumer {
     /// // Processed up to offset 41: the next to read is 42.
     /// consumer.commit_offsets(&[(tp.clone(), OffsetAndMetadata::new(42).metadata("batch 7"))])?;
     /// assert_eq!(consumer.committed(&tp)?.map(|c| c.offset()), Some(42));
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn commit_offsets(
         &mut self,
@@ -87,7 +87,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
@@ -99,13 +99,17 @@ impl Consumer {
     ///     }
     /// })?;
     /// consumer.poll(Duration::from_millis(10))?; // the callback runs in a poll
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn commit_async(
         &mut self,
         callback: impl FnOnce(Result<()>) + Send + 'static,
     ) -> Result<()> {
-        let group_id = self.config.group_id.clone().ok_or(Error::NoGroupId)?;
+        let group_id = self
+            .config
+            .group_id
+            .clone()
+            .ok_or(Error::NoGroupId("commit_async"))?;
         let offsets = self.offsets_to_commit(None);
         let (sender, _) = self
             .group
@@ -142,15 +146,19 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// let consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
     /// let nothing_yet = consumer.committed(&tidelog::TopicPartition::new("orders", 0))?;
     /// assert_eq!(nothing_yet, None);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn committed(&self, tp: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {
-        let group_id = self.config.group_id.as_deref().ok_or(Error::NoGroupId)?;
+        let group_id = self
+            .config
+            .group_id
+            .as_deref()
+            .ok_or(Error::NoGroupId("committed"))?;
         let groups = self
             .group
             .groups
@@ -177,9 +185,7 @@ impl Consumer {
         match self.group.in_listener {
             true => Error::CommitFailed {
                 group,
-                reason: "this consumer was removed from the group and its partitions are \
-                         lost; they may belong to another member now (poll to rejoin)"
-                    .to_string(),
+                refusal: CommitRefusal::PartitionsLost,
             },
             false => Error::RebalanceInProgress(group),
         }
@@ -188,7 +194,11 @@ impl Consumer {
     /// Commits for this consumer's membership, or as a consumer with manual
     /// assignment when it has no subscription.
     pub(super) fn commit_to_group(&mut self, offsets: &Offsets) -> Result<()> {
-        let group_id = self.config.group_id.clone().ok_or(Error::NoGroupId)?;
+        let group_id = self
+            .config
+            .group_id
+            .clone()
+            .ok_or(Error::NoGroupId("commit"))?;
         if offsets.is_empty() {
             return Ok(());
         }

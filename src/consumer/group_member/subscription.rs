@@ -39,7 +39,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// use tidelog::{ConsumerConfig, OffsetReset, TopicConfig};
@@ -50,7 +50,7 @@ impl Consumer {
     /// consumer.poll(Duration::from_millis(100))?; // joins; the only member gets everything
     /// assert_eq!(consumer.assignment().len(), 3);
     /// consumer.close()?;
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn subscribe(&mut self, topics: &[&str]) -> Result<()> {
         self.subscribe_inner(topics, None)
@@ -64,7 +64,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// use tidelog::{Consumer, ConsumerConfig, RebalanceListener, TopicPartition};
@@ -81,7 +81,7 @@ impl Consumer {
     /// let mut consumer = log.consumer(ConsumerConfig::new().group_id("billing"))?;
     /// consumer.subscribe_with_listener(&["orders"], CommitOnRevoke)?;
     /// consumer.poll(Duration::from_millis(10))?;
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn subscribe_with_listener(
         &mut self,
@@ -96,7 +96,11 @@ impl Consumer {
         topics: &[&str],
         listener: Option<Box<dyn RebalanceListener>>,
     ) -> Result<()> {
-        let group_id = self.config.group_id.clone().ok_or(Error::NoGroupId)?;
+        let group_id = self
+            .config
+            .group_id
+            .clone()
+            .ok_or(Error::NoGroupId("subscribe"))?;
         if self.config.heartbeat_interval >= self.config.session_timeout {
             return Err(Error::config(
                 "heartbeat.interval.ms",
@@ -176,13 +180,13 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
     /// consumer.subscribe(&["orders"])?;
     /// consumer.unsubscribe()?;
     /// assert!(consumer.subscription().is_empty());
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn unsubscribe(&mut self) -> Result<()> {
         self.leave_group()
@@ -192,12 +196,12 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
     /// consumer.subscribe(&["payments", "orders"])?;
     /// assert_eq!(consumer.subscription(), ["orders", "payments"]);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn subscription(&self) -> Vec<String> {
         self.group
@@ -212,7 +216,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// let config = tidelog::ConsumerConfig::new().group_id("billing").set("client.id", "biller")?;
@@ -221,7 +225,7 @@ impl Consumer {
     /// assert_eq!(consumer.member_id(), None); // joins in poll
     /// consumer.poll(Duration::from_millis(10))?;
     /// assert!(consumer.member_id().is_some_and(|id| id.starts_with("biller-")));
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn member_id(&self) -> Option<&str> {
         self.group.member.as_ref()?.member_id.as_deref()
@@ -232,14 +236,14 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
     /// consumer.subscribe(&["orders"])?;
     /// consumer.poll(Duration::from_millis(10))?;
     /// assert_eq!(consumer.generation(), Some(1)); // the first, alone in the group
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn generation(&self) -> Option<u32> {
         let member = self.group.member.as_ref()?;
@@ -258,7 +262,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
@@ -266,7 +270,7 @@ impl Consumer {
     /// consumer.poll(Duration::from_millis(10))?;
     /// consumer.close()?; // commits (auto-commit is on by default) and leaves
     /// assert!(log.consumer_group("billing").describe()?.members().is_empty());
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn close(mut self) -> Result<()> {
         let left = self.leave_group();
@@ -284,7 +288,7 @@ impl Consumer {
     ///
     /// # Examples
     /// ```
-    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// use tidelog::ConsumerConfig;
@@ -298,7 +302,7 @@ impl Consumer {
     /// consumer.kill();
     /// // Still a member until its session times out.
     /// assert_eq!(log.consumer_group("billing").describe()?.members().len(), 1);
-    /// # Ok::<(), tidelog::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn kill(mut self) {
         if let Some(mut member) = self.group.member.take() {
