@@ -23,7 +23,7 @@
 //! let mut consumer = log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
 //! consumer.assign(&[TopicPartition::new("orders", sent.partition())])?;
 //! let records = consumer.poll(Duration::from_secs(1))?;
-//! assert_eq!(records[0].value().map(|v| &v[..]), Some(&b"order-42"[..]));
+//! assert_eq!(records[0].value(), Some(&b"order-42"[..]));
 //! # Ok::<(), tidelog::Error>(())
 //! ```
 //!
@@ -79,6 +79,7 @@ mod config;
 mod consumer;
 mod error;
 mod group;
+pub mod inspect;
 mod log;
 mod producer;
 mod record;
@@ -90,18 +91,15 @@ pub use config::{
     Acks, AssignmentStrategy, CleanupPolicy, ConsumerConfig, LogBuilder, OffsetReset,
     ProducerConfig, TimestampType, TopicConfig,
 };
-pub use consumer::{Consumer, RebalanceListener};
+pub use consumer::{Consumer, OffsetAndTimestamp, RebalanceListener};
 pub use error::{CorruptionKind, Error, Result};
 pub use group::{
     ConsumerGroup, GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetSpec,
     PartitionLag,
 };
-pub use log::{Log, PartitionInfo, Topic};
+pub use log::{Log, PartitionOffsets, Topic};
 pub use producer::{Partitioner, Producer};
 pub use record::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};
-pub use storage::{
-    decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
-};
 pub use topic::TopicPartition;
 
 /// The README's code blocks, compiled as doctests so the tour cannot drift

@@ -4,9 +4,8 @@
 
 use std::fs;
 
-use tidelog::{
-    decode_batches, dump_segment, encode_batch, recover_partition, Error, ProducerRecord,
-};
+use tidelog::inspect::{decode_batches, dump_segment, encode_batch, recover_partition};
+use tidelog::{Error, ProducerRecord};
 
 /// Decoding arbitrary bytes as record batches never panics; whatever
 /// decodes re-encodes to batches that decode to the same records.
@@ -23,11 +22,11 @@ pub(crate) fn record_batch_decode(data: &[u8]) {
             .iter()
             .map(|r| {
                 let mut out = match r.value() {
-                    Some(v) => ProducerRecord::new("t", v.clone()),
+                    Some(v) => ProducerRecord::new("t", v.to_vec()),
                     None => ProducerRecord::tombstone("t"),
                 };
                 if let Some(k) = r.key() {
-                    out = out.key(k.clone());
+                    out = out.key(k.to_vec());
                 }
                 for h in r.headers() {
                     out = out.header(h.name(), h.value().clone());

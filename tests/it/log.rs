@@ -130,9 +130,9 @@ fn topics_and_their_config_survive_reopen() -> tidelog::Result<()> {
     for info in orders.partitions()? {
         assert_eq!(
             (
-                info.log_start_offset,
-                info.high_watermark,
-                info.log_end_offset
+                info.log_start_offset(),
+                info.high_watermark(),
+                info.log_end_offset()
             ),
             (0, 0, 0)
         );
@@ -194,7 +194,7 @@ fn a_single_broker_log_works_without_further_settings() -> tidelog::Result<()> {
     let topic = log.create_topic("solo", TopicConfig::new())?;
     let producer = log.producer(ProducerConfig::new())?; // acks=all
     let sent = producer.send_sync(ProducerRecord::new("solo", "only copy"))?;
-    assert_eq!(topic.partition(0)?.high_watermark, sent.offset() + 1);
+    assert_eq!(topic.partition(0)?.high_watermark(), sent.offset() + 1);
     let mut consumer =
         log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
     consumer.assign(&[TopicPartition::new("solo", 0)])?;

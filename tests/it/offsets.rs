@@ -66,7 +66,7 @@ fn committed_offsets_survive_reopening_the_log() -> Result<()> {
         consumer.commit_sync()?;
         consumer.commit_offsets(&[(
             TopicPartition::new("orders", 0),
-            OffsetAndMetadata::new(4).metadata("half way"),
+            OffsetAndMetadata::new(4).with_metadata("half way"),
         )])?;
         consumer.close()?;
         log.close()?;
@@ -75,7 +75,7 @@ fn committed_offsets_survive_reopening_the_log() -> Result<()> {
     let group = log.consumer_group("billing");
     let committed = group.committed(&TopicPartition::new("orders", 0))?.unwrap();
     assert_eq!(
-        (committed.offset(), committed.metadata_str()),
+        (committed.offset(), committed.metadata()),
         (4, "half way")
     );
     assert_eq!(
@@ -177,7 +177,7 @@ fn the_latest_message_pattern_reads_only_the_newest_record() -> Result<()> {
         }
     }
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].value().map(|v| &v[..]), Some(&b"price-4"[..]));
+    assert_eq!(records[0].value(), Some(&b"price-4"[..]));
     Ok(())
 }
 
@@ -251,9 +251,9 @@ fn committed_offsets_survive_the_loss_of_a_broker() -> Result<()> {
             let offsets = log.topic("__consumer_offsets")?.partitions()?;
             let used = offsets
                 .iter()
-                .find(|p| p.high_watermark > 0)
+                .find(|p| p.high_watermark() > 0)
                 .unwrap()
-                .partition;
+                .partition();
             let leader = cluster
                 .partition("__consumer_offsets", used)?
                 .leader()
@@ -341,7 +341,7 @@ fn committed_offsets_outlive_a_short_broker_retention() -> Result<()> {
         log.create_topic("ticks", TopicConfig::new())?;
         produce(&log, "ticks", 1, 1)?;
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while log.topic("ticks")?.partition(0)?.log_start_offset == 0 {
+        while log.topic("ticks")?.partition(0)?.log_start_offset() == 0 {
             assert!(std::time::Instant::now() < deadline, "retention never ran");
             std::thread::sleep(Duration::from_millis(10));
         }
