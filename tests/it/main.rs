@@ -7,6 +7,7 @@
 mod bounce;
 mod consumer;
 mod failover;
+mod flush;
 mod fuzz_corpus;
 mod groups;
 mod log;
