@@ -152,7 +152,7 @@ mod tests {
     fn debug_prints_like_display() {
         let tp = TopicPartition::new("orders", 3);
         assert_eq!(format!("{tp:?}"), "orders-3");
-        assert_eq!(format!("{:?}", [tp.clone()]), "[orders-3]");
+        assert_eq!(format!("{:?}", std::slice::from_ref(&tp)), "[orders-3]");
         assert_eq!(tp.to_string(), "orders-3");
     }
 }

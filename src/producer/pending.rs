@@ -56,7 +56,7 @@ impl PendingBatches {
         let mut open = self.open.lock();
         while open.first().is_some_and(|&first| first < bound) {
             if self.completed.wait_until(&mut open, deadline).timed_out() {
-                return !open.first().is_some_and(|&first| first < bound);
+                return open.first().is_none_or(|&first| first >= bound);
             }
         }
         true

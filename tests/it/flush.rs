@@ -62,7 +62,9 @@ fn flush_timeout_times_out_while_records_cannot_be_stored() -> Result<()> {
         broker.kill()?;
     }
     producer.send(ProducerRecord::new("stuck", "after"))?;
-    let error = producer.flush_timeout(Duration::from_millis(50)).unwrap_err();
+    let error = producer
+        .flush_timeout(Duration::from_millis(50))
+        .unwrap_err();
     assert!(
         matches!(error, Error::Timeout { op: "flush", .. }),
         "{error}"

@@ -74,10 +74,7 @@ fn committed_offsets_survive_reopening_the_log() -> Result<()> {
     let log = open_log_in(dir.path())?;
     let group = log.consumer_group("billing");
     let committed = group.committed(&TopicPartition::new("orders", 0))?.unwrap();
-    assert_eq!(
-        (committed.offset(), committed.metadata()),
-        (4, "half way")
-    );
+    assert_eq!((committed.offset(), committed.metadata()), (4, "half way"));
     assert_eq!(
         group
             .committed(&TopicPartition::new("orders", 1))?
