@@ -274,7 +274,7 @@ fn closing_everything_leaves_no_thread_behind() -> tidelog::Result<()> {
             .group_id("g")
             .set("auto.offset.reset", "earliest")?,
     )?;
-    member.subscribe(&["t"])?;
+    member.subscribe(["t"])?;
     let _ = member.poll(Duration::from_secs(5))?;
     assert!(
         !tidelog_threads().is_empty(),
@@ -291,7 +291,7 @@ fn closing_everything_leaves_no_thread_behind() -> tidelog::Result<()> {
     let producer = log.producer(ProducerConfig::new())?;
     producer.send(ProducerRecord::new("t", "y"))?;
     let mut member = log.consumer(ConsumerConfig::new().group_id("g"))?;
-    member.subscribe(&["t"])?;
+    member.subscribe(["t"])?;
     let _ = member.poll(Duration::from_millis(200))?;
     drop(member);
     drop(producer);

@@ -12,7 +12,7 @@ use super::groups::{member_config, open_log, open_log_in, poll_until, produce, s
 
 fn subscribed(log: &Log, group: &str, topic: &str) -> Result<Consumer> {
     let mut consumer = log.consumer(member_config(group))?;
-    consumer.subscribe(&[topic])?;
+    consumer.subscribe([topic])?;
     Ok(consumer)
 }
 
@@ -285,7 +285,7 @@ fn without_a_committed_offset_a_member_starts_per_auto_offset_reset() -> Result<
     // latest: only records produced after the member got the partition.
     let latest = member_config("latest").auto_offset_reset(tidelog::OffsetReset::Latest);
     let mut consumer = log.consumer(latest)?;
-    consumer.subscribe(&["orders"])?;
+    consumer.subscribe(["orders"])?;
     let mut consumers = [consumer];
     let mut read = Vec::new();
     poll_until(&mut consumers, &mut read, |c, _| settled(&log, "latest", c))?;
@@ -301,7 +301,7 @@ fn without_a_committed_offset_a_member_starts_per_auto_offset_reset() -> Result<
     // none: polling fails until the application seeks or commits.
     let none = member_config("none").auto_offset_reset(tidelog::OffsetReset::None);
     let mut consumer = log.consumer(none)?;
-    consumer.subscribe(&["orders"])?;
+    consumer.subscribe(["orders"])?;
     let mut outcome = Ok(Vec::new());
     for _ in 0..100 {
         outcome = consumer.poll(Duration::from_millis(10));
