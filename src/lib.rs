@@ -86,6 +86,7 @@ mod record;
 mod storage;
 mod topic;
 
+pub use bytes::Bytes;
 pub use cluster::{Broker, Cluster, PartitionReplicas};
 pub use config::{
     Acks, AssignmentStrategy, CleanupPolicy, ConsumerConfig, LogBuilder, OffsetReset,
@@ -99,7 +100,7 @@ pub use group::{
 };
 pub use log::{Log, PartitionOffsets, Topic};
 pub use producer::{Partitioner, Producer};
-pub use record::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};
+pub use record::{ConsumerRecord, Header, IntoPayload, ProducerRecord, RecordMetadata};
 pub use topic::TopicPartition;
 
 /// The README's code blocks, compiled as doctests so the tour cannot drift

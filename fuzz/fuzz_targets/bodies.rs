@@ -22,14 +22,14 @@ pub(crate) fn record_batch_decode(data: &[u8]) {
             .iter()
             .map(|r| {
                 let mut out = match r.value() {
-                    Some(v) => ProducerRecord::new("t", v.to_vec()),
+                    Some(v) => ProducerRecord::new("t", v),
                     None => ProducerRecord::tombstone("t"),
                 };
                 if let Some(k) = r.key() {
-                    out = out.key(k.to_vec());
+                    out = out.key(k);
                 }
                 for h in r.headers() {
-                    out = out.header(h.name(), h.value().clone());
+                    out = out.header(h.name(), h.value_bytes().clone());
                 }
                 out.timestamp(r.timestamp())
             })

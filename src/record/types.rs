@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::payload::IntoPayload;
 use crate::config::TimestampType;
 
 /// A named byte value attached to a record.
@@ -15,10 +16,10 @@ pub struct Header {
 
 impl Header {
     /// A header called `name` carrying `value`.
-    pub fn new(name: impl Into<String>, value: impl Into<Bytes>) -> Self {
+    pub fn new(name: impl Into<String>, value: impl IntoPayload) -> Self {
         Header {
             name: name.into(),
-            value: value.into(),
+            value: value.into_payload(),
         }
     }
 
@@ -28,7 +29,12 @@ impl Header {
     }
 
     /// The header's value.
-    pub fn value(&self) -> &Bytes {
+    pub fn value(&self) -> &[u8] {
+        &self.value
+    }
+
+    /// The header's value as shared [`Bytes`] (cloning it does not copy).
+    pub fn value_bytes(&self) -> &Bytes {
         &self.value
     }
 }
@@ -57,12 +63,12 @@ pub struct ProducerRecord {
 
 impl ProducerRecord {
     /// A record for `topic` with `value`; partition chosen by key or spread.
-    pub fn new(topic: impl Into<Arc<str>>, value: impl Into<Bytes>) -> Self {
+    pub fn new(topic: impl Into<Arc<str>>, value: impl IntoPayload) -> Self {
         ProducerRecord {
             topic: topic.into(),
             partition: None,
             key: None,
-            value: Some(value.into()),
+            value: Some(value.into_payload()),
             headers: Vec::new(),
             timestamp: None,
         }
@@ -78,8 +84,8 @@ impl ProducerRecord {
 
     /// Sets the key; records with one key go to one partition.
     #[must_use]
-    pub fn key(mut self, key: impl Into<Bytes>) -> Self {
-        self.key = Some(key.into());
+    pub fn key(mut self, key: impl IntoPayload) -> Self {
+        self.key = Some(key.into_payload());
         self
     }
 
@@ -92,7 +98,7 @@ impl ProducerRecord {
 
     /// Adds a header.
     #[must_use]
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<Bytes>) -> Self {
+    pub fn header(mut self, name: impl Into<String>, value: impl IntoPayload) -> Self {
         self.headers.push(Header::new(name, value));
         self
     }
