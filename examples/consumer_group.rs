@@ -137,7 +137,7 @@ fn member(
 ) -> tidelog::Result<()> {
     let name = listener.name;
     let mut consumer = log.consumer(config)?;
-    consumer.subscribe_with_listener(&[TOPIC], listener)?;
+    consumer.subscribe_with_listener([TOPIC], listener)?;
     let mut polls = 0u64;
     while processed.lock().unwrap().len() < RECORDS as usize {
         let records = consumer.poll(Duration::from_millis(50))?;

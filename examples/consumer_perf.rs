@@ -243,7 +243,7 @@ fn consume(
         }
         Reading::Subscribe(group) => {
             let mut consumer = log.consumer(config.group_id(group.as_str()))?;
-            consumer.subscribe(&[args.topic.as_str()])?;
+            consumer.subscribe([args.topic.as_str()])?;
             consumer
         }
     };

@@ -118,7 +118,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while read.len() < acknowledged.len() && Instant::now() < deadline {
         for r in consumer.poll(Duration::from_millis(200))? {
-            let value = String::from_utf8_lossy(r.value().map_or(&[][..], |v| &v[..])).into_owned();
+            let value = String::from_utf8_lossy(r.value().unwrap_or_default()).into_owned();
             read.push((r.offset(), value));
         }
     }

@@ -105,7 +105,7 @@ fn throughput(log: &Log, args: &Args) -> Result<(), Box<dyn std::error::Error>> 
             let (read, total) = (&read, args.messages);
             scope.spawn(move || -> tidelog::Result<()> {
                 let mut consumer = log.consumer(config("perf"))?;
-                consumer.subscribe(&[TOPIC])?;
+                consumer.subscribe([TOPIC])?;
                 while read.load(Ordering::Relaxed) < total {
                     let records = consumer.poll(Duration::from_millis(20))?;
                     read.fetch_add(records.len() as u64, Ordering::Relaxed);
@@ -202,7 +202,7 @@ fn member_loop(
     stop: &AtomicBool,
 ) -> tidelog::Result<()> {
     let mut consumer = log.consumer(config)?;
-    consumer.subscribe_with_listener(&[TOPIC], Reporter(reports))?;
+    consumer.subscribe_with_listener([TOPIC], Reporter(reports))?;
     while !stop.load(Ordering::Acquire) {
         consumer.poll(Duration::from_millis(5))?;
         if let Some(started) = leave.as_ref().and_then(|l| l.try_recv().ok()) {

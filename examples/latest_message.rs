@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let mut consumer = log.consumer(ConsumerConfig::new().group_id(GROUP))?;
-    consumer.subscribe(&[TOPIC])?;
+    consumer.subscribe([TOPIC])?;
     let mut latest = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while latest.len() < 2 && Instant::now() < deadline {

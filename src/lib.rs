@@ -23,7 +23,7 @@
 //! let mut consumer = log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
 //! consumer.assign(&[TopicPartition::new("orders", sent.partition())])?;
 //! let records = consumer.poll(Duration::from_secs(1))?;
-//! assert_eq!(records[0].value().map(|v| &v[..]), Some(&b"order-42"[..]));
+//! assert_eq!(records[0].value(), Some(&b"order-42"[..]));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -79,6 +79,7 @@ mod config;
 mod consumer;
 mod error;
 mod group;
+pub mod inspect;
 #[cfg(test)]
 mod layering_tests;
 mod log;
@@ -87,19 +88,19 @@ mod record;
 mod storage;
 mod topic;
 
+pub use bytes::Bytes;
 pub use cluster::{Broker, Cluster, PartitionReplicas};
 pub use config::{Acks, AssignmentStrategy, CleanupPolicy, TopicConfig};
-pub use consumer::{Consumer, ConsumerConfig, OffsetReset, RebalanceListener};
+pub use consumer::{Consumer, ConsumerConfig, OffsetAndTimestamp, OffsetReset, RebalanceListener};
 pub use error::{CommitRefusal, CorruptionKind, Error, Result};
 pub use group::{
     ConsumerGroup, GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetSpec,
     PartitionLag,
 };
-pub use log::{Log, LogBuilder, PartitionInfo, Topic};
+pub use log::{Log, LogBuilder, PartitionOffsets, Topic};
 pub use producer::{Partitioner, Producer, ProducerConfig};
-pub use record::{ConsumerRecord, Header, ProducerRecord, RecordMetadata, TimestampType};
-pub use storage::{
-    decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
+pub use record::{
+    ConsumerRecord, Header, IntoPayload, ProducerRecord, RecordMetadata, TimestampType,
 };
 pub use topic::TopicPartition;
 

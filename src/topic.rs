@@ -69,8 +69,9 @@ fn invalid(name: &str, reason: &'static str) -> Error {
     }
 }
 
-/// A topic and one of its partitions.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A topic and one of its partitions; `Display` and `Debug` both print
+/// `topic-N`, as Kafka does.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {
     topic: String,
     partition: u32,
@@ -109,6 +110,14 @@ impl fmt::Display for TopicPartition {
     }
 }
 
+/// The same `topic-N` as `Display`: assertion messages and logged
+/// assignments stay short and read like Kafka's.
+impl fmt::Debug for TopicPartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +146,13 @@ mod tests {
         for good in ["a", "orders.v1", "A-b_c", &"z".repeat(249)] {
             assert!(TopicName::new(good).is_ok(), "{good:?} refused");
         }
+    }
+
+    #[test]
+    fn debug_prints_like_display() {
+        let tp = TopicPartition::new("orders", 3);
+        assert_eq!(format!("{tp:?}"), "orders-3");
+        assert_eq!(format!("{:?}", std::slice::from_ref(&tp)), "[orders-3]");
+        assert_eq!(tp.to_string(), "orders-3");
     }
 }

@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
-use tidelog::{decode_batches, encode_batch};
+use tidelog::inspect::{decode_batches, encode_batch};
 
 use crate::fixtures::records;
 

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 
 use criterion::{Criterion, Throughput};
-use tidelog::dump_segment;
+use tidelog::inspect::dump_segment;
 
 use crate::fixtures::{consume, consumer, fill, open_log, partition, VALUE_BYTES};
 

@@ -4,9 +4,8 @@
 
 use std::fs;
 
-use tidelog::{
-    decode_batches, dump_segment, encode_batch, recover_partition, Error, ProducerRecord,
-};
+use tidelog::inspect::{decode_batches, dump_segment, encode_batch, recover_partition};
+use tidelog::{Error, ProducerRecord};
 
 /// Decoding arbitrary bytes as record batches never panics; whatever
 /// decodes re-encodes to batches that decode to the same records.
@@ -23,14 +22,14 @@ pub(crate) fn record_batch_decode(data: &[u8]) {
             .iter()
             .map(|r| {
                 let mut out = match r.value() {
-                    Some(v) => ProducerRecord::new("t", v.clone()),
+                    Some(v) => ProducerRecord::new("t", v),
                     None => ProducerRecord::tombstone("t"),
                 };
                 if let Some(k) = r.key() {
-                    out = out.key(k.clone());
+                    out = out.key(k);
                 }
                 for h in r.headers() {
-                    out = out.header(h.name(), h.value().clone());
+                    out = out.header(h.name(), h.value_bytes().clone());
                 }
                 out.timestamp(r.timestamp())
             })

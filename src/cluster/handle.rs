@@ -192,7 +192,7 @@ impl std::fmt::Debug for Broker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Broker")
             .field("id", &self.id)
-            .field("alive", &self.is_alive())
+            .field("running", &self.is_running())
             .field("isolated", &self.is_isolated())
             .finish()
     }
@@ -250,7 +250,7 @@ impl Broker {
     }
 
     /// Whether the broker runs (an isolated broker still runs).
-    pub fn is_alive(&self) -> bool {
+    pub fn is_running(&self) -> bool {
         self.core.is_broker_running(self.id)
     }
 

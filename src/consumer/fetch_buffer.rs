@@ -123,6 +123,8 @@ impl FetchBuffer {
                 key: decoded.key,
                 value: decoded.value,
                 headers: decoded.headers,
+                timestamp_type: header.timestamp_type(),
+                leader_epoch: header.leader_epoch,
             };
             if out.len() < max && self.decoded.is_empty() {
                 *cursor.position = offset + 1;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 pub use self::config::{ConsumerConfig, OffsetReset};
 pub use self::group_member::RebalanceListener;
+pub use self::offsets::OffsetAndTimestamp;
 use self::partition::{AssignedPartition, Fetched};
 use crate::cluster::ClusterCore;
 use crate::error::{Error, Result};
@@ -39,7 +40,7 @@ use crate::topic::TopicPartition;
 /// let mut consumer = log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
 /// consumer.assign(&[TopicPartition::new("orders", 0)])?;
 /// let records = consumer.poll(Duration::from_secs(5))?;
-/// assert_eq!(records[0].value().map(|v| &v[..]), Some(&b"order-1"[..]));
+/// assert_eq!(records[0].value(), Some(&b"order-1"[..]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Consumer {

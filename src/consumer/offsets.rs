@@ -1,9 +1,12 @@
 //! Positions and offset look-ups of a consumer.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use super::fetch_buffer::{Cursor, FetchBuffer};
 use super::Consumer;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::topic::TopicPartition;
 
 impl Consumer {
@@ -104,9 +107,11 @@ impl Consumer {
         Ok(())
     }
 
-    /// For each `(partition, timestamp)`, the earliest offset whose record
-    /// timestamp is at or after `timestamp` (ms since the epoch), or `None`
-    /// when no such record exists yet. The partitions need not be assigned.
+    /// For each `(partition, timestamp)`, the earliest record whose
+    /// timestamp is at or after `timestamp` (ms since the epoch): its offset
+    /// and its timestamp, or `None` when no such record exists yet. The
+    /// partitions need not be assigned. Takes any iterable of pairs: a
+    /// slice, a `Vec` or a `HashMap<TopicPartition, i64>`.
     ///
     /// # Errors
     /// [`Error::UnknownTopic`](crate::Error::UnknownTopic) or
@@ -124,20 +129,56 @@ impl Consumer {
     /// let consumer = log.consumer(ConsumerConfig::new())?;
     /// let tp = TopicPartition::new("orders", 0);
     /// let found = consumer.offsets_for_times(&[(tp.clone(), 1_500)])?;
-    /// assert_eq!(found[&tp], Some(1));
+    /// let found = found[&tp].expect("a record at or after 1500");
+    /// assert_eq!((found.offset(), found.timestamp()), (1, 2_000));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn offsets_for_times(
         &self,
-        query: &[(TopicPartition, i64)],
-    ) -> Result<HashMap<TopicPartition, Option<u64>>> {
+        query: impl IntoIterator<Item = impl Borrow<(TopicPartition, i64)>>,
+    ) -> Result<HashMap<TopicPartition, Option<OffsetAndTimestamp>>> {
         query
-            .iter()
-            .map(|(tp, timestamp)| {
-                let offset = self.core.offset_for_timestamp(tp, *timestamp)?;
-                Ok((tp.clone(), offset))
+            .into_iter()
+            .map(|pair| {
+                let (tp, timestamp) = pair.borrow();
+                let found = match self.core.offset_for_timestamp(tp, *timestamp)? {
+                    Some(offset) => self.record_timestamp(tp, offset)?,
+                    None => None,
+                };
+                Ok((tp.clone(), found))
             })
             .collect()
+    }
+
+    /// The timestamp of the record at `offset` (as consumers see it, so
+    /// `LogAppendTime` topics give the append time); `None` if retention
+    /// removed it meanwhile.
+    fn record_timestamp(
+        &self,
+        tp: &TopicPartition,
+        offset: u64,
+    ) -> Result<Option<OffsetAndTimestamp>> {
+        let fetched = match self.core.fetch(tp, offset, 1) {
+            Ok(fetched) => fetched,
+            Err(Error::OffsetOutOfRange { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut buffer = FetchBuffer::default();
+        buffer.fill(fetched.data);
+        let topic: Arc<str> = Arc::from(tp.topic());
+        let mut position = offset;
+        let mut cursor = Cursor {
+            topic: &topic,
+            partition: tp.partition(),
+            position: &mut position,
+        };
+        let mut records = Vec::with_capacity(1);
+        buffer.drain_into(&mut records, 1, &mut cursor)?;
+        Ok(records.first().map(|r| OffsetAndTimestamp {
+            offset: r.offset(),
+            timestamp: r.timestamp(),
+            leader_epoch: r.leader_epoch(),
+        }))
     }
 
     /// The first offset still in the log of each partition.
@@ -190,5 +231,31 @@ impl Consumer {
         } else {
             partitions.to_vec()
         }
+    }
+}
+
+/// A record found by [`Consumer::offsets_for_times`]: its offset and its
+/// timestamp (Kafka's `OffsetAndTimestamp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetAndTimestamp {
+    offset: u64,
+    timestamp: i64,
+    leader_epoch: Option<i32>,
+}
+
+impl OffsetAndTimestamp {
+    /// The offset of the first record at or after the asked timestamp.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// That record's timestamp, ms since the epoch.
+    pub fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+
+    /// The leader epoch the record was written in, when known.
+    pub fn leader_epoch(&self) -> Option<i32> {
+        self.leader_epoch
     }
 }

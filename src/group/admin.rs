@@ -34,15 +34,20 @@ pub enum OffsetSpec {
 /// One partition's committed offset and how far the group is behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionLag {
-    pub(crate) partition: TopicPartition,
+    pub(crate) tp: TopicPartition,
     pub(crate) committed: Option<OffsetAndMetadata>,
     pub(crate) high_watermark: u64,
 }
 
 impl PartitionLag {
-    /// The partition.
-    pub fn partition(&self) -> &TopicPartition {
-        &self.partition
+    /// The partition number.
+    pub fn partition(&self) -> u32 {
+        self.tp.partition()
+    }
+
+    /// The topic and partition.
+    pub fn topic_partition(&self) -> &TopicPartition {
+        &self.tp
     }
 
     /// The committed offset (next to read), if the group committed one.
@@ -87,7 +92,7 @@ pub struct ConsumerGroup {
 impl std::fmt::Debug for ConsumerGroup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConsumerGroup")
-            .field("name", &self.name)
+            .field("group_id", &self.name)
             .finish_non_exhaustive()
     }
 }
@@ -100,8 +105,8 @@ impl ConsumerGroup {
         }
     }
 
-    /// The group id.
-    pub fn name(&self) -> &str {
+    /// The group id (Kafka's `groupId`).
+    pub fn group_id(&self) -> &str {
         &self.name
     }
 
@@ -166,11 +171,11 @@ impl ConsumerGroup {
                 continue;
             };
             for p in 0..partitions {
-                let partition = TopicPartition::new(topic.as_str(), p);
-                let high_watermark = core.offsets(&partition)?.high_watermark;
+                let tp = TopicPartition::new(topic.as_str(), p);
+                let high_watermark = core.offsets(&tp)?.high_watermark;
                 out.push(PartitionLag {
-                    committed: committed.get(&partition).cloned(),
-                    partition,
+                    committed: committed.get(&tp).cloned(),
+                    tp,
                     high_watermark,
                 });
             }

@@ -69,8 +69,8 @@ pub struct GroupDescription {
 }
 
 impl GroupDescription {
-    /// The group id.
-    pub fn group(&self) -> &str {
+    /// The group id (Kafka's `groupId`).
+    pub fn group_id(&self) -> &str {
         &self.group
     }
 

@@ -29,9 +29,9 @@ impl OffsetAndMetadata {
     ///
     /// # Examples
     /// ```
-    /// let committed = tidelog::OffsetAndMetadata::new(42).metadata("batch 7");
+    /// let committed = tidelog::OffsetAndMetadata::new(42).with_metadata("batch 7");
     /// assert_eq!(committed.offset(), 42);
-    /// assert_eq!(committed.metadata_str(), "batch 7");
+    /// assert_eq!(committed.metadata(), "batch 7");
     /// ```
     pub fn new(offset: u64) -> Self {
         OffsetAndMetadata {
@@ -42,7 +42,7 @@ impl OffsetAndMetadata {
 
     /// Attaches a free-form note stored with the offset.
     #[must_use]
-    pub fn metadata(mut self, metadata: impl Into<String>) -> Self {
+    pub fn with_metadata(mut self, metadata: impl Into<String>) -> Self {
         self.metadata = metadata.into();
         self
     }
@@ -53,7 +53,7 @@ impl OffsetAndMetadata {
     }
 
     /// The note stored with the offset (empty when none).
-    pub fn metadata_str(&self) -> &str {
+    pub fn metadata(&self) -> &str {
         &self.metadata
     }
 }
@@ -199,7 +199,7 @@ mod tests {
             let tp = TopicPartition::new(topic, partition);
             let key = decode_key(&encode_key(&group, &tp)).unwrap();
             prop_assert_eq!(key, OffsetKey { group, tp });
-            let committed = OffsetAndMetadata::new(offset).metadata(metadata);
+            let committed = OffsetAndMetadata::new(offset).with_metadata(metadata);
             prop_assert_eq!(decode_value(&encode_value(&committed, timestamp)), Some(committed));
         }
 

@@ -283,7 +283,7 @@ impl Topic {
     ///
     /// # Errors
     /// [`Error::UnknownTopic`] if the topic was deleted, [`Error::Closed`] after close.
-    pub fn partitions(&self) -> Result<Vec<PartitionInfo>> {
+    pub fn partitions(&self) -> Result<Vec<PartitionOffsets>> {
         (0..self.partitions).map(|p| self.partition(p)).collect()
     }
 
@@ -291,11 +291,11 @@ impl Topic {
     ///
     /// # Errors
     /// [`Error::InvalidPartition`] for a partition the topic does not have.
-    pub fn partition(&self, partition: u32) -> Result<PartitionInfo> {
+    pub fn partition(&self, partition: u32) -> Result<PartitionOffsets> {
         let offsets = self
             .core
             .offsets(&TopicPartition::new(self.name.clone(), partition))?;
-        Ok(PartitionInfo {
+        Ok(PartitionOffsets {
             partition,
             log_start_offset: offsets.log_start_offset,
             high_watermark: offsets.high_watermark,
@@ -313,16 +313,47 @@ impl Topic {
     }
 }
 
-/// Offsets of one partition at the moment it was asked.
+/// Offsets of one partition at the moment it was asked (Kafka's
+/// `ListOffsets` answer; for leader, replicas and ISR, Kafka's
+/// `PartitionInfo`, see [`PartitionReplicas`](crate::PartitionReplicas)).
+///
+/// # Examples
+/// ```
+/// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+/// # let log = tidelog::Log::open(dir.path())?;
+/// use tidelog::{ProducerConfig, ProducerRecord, TopicConfig};
+/// let topic = log.create_topic("orders", TopicConfig::new())?;
+/// log.producer(ProducerConfig::new())?.send_sync(ProducerRecord::new("orders", "a"))?;
+/// let offsets = topic.partition(0)?;
+/// assert_eq!((offsets.log_start_offset(), offsets.high_watermark()), (0, 1));
+/// # Ok::<(), tidelog::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PartitionInfo {
+pub struct PartitionOffsets {
+    partition: u32,
+    log_start_offset: u64,
+    high_watermark: u64,
+    log_end_offset: u64,
+}
+
+impl PartitionOffsets {
     /// The partition number.
-    pub partition: u32,
+    pub fn partition(&self) -> u32 {
+        self.partition
+    }
+
     /// The first offset still in the log.
-    pub log_start_offset: u64,
+    pub fn log_start_offset(&self) -> u64 {
+        self.log_start_offset
+    }
+
     /// Offsets below this are replicated and visible to consumers.
-    pub high_watermark: u64,
+    pub fn high_watermark(&self) -> u64 {
+        self.high_watermark
+    }
+
     /// The offset the next record will get.
-    pub log_end_offset: u64,
+    pub fn log_end_offset(&self) -> u64 {
+        self.log_end_offset
+    }
 }

@@ -219,6 +219,54 @@ impl Producer {
         if !self.on_sender_thread() {
             self.shared.pending.wait_below(bound);
         }
+        // A flush starts a new reporting period for `flush_timeout`.
+        let _ = self.shared.take_failure();
+    }
+
+    /// Like [`flush`](Producer::flush), waiting at most `timeout`, and
+    /// telling how the deliveries went (rdkafka's `flush(timeout)`).
+    ///
+    /// Waits until every record sent before this call is acknowledged or
+    /// has failed. Then returns the first delivery failure since the
+    /// previous flush (of any record, also one whose callback or
+    /// `send_sync` already saw it), so fire-and-forget sends can check
+    /// their outcome in one place; the failure is reported once.
+    ///
+    /// # Errors
+    /// - [`Error::Timeout`] (op `"flush"`) when the records are still in
+    ///   flight after `timeout`; they stay in flight, and a failure already
+    ///   seen stays for the next flush;
+    /// - the first delivery failure since the previous flush, as it was
+    ///   reported to the record's callback (for example
+    ///   [`Error::NotEnoughReplicas`] or a delivery [`Error::Timeout`]).
+    ///
+    /// Called from a callback (on the sender thread) it sends the batches
+    /// without waiting and reports the failures seen so far.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use std::time::Duration;
+    /// use tidelog::{ProducerConfig, ProducerRecord};
+    /// let producer = log.producer(ProducerConfig::new())?;
+    /// for i in 0..100 {
+    ///     producer.send(ProducerRecord::new("orders", format!("order-{i}")))?;
+    /// }
+    /// producer.flush_timeout(Duration::from_secs(30))?; // all 100 stored
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn flush_timeout(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now().checked_add(timeout);
+        let bound = self.shared.pending.snapshot();
+        self.shared.seal_all();
+        if !self.on_sender_thread() && !self.shared.pending.wait_below_until(bound, deadline) {
+            return Err(Error::Timeout {
+                op: "flush",
+                timeout,
+            });
+        }
+        self.shared.take_failure().map_or(Ok(()), Err)
     }
 
     /// Delivers everything sent so far, then stops the sender thread.

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -43,6 +44,22 @@ impl PendingBatches {
         while open.first().is_some_and(|&first| first < bound) {
             self.completed.wait(&mut open);
         }
+    }
+
+    /// As `wait_below`, giving up at `deadline` (`None`: never); whether
+    /// every such batch completed.
+    pub(crate) fn wait_below_until(&self, bound: u64, deadline: Option<Instant>) -> bool {
+        let Some(deadline) = deadline else {
+            self.wait_below(bound);
+            return true;
+        };
+        let mut open = self.open.lock();
+        while open.first().is_some_and(|&first| first < bound) {
+            if self.completed.wait_until(&mut open, deadline).timed_out() {
+                return open.first().is_none_or(|&first| first >= bound);
+            }
+        }
+        true
     }
 
     #[cfg(test)]

@@ -290,7 +290,7 @@ impl Sender {
         }
         // Counted before the callbacks run, so a callback (or whoever it
         // wakes) already sees its own failure in `failed_sends`.
-        self.shared.count_failed(batch.record_count);
+        self.shared.count_failed(batch.record_count, error);
         batch.fail(error);
         self.shared.batch_done(&batch);
     }

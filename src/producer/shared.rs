@@ -5,6 +5,8 @@ use std::sync::{Arc, OnceLock};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
+use parking_lot::Mutex;
+
 use super::batch::ProducerBatch;
 use super::config::ProducerConfig;
 use super::memory::BufferPool;
@@ -12,6 +14,7 @@ use super::pending::PendingBatches;
 use super::queue::SenderQueue;
 use super::topics::Topics;
 use crate::cluster::ClusterCore;
+use crate::error::Error;
 
 pub(crate) struct Shared {
     pub(crate) core: Arc<ClusterCore>,
@@ -26,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) sender_thread: OnceLock<ThreadId>,
     closed: AtomicBool,
     failed_records: AtomicU64,
+    /// The first delivery failure since the last flush, for `flush_timeout`.
+    first_failure: Mutex<Option<Error>>,
     /// Test hook: a paused sender sends nothing, as if every leader stalled.
     paused: AtomicBool,
     /// Test hook: this many next produce attempts fail with a retriable
@@ -48,6 +53,7 @@ impl Shared {
             sender_thread: OnceLock::new(),
             closed: AtomicBool::new(false),
             failed_records: AtomicU64::new(0),
+            first_failure: Mutex::new(None),
             paused: AtomicBool::new(false),
             #[cfg(test)]
             failing_attempts: std::sync::atomic::AtomicU32::new(0),
@@ -84,9 +90,20 @@ impl Shared {
         self.failed_records.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn count_failed(&self, records: u32) {
+    /// Counts a failed batch's records and keeps the first failure since
+    /// the last flush.
+    pub(crate) fn count_failed(&self, records: u32, error: &Error) {
         self.failed_records
             .fetch_add(u64::from(records), Ordering::Relaxed);
+        let mut first = self.first_failure.lock();
+        if first.is_none() {
+            *first = Some(error.clone());
+        }
+    }
+
+    /// The first failure since the previous call, clearing it.
+    pub(crate) fn take_failure(&self) -> Option<Error> {
+        self.first_failure.lock().take()
     }
 
     pub(crate) fn is_paused(&self) -> bool {

@@ -62,7 +62,7 @@ fn a_full_buffer_blocks_send_then_fails_without_losing_or_duplicating_records() 
     while values.len() < accepted as usize {
         let records = consumer.poll(Duration::from_secs(10)).unwrap();
         assert!(!records.is_empty(), "records missing");
-        values.extend(records.iter().map(|r| r.value().unwrap().clone()));
+        values.extend(records.iter().map(|r| r.value_bytes().unwrap().clone()));
     }
     assert!(consumer.poll(Duration::from_millis(20)).unwrap().is_empty());
     values.sort();

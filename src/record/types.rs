@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::payload::IntoPayload;
 use crate::error::{Error, Result};
 
 /// A named byte value attached to a record.
@@ -15,10 +16,10 @@ pub struct Header {
 
 impl Header {
     /// A header called `name` carrying `value`.
-    pub fn new(name: impl Into<String>, value: impl Into<Bytes>) -> Self {
+    pub fn new(name: impl Into<String>, value: impl IntoPayload) -> Self {
         Header {
             name: name.into(),
-            value: value.into(),
+            value: value.into_payload(),
         }
     }
 
@@ -28,7 +29,12 @@ impl Header {
     }
 
     /// The header's value.
-    pub fn value(&self) -> &Bytes {
+    pub fn value(&self) -> &[u8] {
+        &self.value
+    }
+
+    /// The header's value as shared [`Bytes`] (cloning it does not copy).
+    pub fn value_bytes(&self) -> &Bytes {
         &self.value
     }
 }
@@ -57,12 +63,12 @@ pub struct ProducerRecord {
 
 impl ProducerRecord {
     /// A record for `topic` with `value`; partition chosen by key or spread.
-    pub fn new(topic: impl Into<Arc<str>>, value: impl Into<Bytes>) -> Self {
+    pub fn new(topic: impl Into<Arc<str>>, value: impl IntoPayload) -> Self {
         ProducerRecord {
             topic: topic.into(),
             partition: None,
             key: None,
-            value: Some(value.into()),
+            value: Some(value.into_payload()),
             headers: Vec::new(),
             timestamp: None,
         }
@@ -78,8 +84,8 @@ impl ProducerRecord {
 
     /// Sets the key; records with one key go to one partition.
     #[must_use]
-    pub fn key(mut self, key: impl Into<Bytes>) -> Self {
-        self.key = Some(key.into());
+    pub fn key(mut self, key: impl IntoPayload) -> Self {
+        self.key = Some(key.into_payload());
         self
     }
 
@@ -92,7 +98,7 @@ impl ProducerRecord {
 
     /// Adds a header.
     #[must_use]
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<Bytes>) -> Self {
+    pub fn header(mut self, name: impl Into<String>, value: impl IntoPayload) -> Self {
         self.headers.push(Header::new(name, value));
         self
     }
@@ -152,6 +158,9 @@ pub struct ConsumerRecord {
     pub(crate) key: Option<Bytes>,
     pub(crate) value: Option<Bytes>,
     pub(crate) headers: Vec<Header>,
+    pub(crate) timestamp_type: TimestampType,
+    /// The leader epoch the batch was written in; negative when unknown.
+    pub(crate) leader_epoch: i32,
 }
 
 impl ConsumerRecord {
@@ -175,13 +184,53 @@ impl ConsumerRecord {
         self.timestamp
     }
 
-    /// The key, if the record has one.
-    pub fn key(&self) -> Option<&Bytes> {
+    /// Whether [`timestamp`](ConsumerRecord::timestamp) is the producer's
+    /// (`CreateTime`) or the broker's append time (`LogAppendTime`), per the
+    /// topic's `message.timestamp.type`.
+    pub fn timestamp_type(&self) -> TimestampType {
+        self.timestamp_type
+    }
+
+    /// The leader epoch of the batch the record was written in (Kafka's
+    /// `leaderEpoch()`); `None` when the batch does not carry one.
+    pub fn leader_epoch(&self) -> Option<i32> {
+        (self.leader_epoch >= 0).then_some(self.leader_epoch)
+    }
+
+    /// The key's bytes, if the record has one.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use std::time::Duration;
+    /// use tidelog::{ConsumerConfig, OffsetReset, ProducerConfig, ProducerRecord, TopicPartition};
+    /// let producer = log.producer(ProducerConfig::new())?;
+    /// producer.send_sync(ProducerRecord::new("orders", "order-1").key("customer-7"))?;
+    /// let mut consumer = log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
+    /// consumer.assign(&[TopicPartition::new("orders", 0)])?;
+    /// let record = &consumer.poll(Duration::from_secs(5))?[0];
+    /// assert_eq!(record.key(), Some(&b"customer-7"[..]));
+    /// assert_eq!(record.value(), Some(&b"order-1"[..]));
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn key(&self) -> Option<&[u8]> {
+        self.key.as_deref()
+    }
+
+    /// The value's bytes; `None` for a tombstone.
+    pub fn value(&self) -> Option<&[u8]> {
+        self.value.as_deref()
+    }
+
+    /// The key as shared [`Bytes`]: cloning it keeps the fetched chunk
+    /// alive instead of copying.
+    pub fn key_bytes(&self) -> Option<&Bytes> {
         self.key.as_ref()
     }
 
-    /// The value; `None` for a tombstone.
-    pub fn value(&self) -> Option<&Bytes> {
+    /// The value as shared [`Bytes`]; `None` for a tombstone.
+    pub fn value_bytes(&self) -> Option<&Bytes> {
         self.value.as_ref()
     }
 

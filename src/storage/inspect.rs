@@ -96,10 +96,11 @@ impl BatchSummary {
 ///
 /// # Examples
 /// ```
-/// use tidelog::{decode_batches, encode_batch, ProducerRecord};
+/// use tidelog::inspect::{decode_batches, encode_batch};
+/// use tidelog::ProducerRecord;
 /// let bytes = encode_batch(&[ProducerRecord::new("t", "hello").timestamp(5)]);
 /// let batches = decode_batches(&bytes)?;
-/// assert_eq!(batches[0].records()[0].value().map(|v| &v[..]), Some(&b"hello"[..]));
+/// assert_eq!(batches[0].records()[0].value(), Some(&b"hello"[..]));
 /// # Ok::<(), tidelog::Error>(())
 /// ```
 ///
@@ -117,7 +118,8 @@ pub fn decode_batches(bytes: &[u8]) -> Result<Vec<BatchSummary>> {
 ///
 /// # Examples
 /// ```
-/// use tidelog::{dump_segment, encode_batch, ProducerRecord};
+/// use tidelog::inspect::{dump_segment, encode_batch};
+/// use tidelog::ProducerRecord;
 /// # let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("00000000000000000000.log");
 /// std::fs::write(&path, encode_batch(&[ProducerRecord::new("t", "x")]))?;
@@ -172,6 +174,8 @@ fn summarise(
             key: record.key,
             value: record.value,
             headers: record.headers,
+            timestamp_type: header.timestamp_type(),
+            leader_epoch: header.leader_epoch,
         });
     }
     Ok(BatchSummary {
@@ -198,9 +202,10 @@ fn summarise(
 ///
 /// # Examples
 /// ```
-/// use tidelog::{encode_batch, ProducerRecord};
+/// use tidelog::inspect::encode_batch;
+/// use tidelog::ProducerRecord;
 /// let bytes = encode_batch(&[ProducerRecord::new("t", "a"), ProducerRecord::new("t", "b")]);
-/// assert_eq!(tidelog::decode_batches(&bytes)?[0].last_offset(), 1);
+/// assert_eq!(tidelog::inspect::decode_batches(&bytes)?[0].last_offset(), 1);
 /// # Ok::<(), tidelog::Error>(())
 /// ```
 pub fn encode_batch(records: &[ProducerRecord]) -> Bytes {
@@ -265,7 +270,7 @@ impl PartitionSummary {
 /// # Examples
 /// ```
 /// # let dir = tempfile::tempdir()?;
-/// let summary = tidelog::recover_partition(dir.path().join("orders-0"))?;
+/// let summary = tidelog::inspect::recover_partition(dir.path().join("orders-0"))?;
 /// assert_eq!(summary.log_end_offset(), 0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -324,7 +329,7 @@ mod tests {
             (2, batches[0].size_in_bytes())
         );
         assert_eq!(batches[0].leader_epoch(), 3);
-        assert_eq!(batches[0].records()[1].value().unwrap(), "a-1");
+        assert_eq!(batches[0].records()[1].value().unwrap(), b"a-1");
 
         let mut bytes = std::fs::read(&segment).unwrap();
         bytes.truncate(bytes.len() - 1);
@@ -357,7 +362,7 @@ mod tests {
         };
         assert_eq!((only.first_timestamp(), only.max_timestamp()), (9, 11));
         let decoded = only.records();
-        assert_eq!(decoded[0].key().unwrap(), "k");
+        assert_eq!(decoded[0].key().unwrap(), b"k");
         assert_eq!(decoded[0].headers()[0].name(), "h");
         assert_eq!(decoded[1].value(), None);
         assert!(encode_batch(&[]).is_empty());

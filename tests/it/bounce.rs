@@ -133,14 +133,14 @@ pub(crate) fn settle_and_check(
     let settled = cluster.wait_until(WAIT, |_| {
         handle
             .partitions()
-            .is_ok_and(|ps| ps.iter().all(|p| p.high_watermark == p.log_end_offset))
+            .is_ok_and(|ps| ps.iter().all(|p| p.high_watermark() == p.log_end_offset()))
     });
     assert!(settled, "high watermarks never reached the log ends");
     let ends: Vec<u64> = handle
         .partitions()
         .unwrap()
         .iter()
-        .map(|p| p.high_watermark)
+        .map(|p| p.high_watermark())
         .collect();
     let total: u64 = ends.iter().sum();
     target.store(total, Ordering::Release);

@@ -46,7 +46,7 @@ fn a_killed_leader_is_replaced_and_no_acknowledged_record_is_lost() {
     let producer = reliable_producer(&log);
     send_all(&producer, "f", &values("before", 20));
     cluster.broker(leader).unwrap().kill().unwrap();
-    assert!(!cluster.broker(leader).unwrap().is_alive());
+    assert!(!cluster.broker(leader).unwrap().is_running());
     let after = wait_for(&cluster, "f", 0, "a new leader", |s| {
         s.leader().is_some_and(|l| l != leader)
     });
@@ -87,7 +87,7 @@ fn a_returning_leader_truncates_its_divergent_suffix() {
             .unwrap()
             .partition(0)
             .unwrap()
-            .log_end_offset,
+            .log_end_offset(),
         15
     );
     cluster.broker(old).unwrap().kill().unwrap();
@@ -243,7 +243,7 @@ fn failure_injection_names_unknown_brokers() {
     assert!(cluster
         .brokers()
         .iter()
-        .all(|b| b.is_alive() && !b.is_isolated()));
+        .all(|b| b.is_running() && !b.is_isolated()));
 }
 
 #[test]
@@ -308,14 +308,14 @@ fn a_log_dropped_mid_write_reopens_with_leaders_epochs_and_acknowledged_records(
     let settled = cluster.wait_until(Duration::from_secs(30), |_| {
         topic
             .partitions()
-            .is_ok_and(|ps| ps.iter().all(|p| p.high_watermark == p.log_end_offset))
+            .is_ok_and(|ps| ps.iter().all(|p| p.high_watermark() == p.log_end_offset()))
     });
     assert!(settled);
     let total: u64 = topic
         .partitions()
         .unwrap()
         .iter()
-        .map(|p| p.high_watermark)
+        .map(|p| p.high_watermark())
         .sum();
     let read = read_topic(&log, "restart", total as usize).unwrap();
     let stored: Vec<String> = read

@@ -6,7 +6,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tidelog::{decode_batches, dump_segment, recover_partition, Error};
+use tidelog::inspect::{decode_batches, dump_segment, recover_partition};
+use tidelog::Error;
 
 #[path = "../../fuzz/fuzz_targets/bodies.rs"]
 mod bodies;

@@ -56,7 +56,7 @@ pub(crate) fn produce(log: &Log, topic: &str, partitions: u32, count: u32) -> Re
 }
 
 fn value(record: &tidelog::ConsumerRecord) -> String {
-    String::from_utf8_lossy(record.value().map_or(&[][..], |v| &v[..])).into_owned()
+    String::from_utf8_lossy(record.value().unwrap_or_default()).into_owned()
 }
 
 /// Polls every consumer in turn, adding the values read to `read`, until
@@ -126,7 +126,7 @@ fn assert_exactly_one_owner(consumers: &[Consumer], topic: &str, partitions: u32
 
 fn join(log: &Log, config: ConsumerConfig, topic: &str) -> Result<Consumer> {
     let mut consumer = log.consumer(config)?;
-    consumer.subscribe(&[topic])?;
+    consumer.subscribe([topic])?;
     Ok(consumer)
 }
 
@@ -168,7 +168,7 @@ fn subscribe_without_a_group_id_is_refused_but_assign_works() -> Result<()> {
     log.create_topic("orders", TopicConfig::new().partitions(2))?;
     let mut consumer = log.consumer(ConsumerConfig::new())?;
     assert!(matches!(
-        consumer.subscribe(&["orders"]),
+        consumer.subscribe(["orders"]),
         Err(Error::NoGroupId(_))
     ));
     assert!(matches!(consumer.commit_sync(), Err(Error::NoGroupId(_))));
@@ -186,7 +186,7 @@ fn heartbeat_interval_must_be_below_the_session_timeout() -> Result<()> {
     let config = member_config("g").heartbeat_interval(SESSION);
     let mut consumer = log.consumer(config)?;
     assert!(matches!(
-        consumer.subscribe(&["orders"]),
+        consumer.subscribe(["orders"]),
         Err(Error::InvalidConfig { .. })
     ));
     Ok(())
@@ -207,7 +207,7 @@ impl RebalanceListener for CommitOnRevoke {
 
 fn committing_member(log: &Log, group: &str, topic: &str) -> Result<Consumer> {
     let mut consumer = log.consumer(member_config(group))?;
-    consumer.subscribe_with_listener(&[topic], CommitOnRevoke)?;
+    consumer.subscribe_with_listener([topic], CommitOnRevoke)?;
     Ok(consumer)
 }
 
@@ -279,7 +279,7 @@ fn a_member_that_stops_polling_is_removed_and_its_commits_are_fenced() -> Result
     let slow_config = member_config("billing").max_poll_interval(Duration::from_millis(400));
     let mut slow = log.consumer(slow_config)?;
     let lost = LostRecorder::default();
-    slow.subscribe_with_listener(&["orders"], lost.clone())?;
+    slow.subscribe_with_listener(["orders"], lost.clone())?;
     let mut consumers = vec![slow, join(&log, member_config("billing"), "orders")?];
     poll_until(&mut consumers, &mut Vec::new(), |c, _| {
         settled(&log, "billing", c)
@@ -375,7 +375,7 @@ fn cooperative_join_moves_only_the_partitions_the_newcomer_takes() -> Result<()>
     let mut consumers = Vec::new();
     for recorder in &recorders {
         let mut consumer = log.consumer(config.clone())?;
-        consumer.subscribe_with_listener(&["orders"], recorder.clone())?;
+        consumer.subscribe_with_listener(["orders"], recorder.clone())?;
         consumers.push(consumer);
     }
     poll_until(&mut consumers, &mut Vec::new(), |c, _| {
@@ -555,7 +555,7 @@ fn concurrent_members(log: &Log, group: &str, strategy: AssignmentStrategy) -> R
                     ledger: ledger.clone(),
                     name: name.clone(),
                 };
-                consumer.subscribe_with_listener(&["orders"], listener)?;
+                consumer.subscribe_with_listener(["orders"], listener)?;
                 let deadline = Instant::now() + DEADLINE;
                 let mut polls = 0;
                 // The leaving members act at a fixed poll; the staying ones
@@ -639,7 +639,7 @@ fn huge_timeouts_mean_no_deadline_rather_than_a_panic() -> Result<()> {
     let mut consumers = Vec::new();
     for config in [patient, member_config("billing")] {
         let mut consumer = log.consumer(config)?;
-        consumer.subscribe(&["orders"])?;
+        consumer.subscribe(["orders"])?;
         consumers.push(consumer);
     }
     let mut read = Vec::new();
@@ -663,7 +663,7 @@ fn a_consumer_that_has_not_joined_yet_still_evicts_dead_members() -> Result<()> 
     let (_dir, log) = open_log();
     log.create_topic("orders", TopicConfig::new().partitions(2))?;
     let mut consumers = vec![log.consumer(member_config("billing"))?];
-    consumers[0].subscribe(&["orders"])?;
+    consumers[0].subscribe(["orders"])?;
     let mut read = Vec::new();
     poll_until(&mut consumers, &mut read, |c, _| {
         settled(&log, "billing", c)
@@ -672,7 +672,7 @@ fn a_consumer_that_has_not_joined_yet_still_evicts_dead_members() -> Result<()> 
     // and it is the only thread left to notice the dead member's deadline
     // (listing groups does not evict anyone).
     let mut waiting = log.consumer(member_config("billing"))?;
-    waiting.subscribe(&["orders"])?;
+    waiting.subscribe(["orders"])?;
     consumers.remove(0).kill();
     let deadline = Instant::now() + DEADLINE;
     while log.list_groups()?.contains(&"billing".to_string()) {
@@ -694,7 +694,7 @@ fn time_blocked_inside_poll_does_not_count_against_max_poll_interval() -> Result
         .session_timeout(Duration::from_secs(2))
         .max_poll_interval(Duration::from_millis(200));
     let mut consumers = vec![log.consumer(config)?];
-    consumers[0].subscribe(&["orders"])?;
+    consumers[0].subscribe(["orders"])?;
     poll_until(&mut consumers, &mut Vec::new(), |c, _| {
         settled(&log, "billing", c)
     })?;
@@ -728,7 +728,7 @@ fn a_commit_inside_on_partitions_lost_fails_for_good() -> Result<()> {
         .max_poll_interval(Duration::from_millis(200));
     let mut consumer = log.consumer(config)?;
     let outcomes = CommitOnLost::default();
-    consumer.subscribe_with_listener(&["orders"], outcomes.clone())?;
+    consumer.subscribe_with_listener(["orders"], outcomes.clone())?;
     let mut consumers = [consumer];
     poll_until(&mut consumers, &mut Vec::new(), |c, _| {
         settled(&log, "billing", c) && c[0].assignment().len() == 2

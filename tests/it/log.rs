@@ -130,9 +130,9 @@ fn topics_and_their_config_survive_reopen() -> tidelog::Result<()> {
     for info in orders.partitions()? {
         assert_eq!(
             (
-                info.log_start_offset,
-                info.high_watermark,
-                info.log_end_offset
+                info.log_start_offset(),
+                info.high_watermark(),
+                info.log_end_offset()
             ),
             (0, 0, 0)
         );
@@ -194,7 +194,7 @@ fn a_single_broker_log_works_without_further_settings() -> tidelog::Result<()> {
     let topic = log.create_topic("solo", TopicConfig::new())?;
     let producer = log.producer(ProducerConfig::new())?; // acks=all
     let sent = producer.send_sync(ProducerRecord::new("solo", "only copy"))?;
-    assert_eq!(topic.partition(0)?.high_watermark, sent.offset() + 1);
+    assert_eq!(topic.partition(0)?.high_watermark(), sent.offset() + 1);
     let mut consumer =
         log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
     consumer.assign(&[TopicPartition::new("solo", 0)])?;
@@ -274,7 +274,7 @@ fn closing_everything_leaves_no_thread_behind() -> tidelog::Result<()> {
             .group_id("g")
             .set("auto.offset.reset", "earliest")?,
     )?;
-    member.subscribe(&["t"])?;
+    member.subscribe(["t"])?;
     let _ = member.poll(Duration::from_secs(5))?;
     assert!(
         !tidelog_threads().is_empty(),
@@ -291,7 +291,7 @@ fn closing_everything_leaves_no_thread_behind() -> tidelog::Result<()> {
     let producer = log.producer(ProducerConfig::new())?;
     producer.send(ProducerRecord::new("t", "y"))?;
     let mut member = log.consumer(ConsumerConfig::new().group_id("g"))?;
-    member.subscribe(&["t"])?;
+    member.subscribe(["t"])?;
     let _ = member.poll(Duration::from_millis(200))?;
     drop(member);
     drop(producer);

@@ -4,10 +4,12 @@
 //! and disk contents; a test that fails should panic, so they are off here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod borrowed;
 mod bounce;
 mod consumer;
 mod errors;
 mod failover;
+mod flush;
 mod fuzz_corpus;
 mod groups;
 mod log;

@@ -12,7 +12,7 @@ use super::groups::{member_config, open_log, open_log_in, poll_until, produce, s
 
 fn subscribed(log: &Log, group: &str, topic: &str) -> Result<Consumer> {
     let mut consumer = log.consumer(member_config(group))?;
-    consumer.subscribe(&[topic])?;
+    consumer.subscribe([topic])?;
     Ok(consumer)
 }
 
@@ -66,7 +66,7 @@ fn committed_offsets_survive_reopening_the_log() -> Result<()> {
         consumer.commit_sync()?;
         consumer.commit_offsets(&[(
             TopicPartition::new("orders", 0),
-            OffsetAndMetadata::new(4).metadata("half way"),
+            OffsetAndMetadata::new(4).with_metadata("half way"),
         )])?;
         consumer.close()?;
         log.close()?;
@@ -74,10 +74,7 @@ fn committed_offsets_survive_reopening_the_log() -> Result<()> {
     let log = open_log_in(dir.path())?;
     let group = log.consumer_group("billing");
     let committed = group.committed(&TopicPartition::new("orders", 0))?.unwrap();
-    assert_eq!(
-        (committed.offset(), committed.metadata_str()),
-        (4, "half way")
-    );
+    assert_eq!((committed.offset(), committed.metadata()), (4, "half way"));
     assert_eq!(
         group
             .committed(&TopicPartition::new("orders", 1))?
@@ -177,7 +174,7 @@ fn the_latest_message_pattern_reads_only_the_newest_record() -> Result<()> {
         }
     }
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].value().map(|v| &v[..]), Some(&b"price-4"[..]));
+    assert_eq!(records[0].value(), Some(&b"price-4"[..]));
     Ok(())
 }
 
@@ -257,9 +254,9 @@ fn committed_offsets_survive_the_loss_of_a_broker() -> Result<()> {
             let offsets = log.topic("__consumer_offsets")?.partitions()?;
             let used = offsets
                 .iter()
-                .find(|p| p.high_watermark > 0)
+                .find(|p| p.high_watermark() > 0)
                 .unwrap()
-                .partition;
+                .partition();
             let leader = cluster
                 .partition("__consumer_offsets", used)?
                 .leader()
@@ -294,7 +291,7 @@ fn without_a_committed_offset_a_member_starts_per_auto_offset_reset() -> Result<
     // latest: only records produced after the member got the partition.
     let latest = member_config("latest").auto_offset_reset(tidelog::OffsetReset::Latest);
     let mut consumer = log.consumer(latest)?;
-    consumer.subscribe(&["orders"])?;
+    consumer.subscribe(["orders"])?;
     let mut consumers = [consumer];
     let mut read = Vec::new();
     poll_until(&mut consumers, &mut read, |c, _| settled(&log, "latest", c))?;
@@ -310,7 +307,7 @@ fn without_a_committed_offset_a_member_starts_per_auto_offset_reset() -> Result<
     // none: polling fails until the application seeks or commits.
     let none = member_config("none").auto_offset_reset(tidelog::OffsetReset::None);
     let mut consumer = log.consumer(none)?;
-    consumer.subscribe(&["orders"])?;
+    consumer.subscribe(["orders"])?;
     let mut outcome = Ok(Vec::new());
     for _ in 0..100 {
         outcome = consumer.poll(Duration::from_millis(10));
@@ -347,7 +344,7 @@ fn committed_offsets_outlive_a_short_broker_retention() -> Result<()> {
         log.create_topic("ticks", TopicConfig::new())?;
         produce(&log, "ticks", 1, 1)?;
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while log.topic("ticks")?.partition(0)?.log_start_offset == 0 {
+        while log.topic("ticks")?.partition(0)?.log_start_offset() == 0 {
             assert!(std::time::Instant::now() < deadline, "retention never ran");
             std::thread::sleep(Duration::from_millis(10));
         }

@@ -106,7 +106,7 @@ fn a_corrupt_batch_hides_itself_and_everything_after_it() -> tidelog::Result<()>
     let dir = partition_dir(root.path());
     forget_clean_shutdown(&dir);
     // Flip a bit inside the value of the seventh record's batch.
-    let batches = tidelog::dump_segment(segment(&dir))?;
+    let batches = tidelog::inspect::dump_segment(segment(&dir))?;
     let seventh = &batches[6];
     let mut bytes = fs::read(segment(&dir)).unwrap();
     let at = (seventh.position() + seventh.size_in_bytes() - 3) as usize;

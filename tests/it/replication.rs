@@ -225,7 +225,7 @@ fn records_beyond_the_high_watermark_stay_invisible_until_replicated() {
     let producer = impatient_producer(&log, Acks::Leader);
     send_all(&producer, "hw", &values("x", 3));
     let info = log.topic("hw").unwrap().partition(0).unwrap();
-    assert_eq!((info.high_watermark, info.log_end_offset), (0, 3));
+    assert_eq!((info.high_watermark(), info.log_end_offset()), (0, 3));
     assert!(consumer
         .poll(Duration::from_millis(300))
         .unwrap()

@@ -40,14 +40,14 @@ fn one_minute_retention_deletes_old_segments_and_keeps_the_newest() -> tidelog::
     }
     let fresh = producer.send_sync(ProducerRecord::new("events", "fresh"))?;
     wait_until("retention to delete the old segments", || {
-        topic.partition(0).unwrap().log_start_offset > 0
+        topic.partition(0).unwrap().log_start_offset() > 0
     });
     let info = topic.partition(0)?;
     assert!(
-        info.log_start_offset <= fresh.offset(),
+        info.log_start_offset() <= fresh.offset(),
         "the newest record was deleted"
     );
-    assert_eq!(info.log_end_offset, fresh.offset() + 1);
+    assert_eq!(info.log_end_offset(), fresh.offset() + 1);
 
     let tp = TopicPartition::new("events", 0);
     let mut consumer = log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::None))?;
@@ -83,10 +83,10 @@ fn retention_bytes_keeps_the_partition_bounded() -> tidelog::Result<()> {
             .offset();
     }
     wait_until("size retention", || {
-        topic.partition(0).unwrap().log_start_offset > 100
+        topic.partition(0).unwrap().log_start_offset() > 100
     });
     let info = topic.partition(0)?;
-    assert_eq!(info.log_end_offset, last + 1);
+    assert_eq!(info.log_end_offset(), last + 1);
     producer.close();
     log.close()
 }
@@ -117,7 +117,7 @@ fn a_hundred_megabyte_limit_takes_large_records() -> tidelog::Result<()> {
         "{result:?}"
     );
     assert_eq!(
-        small.topic("big")?.partition(0)?.log_end_offset,
+        small.topic("big")?.partition(0)?.log_end_offset(),
         0,
         "something was written"
     );

@@ -3,7 +3,8 @@
 //! never panic, and recovery of any directory is idempotent.
 
 use proptest::prelude::*;
-use tidelog::{decode_batches, encode_batch, ProducerRecord};
+use tidelog::inspect::{decode_batches, encode_batch};
+use tidelog::ProducerRecord;
 
 use crate::fuzz_corpus::{record_batch_decode, segment_recovery};
 

@@ -62,5 +62,5 @@ pub(crate) fn read_topic(log: &Log, topic: &str, count: usize) -> Result<Vec<Con
 
 /// The value of a record as text.
 pub(crate) fn text(record: &ConsumerRecord) -> String {
-    String::from_utf8_lossy(record.value().map_or(&[][..], |v| &v[..])).into_owned()
+    String::from_utf8_lossy(record.value().unwrap_or_default()).into_owned()
 }

@@ -3,6 +3,7 @@
 //! A committed offset is the *next* offset to read: the consumer's position,
 //! not the offset of the last record processed.
 
+use std::borrow::Borrow;
 use std::time::Instant;
 
 use crate::consumer::Consumer;
@@ -50,7 +51,9 @@ impl Consumer {
     }
 
     /// Commits explicit offsets (each the next offset to read) and waits
-    /// until they are durable. The partitions need not be assigned.
+    /// until they are durable. The partitions need not be assigned. Takes
+    /// any iterable of pairs: a slice, a `Vec` or a
+    /// `HashMap<TopicPartition, OffsetAndMetadata>`.
     ///
     /// # Errors
     /// As [`commit_sync`](Consumer::commit_sync).
@@ -63,16 +66,19 @@ impl Consumer {
     /// let mut consumer = log.consumer(ConsumerConfig::new().group_id("billing"))?;
     /// let tp = TopicPartition::new("orders", 0);
     /// // Processed up to offset 41: the next to read is 42.
-    /// consumer.commit_offsets(&[(tp.clone(), OffsetAndMetadata::new(42).metadata("batch 7"))])?;
+    /// consumer.commit_offsets(&[(tp.clone(), OffsetAndMetadata::new(42).with_metadata("batch 7"))])?;
     /// assert_eq!(consumer.committed(&tp)?.map(|c| c.offset()), Some(42));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn commit_offsets(
         &mut self,
-        offsets: &[(TopicPartition, OffsetAndMetadata)],
+        offsets: impl IntoIterator<Item = impl Borrow<(TopicPartition, OffsetAndMetadata)>>,
     ) -> Result<()> {
         self.run_commit_callbacks();
-        let offsets: Offsets = offsets.iter().cloned().collect();
+        let offsets: Offsets = offsets
+            .into_iter()
+            .map(|pair| pair.borrow().clone())
+            .collect();
         self.commit_to_group(&offsets)
     }
 

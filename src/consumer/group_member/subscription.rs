@@ -52,7 +52,8 @@ impl Consumer {
     /// consumer.close()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn subscribe(&mut self, topics: &[&str]) -> Result<()> {
+    pub fn subscribe(&mut self, topics: impl IntoIterator<Item = impl AsRef<str>>) -> Result<()> {
+        let topics = topic_set(topics)?;
         self.subscribe_inner(topics, None)
     }
 
@@ -85,15 +86,16 @@ impl Consumer {
     /// ```
     pub fn subscribe_with_listener(
         &mut self,
-        topics: &[&str],
+        topics: impl IntoIterator<Item = impl AsRef<str>>,
         listener: impl RebalanceListener + 'static,
     ) -> Result<()> {
+        let topics = topic_set(topics)?;
         self.subscribe_inner(topics, Some(Box::new(listener)))
     }
 
     fn subscribe_inner(
         &mut self,
-        topics: &[&str],
+        topics: BTreeSet<String>,
         listener: Option<Box<dyn RebalanceListener>>,
     ) -> Result<()> {
         let group_id = self
@@ -112,10 +114,6 @@ impl Consumer {
                 ),
             ));
         }
-        let topics = topics
-            .iter()
-            .map(|t| TopicName::new(t).map(|n| n.to_string()))
-            .collect::<Result<BTreeSet<String>>>()?;
         let groups = self
             .group
             .groups
@@ -517,4 +515,12 @@ impl Consumer {
         self.group.listener = None;
         result.and(revoke)
     }
+}
+
+/// Validated, sorted, deduplicated topic names.
+fn topic_set(topics: impl IntoIterator<Item = impl AsRef<str>>) -> Result<BTreeSet<String>> {
+    topics
+        .into_iter()
+        .map(|t| TopicName::new(t.as_ref()).map(|n| n.to_string()))
+        .collect()
 }
