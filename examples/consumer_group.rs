@@ -26,6 +26,7 @@ const GROUP: &str = "billing";
 const PARTITIONS: u32 = 6;
 const RECORDS: u32 = 60_000;
 const SESSION_TIMEOUT: Duration = Duration::from_millis(500);
+const HEARTBEAT: Duration = Duration::from_millis(100);
 
 /// Prints what the group does to one member, reports new assignments to
 /// the main thread, and commits before giving partitions away so their next
@@ -88,7 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .auto_offset_reset(OffsetReset::Earliest)
         .enable_auto_commit(false)
         .session_timeout(SESSION_TIMEOUT)
-        .heartbeat_interval(Duration::from_millis(100))
+        .heartbeat_interval(HEARTBEAT)
         .max_poll_records(100);
 
     thread::scope(|scope| -> Result<(), Box<dyn std::error::Error>> {
@@ -112,6 +113,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "the group rebalanced {:?} after the failure (session.timeout.ms = {SESSION_TIMEOUT:?})",
             killed_at.elapsed()
+        );
+        println!(
+            "  (the session clock starts at the member's last heartbeat, up to \
+             heartbeat.interval.ms = {HEARTBEAT:?} before it died, so this can be less than the timeout)"
         );
         print_group(&log, "after the failure");
         Ok(())

@@ -24,19 +24,61 @@ use tidelog::{
 
 const TOPIC: &str = "payments";
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
+const USAGE: &str = "\
+usage: failover [options]
+
+  --kills N          leader kills to measure; the median is reported (default 1)
+  --session-ms MS    broker.session.timeout.ms, how long a silent broker lives on (default 1000)
+  -h, --help         this text";
+
+/// `--kills` and `--session-ms`; anything else is refused, so a typo
+/// never runs the default silently.
+fn parse_args() -> Result<(usize, u64), String> {
+    let (mut kills, mut session) = (1, 1000);
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut number = |name: &str| -> Result<u64, String> {
+            let value = args.next().ok_or(format!("{name} needs a value"))?;
+            value
+                .parse()
+                .map_err(|_| format!("{name}: {value:?} is not a whole number"))
+        };
+        match flag.as_str() {
+            "--kills" => kills = number("--kills")?.max(1) as usize,
+            "--session-ms" => session = number("--session-ms")?,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok((kills, session))
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let kills: usize = arg("--kills").map_or(Ok(1), |k| k.parse())?;
-    let session = arg("--session-ms").unwrap_or_else(|| "1000".to_string());
+fn main() {
+    let (kills, session) = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(error) = run(kills, session) {
+        eprintln!("failover failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// Shows a broker id, or that the partition has no leader.
+fn broker(id: Option<u32>) -> String {
+    id.map_or_else(|| "none".to_string(), |id| id.to_string())
+}
+
+fn run(kills: usize, session: u64) -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let log = Log::builder(dir.path())
-        .set("broker.session.timeout.ms", &session)?
+        .set("broker.session.timeout.ms", &session.to_string())?
         .open()?;
     log.create_topic(TOPIC, TopicConfig::new())?;
     let cluster = log.cluster();
@@ -63,9 +105,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let state = cluster.partition(TOPIC, 0)?;
     println!(
-        "{TOPIC}-0: replicas {:?}, leader {:?}, in sync {:?}, epoch {}",
+        "{TOPIC}-0: replicas {:?}, leader {}, in sync {:?}, epoch {}",
         state.replicas(),
-        state.leader(),
+        broker(state.leader()),
         state.in_sync_replicas(),
         state.leader_epoch()
     );
@@ -82,8 +124,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         times.push(took);
         let after = cluster.partition(TOPIC, 0)?;
         println!(
-            "kill {round}: broker {leader} killed; broker {:?} elected (epoch {} -> {}), in sync {:?}; next acks=all write acknowledged after {:.0} ms",
-            after.leader(),
+            "kill {round}: broker {leader} killed; broker {} elected (epoch {} -> {}), in sync {:?}; next acks=all write acknowledged after {:.0} ms",
+            broker(after.leader()),
             before.leader_epoch(),
             after.leader_epoch(),
             after.in_sync_replicas(),

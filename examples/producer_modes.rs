@@ -51,8 +51,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Errors come back right away where they can: this partition does not exist.
-    let refused = producer.send(ProducerRecord::new("modes", "nowhere").partition(9));
-    println!("send to partition 9: {}", refused.unwrap_err());
+    match producer.send(ProducerRecord::new("modes", "nowhere").partition(9)) {
+        Err(error) => println!("deliberate error, send to partition 9 is refused: {error}"),
+        Ok(()) => return Err("a send to a partition that does not exist was accepted".into()),
+    }
     producer.close();
     log.close()?;
     Ok(())

@@ -2,10 +2,10 @@
 //! `kafka-producer-perf-test`.
 //!
 //! ```text
-//! cargo run --release --example producer_perf -- --num-records 20000000 --record-size 100 \
+//! cargo run --release -p tidelog-bench --example producer_perf -- --num-records 20000000 --record-size 100 \
 //!     --throughput -1 --partitions 6 --brokers 1 --producer-props acks=1
-//! cargo run --release --example producer_perf -- --mode sync --num-records 100000 --producer-props acks=1
-//! cargo run --release --example producer_perf -- --mode e2e --num-records 100000 --producer-props acks=1
+//! cargo run --release -p tidelog-bench --example producer_perf -- --mode sync --num-records 100000 --producer-props acks=1
+//! cargo run --release -p tidelog-bench --example producer_perf -- --mode e2e --num-records 100000 --producer-props acks=1
 //! ```
 //!
 //! Modes: `fire` (`send`; latency sampled with a callback on one record in
@@ -24,10 +24,24 @@ use parking_lot::Mutex;
 use tidelog::{
     ConsumerConfig, Log, Producer, ProducerConfig, ProducerRecord, TopicConfig, TopicPartition,
 };
+use tidelog_bench::{parse_or_exit, unknown, ArgsError, Flags};
 
-const USAGE: &str = "usage: producer_perf [--topic T] [--num-records N] [--record-size B] \
-[--throughput R|-1] [--producer-props k=v ...] [--partitions N] [--brokers N] \
-[--mode fire|callback|sync|e2e] [--threads N] [--dir PATH]";
+const USAGE: &str = "\
+usage: producer_perf [options]
+
+  --topic T                    topic to produce to (default perf; created when missing)
+  --num-records N              records to send (default 1000000)
+  --record-size B              value size in bytes (default 100)
+  --throughput R               records per second to aim for, -1 for no limit (default -1)
+  --producer-props k=v ...     producer settings, Kafka's names (default: none, so acks=all)
+  --partitions N               partitions of a new topic (default 6)
+  --brokers N                  simulated brokers (default 1)
+  --mode fire|callback|sync|e2e
+                               send, send_with_callback, send_sync, or send_sync to another
+                               thread's poll (default fire)
+  --threads N                  producing threads sharing one producer (default 1)
+  --dir PATH                   data directory (default: a temporary one)
+  -h, --help                   this text";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -50,7 +64,7 @@ struct Args {
     dir: Option<PathBuf>,
 }
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args(flags: &mut Flags) -> Result<Args, ArgsError> {
     let mut args = Args {
         topic: "perf".into(),
         num_records: 1_000_000,
@@ -63,38 +77,31 @@ fn parse_args() -> Result<Args, String> {
         threads: 1,
         dir: None,
     };
-    let mut it = std::env::args().skip(1).peekable();
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        let number = |v: String| v.parse::<f64>().map_err(|_| format!("bad number {v:?}"));
+    while let Some(flag) = flags.next_flag()? {
         match flag.as_str() {
-            "--topic" => args.topic = value()?,
-            "--num-records" => args.num_records = number(value()?)? as u64,
-            "--record-size" => args.record_size = number(value()?)? as usize,
-            "--throughput" => args.throughput = number(value()?)?,
-            "--partitions" => args.partitions = number(value()?)? as u32,
-            "--brokers" => args.brokers = number(value()?)? as u32,
-            "--threads" => args.threads = (number(value()?)? as u64).max(1),
-            "--dir" => args.dir = Some(value()?.into()),
+            "--topic" => args.topic = flags.value(&flag)?,
+            "--num-records" => args.num_records = flags.parsed(&flag)?,
+            "--record-size" => args.record_size = flags.parsed(&flag)?,
+            "--throughput" => args.throughput = flags.parsed(&flag)?,
+            "--partitions" => args.partitions = flags.parsed(&flag)?,
+            "--brokers" => args.brokers = flags.parsed(&flag)?,
+            "--threads" => args.threads = flags.parsed::<u64>(&flag)?.max(1),
+            "--dir" => args.dir = Some(flags.value(&flag)?.into()),
             "--mode" => {
-                args.mode = match value()?.as_str() {
+                args.mode = match flags.value(&flag)?.as_str() {
                     "fire" => Mode::Fire,
                     "callback" => Mode::Callback,
                     "sync" => Mode::Sync,
                     "e2e" => Mode::EndToEnd,
-                    other => return Err(format!("unknown mode {other:?}")),
+                    other => {
+                        return Err(ArgsError::Bad(format!(
+                            "--mode: {other:?} is not fire, callback, sync or e2e"
+                        )))
+                    }
                 }
             }
-            "--producer-props" => {
-                while let Some(prop) = it.next_if(|p| !p.starts_with("--")) {
-                    let (k, v) = prop
-                        .split_once('=')
-                        .ok_or_else(|| format!("producer prop {prop:?} is not k=v"))?;
-                    args.props.push((k.to_string(), v.to_string()));
-                }
-            }
-            "--help" | "-h" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            "--producer-props" => args.props = flags.properties(&flag)?,
+            other => return Err(unknown(other)),
         }
     }
     Ok(args)
@@ -237,13 +244,7 @@ impl Throttle {
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
+    let args = parse_or_exit(USAGE, parse_args);
     if let Err(error) = run(&args) {
         eprintln!("producer_perf failed: {error}");
         std::process::exit(1);

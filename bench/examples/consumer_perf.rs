@@ -4,7 +4,7 @@
 //! it holds fewer than `--messages` records, then times reading them.
 //!
 //! ```text
-//! cargo run --release --example consumer_perf -- --topic perf --messages 20000000 --brokers 1
+//! cargo run --release -p tidelog-bench --example consumer_perf -- --topic perf --messages 20000000 --brokers 1
 //! ```
 //!
 //! `--group g --members N` runs N members of group `g` on N threads, each
@@ -23,9 +23,21 @@ use bytes::Bytes;
 use tidelog::{
     ConsumerConfig, Log, OffsetReset, ProducerConfig, ProducerRecord, TopicConfig, TopicPartition,
 };
+use tidelog_bench::{parse_or_exit, unknown, ArgsError, Flags};
 
-const USAGE: &str = "usage: consumer_perf [--topic T] [--messages N] [--brokers N] \
-[--partitions N] [--record-size B] [--group G --members N] [--consumer-props k=v ...] [--dir PATH]";
+const USAGE: &str = "\
+usage: consumer_perf [options]
+
+  --topic T                  topic to read (default perf; created and filled when short)
+  --messages N               records to read; the topic is filled up to this first (default 1000000)
+  --brokers N                simulated brokers (default 1)
+  --partitions N             partitions of a new topic (default 6)
+  --record-size B            value size of the filled records (default 100)
+  --group G                  read as members of consumer group G (default: no group, assign)
+  --members N                consumers, each on its own thread (default 1)
+  --consumer-props k=v ...   consumer settings, Kafka's names (default: none)
+  --dir PATH                 data directory (default: a temporary one)
+  -h, --help                 this text";
 
 struct Args {
     topic: String,
@@ -39,7 +51,7 @@ struct Args {
     dir: Option<PathBuf>,
 }
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args(flags: &mut Flags) -> Result<Args, ArgsError> {
     let mut args = Args {
         topic: "perf".into(),
         messages: 1_000_000,
@@ -51,42 +63,25 @@ fn parse_args() -> Result<Args, String> {
         props: Vec::new(),
         dir: None,
     };
-    let mut it = std::env::args().skip(1).peekable();
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        let number = |v: String| v.parse::<f64>().map_err(|_| format!("bad number {v:?}"));
+    while let Some(flag) = flags.next_flag()? {
         match flag.as_str() {
-            "--topic" => args.topic = value()?,
-            "--messages" => args.messages = number(value()?)? as u64,
-            "--brokers" => args.brokers = number(value()?)? as u32,
-            "--partitions" => args.partitions = number(value()?)? as u32,
-            "--record-size" => args.record_size = number(value()?)? as usize,
-            "--group" => args.group = Some(value()?),
-            "--members" => args.members = (number(value()?)? as u32).max(1),
-            "--dir" => args.dir = Some(value()?.into()),
-            "--consumer-props" => {
-                while let Some(prop) = it.next_if(|p| !p.starts_with("--")) {
-                    let (k, v) = prop
-                        .split_once('=')
-                        .ok_or_else(|| format!("consumer prop {prop:?} is not k=v"))?;
-                    args.props.push((k.to_string(), v.to_string()));
-                }
-            }
-            "--help" | "-h" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            "--topic" => args.topic = flags.value(&flag)?,
+            "--messages" => args.messages = flags.parsed(&flag)?,
+            "--brokers" => args.brokers = flags.parsed(&flag)?,
+            "--partitions" => args.partitions = flags.parsed(&flag)?,
+            "--record-size" => args.record_size = flags.parsed(&flag)?,
+            "--group" => args.group = Some(flags.value(&flag)?),
+            "--members" => args.members = flags.parsed::<u32>(&flag)?.max(1),
+            "--dir" => args.dir = Some(flags.value(&flag)?.into()),
+            "--consumer-props" => args.props = flags.properties(&flag)?,
+            other => return Err(unknown(other)),
         }
     }
     Ok(args)
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
+    let args = parse_or_exit(USAGE, parse_args);
     if let Err(error) = run(&args) {
         eprintln!("consumer_perf failed: {error}");
         std::process::exit(1);
