@@ -6,28 +6,20 @@
 //! retriable error, and the clients retry once the controller has moved
 //! leadership.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
-use parking_lot::{Mutex, RwLock};
 
-use super::broker::BrokerNode;
-use super::cluster_meta::{ClusterMetadata, PartitionState};
-use super::controller::Controller;
-use super::partition::Partition;
-use super::replica::BrokerId;
-use super::signal::Signal;
-use super::transport::Faults;
+use super::protocol::metadata::PartitionState;
+use super::runtime::brokers::{Brokers, Commit};
+use super::runtime::effects::ProduceCallback;
+use super::runtime::replica_host::Partition;
+use super::runtime::signal::Signal;
 use crate::config::{Acks, LogConfig, TopicConfig};
 use crate::error::{Error, Result};
-use crate::storage::{AppendInfo, PartitionLogConfig};
 use crate::topic::{TopicName, TopicPartition};
-
-/// Called exactly once with the outcome of a produce request.
-pub(crate) type ProduceCallback = Box<dyn FnOnce(Result<AppendInfo>) + Send>;
 
 /// The offsets a partition's leader reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,83 +33,33 @@ pub(crate) struct PartitionOffsets {
 #[derive(Debug, Clone)]
 pub(crate) struct FetchResult {
     pub(crate) data: bytes::Bytes,
-    // Part of the seam: a consumer may report lag from it.
-    #[allow(dead_code)]
-    pub(crate) offsets: PartitionOffsets,
 }
 
-/// Shared state of all brokers of one `Log`.
+/// The clients' way in: routes each call to the partition's leader.
 pub(crate) struct ClusterCore {
-    pub(super) config: LogConfig,
-    pub(super) root: PathBuf,
-    pub(super) brokers: Vec<BrokerNode>,
-    pub(super) controller: Mutex<Controller>,
-    /// What clients route by: a copy of the controller's metadata, replaced
-    /// on every change, so lookups never wait for the controller.
-    pub(super) routes: RwLock<Arc<ClusterMetadata>>,
-    pub(super) faults: Faults,
-    /// Bumped when a high watermark advances or the metadata changes.
-    pub(super) signal: Signal,
-    /// Bumped on every leader append: wakes the fetcher threads.
-    pub(super) replication: Arc<Signal>,
-    pub(super) closed: AtomicBool,
-    pub(super) controller_thread: Mutex<Option<super::lifecycle::ControllerThread>>,
-    pub(super) this: Weak<ClusterCore>,
-}
-
-/// Milliseconds since the Unix epoch, the clock record timestamps use.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    brokers: Arc<Brokers>,
 }
 
 impl ClusterCore {
-    /// Topic overrides on top of the broker defaults.
-    pub(super) fn partition_log_config(&self, topic: &TopicConfig) -> PartitionLogConfig {
-        let broker = &self.config;
-        PartitionLogConfig {
-            segment_bytes: topic.segment_bytes.unwrap_or(broker.segment_bytes),
-            segment_ms: topic.segment_ms.unwrap_or(broker.segment_ms),
-            index_interval_bytes: topic
-                .index_interval_bytes
-                .unwrap_or(broker.index_interval_bytes),
-            max_message_bytes: topic.max_message_bytes.unwrap_or(broker.message_max_bytes),
-            flush_messages: topic.flush_messages.unwrap_or(broker.flush_messages),
-            flush_ms: topic.flush_ms.unwrap_or(broker.flush_ms),
-            retention: topic.retention.unwrap_or(broker.retention),
-            retention_bytes: topic.retention_bytes.unwrap_or(broker.retention_bytes),
-            timestamp_type: topic.timestamp_type.unwrap_or(broker.timestamp_type),
-        }
+    /// Opens the cluster under `root`: metadata, every broker, their threads.
+    pub(crate) fn open(root: &Path, config: LogConfig) -> Result<Arc<ClusterCore>> {
+        let brokers = Brokers::open(root, config)?;
+        Ok(Arc::new(ClusterCore { brokers }))
     }
 
-    pub(super) fn check_open(&self) -> Result<()> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed("log"));
-        }
-        Ok(())
+    /// The running brokers, for the public `Cluster` handle.
+    pub(super) fn brokers(&self) -> &Brokers {
+        &self.brokers
     }
 
-    pub(super) fn node(&self, id: BrokerId) -> Option<&BrokerNode> {
-        self.brokers.get(id as usize)
-    }
-
-    pub(super) fn faults(&self) -> &Faults {
-        &self.faults
-    }
-
-    pub(super) fn replication_signal(&self) -> &Arc<Signal> {
-        &self.replication
-    }
-
-    pub(crate) fn routes(&self) -> Arc<ClusterMetadata> {
-        Arc::clone(&self.routes.read())
+    fn check_open(&self) -> Result<()> {
+        self.brokers.check_open()
     }
 
     /// The recorded state of one partition.
     pub(crate) fn partition_state(&self, tp: &TopicPartition) -> Result<PartitionState> {
         self.check_open()?;
-        let routes = self.routes();
+        let routes = self.brokers.routes();
         let topic = routes
             .topics
             .get(tp.topic())
@@ -146,12 +88,13 @@ impl ClusterCore {
                 partition: tp.partition(),
             });
         };
-        if self.faults.is_isolated(leader) {
+        if self.brokers.faults().is_isolated(leader) {
             return Err(not_leader());
         }
         // The metadata changes before the brokers hear of it: a replica
         // that does not lead yet (or any more) must not answer for the leader.
-        self.node(leader)
+        self.brokers
+            .node(leader)
             .and_then(|n| n.partition(tp))
             .filter(|p| p.leads(state.leader_epoch))
             .ok_or_else(not_leader)
@@ -160,14 +103,15 @@ impl ClusterCore {
     /// Creates a topic across the brokers; persists its metadata first.
     pub(crate) fn create_topic(&self, name: &TopicName, mut config: TopicConfig) -> Result<()> {
         self.check_open()?;
+        let broker = self.brokers.config();
         let replicas = config
             .replication_factor
-            .unwrap_or(self.config.default_replication_factor);
-        let partitions = config.partitions.unwrap_or(self.config.num_partitions);
+            .unwrap_or(broker.default_replication_factor);
+        let partitions = config.partitions.unwrap_or(broker.num_partitions);
         config.partitions = Some(partitions);
         let min_insync = config
             .min_insync_replicas
-            .unwrap_or_else(|| self.config.min_insync_for(replicas));
+            .unwrap_or_else(|| broker.min_insync_for(replicas));
         if min_insync > replicas {
             // The high watermark only advances while min.insync.replicas
             // replicas are in sync: such a topic could never be read.
@@ -179,34 +123,30 @@ impl ClusterCore {
                 ),
             ));
         }
-        if min_insync != self.config.min_insync_replicas {
+        if min_insync != broker.min_insync_replicas {
             config.min_insync_replicas = Some(min_insync);
         }
-        let mut controller = self.controller.lock();
-        let changes = controller.create_topic(name.as_str(), config, partitions, replicas)?;
-        let effects = self.commit(&mut controller, changes);
-        drop(controller);
-        self.finish(effects?);
-        Ok(())
+        self.brokers.decide(Commit::Always, |c| {
+            let changes = c.create_topic(name.as_str(), config, partitions, replicas)?;
+            Ok(((), changes))
+        })
     }
 
     /// Deletes a topic and its files on every broker.
     pub(crate) fn delete_topic(&self, name: &str) -> Result<()> {
         self.check_open()?;
-        let mut controller = self.controller.lock();
-        if !controller.delete_topic(name) {
-            return Err(Error::UnknownTopic(name.to_string()));
-        }
-        let effects = self.commit(&mut controller, Vec::new());
-        drop(controller);
-        self.finish(effects?);
-        self.remove_topic_files(name)
+        self.brokers
+            .decide(Commit::Always, |c| match c.delete_topic(name) {
+                true => Ok(((), Vec::new())),
+                false => Err(Error::UnknownTopic(name.to_string())),
+            })?;
+        self.brokers.remove_topic_files(name)
     }
 
     /// Number of partitions of a topic; `Error::UnknownTopic` if absent.
     pub(crate) fn partition_count(&self, topic: &str) -> Result<u32> {
         self.check_open()?;
-        let routes = self.routes();
+        let routes = self.brokers.routes();
         let state = routes
             .topics
             .get(topic)
@@ -217,7 +157,7 @@ impl ClusterCore {
     /// Like `partition_count`, creating the topic when `auto.create.topics.enable` is on.
     pub(crate) fn partition_count_or_create(&self, topic: &str) -> Result<u32> {
         match self.partition_count(topic) {
-            Err(Error::UnknownTopic(_)) if self.config.auto_create_topics => {
+            Err(Error::UnknownTopic(_)) if self.brokers.config().auto_create_topics => {
                 let name = TopicName::new(topic)?;
                 match self.create_topic(&name, TopicConfig::new()) {
                     Ok(()) | Err(Error::TopicAlreadyExists(_)) => self.partition_count(topic),
@@ -231,7 +171,8 @@ impl ClusterCore {
     /// The config a topic was created with.
     pub(crate) fn topic_config(&self, topic: &str) -> Result<TopicConfig> {
         self.check_open()?;
-        self.routes()
+        self.brokers
+            .routes()
             .topics
             .get(topic)
             .map(|t| t.config.clone())
@@ -240,7 +181,8 @@ impl ClusterCore {
 
     /// Names of all user topics, sorted.
     pub(crate) fn topics(&self) -> Vec<String> {
-        self.routes()
+        self.brokers
+            .routes()
             .topics
             .keys()
             .filter(|name| !name.starts_with("__"))
@@ -264,8 +206,8 @@ impl ClusterCore {
             Err(e) => return on_complete(Err(e)),
         };
         let effects = leader.produce(batch, acks, timeout, on_complete);
-        self.replication.notify();
-        self.finish(effects);
+        self.brokers.replication_signal().notify();
+        self.brokers.finish(effects);
     }
 
     /// Whole batches from `offset`, up to `max_bytes` (at least one batch if
@@ -288,7 +230,7 @@ impl ClusterCore {
                 .log()
                 .read(offset, max_bytes, offsets.high_watermark)?
         };
-        Ok(FetchResult { data, offsets })
+        Ok(FetchResult { data })
     }
 
     /// Log start, high watermark and log end offset of the partition's leader.
@@ -310,37 +252,28 @@ impl ClusterCore {
 
     /// A fresh producer id for an idempotent producer, never handed out before.
     pub(crate) fn allocate_producer_id(&self) -> i64 {
-        let mut controller = self.controller.lock();
-        let id = controller.allocate_producer_id();
-        // Best effort: ids also start above the clock at open, so a lost
-        // write cannot hand out an id twice in practice.
-        let _ = controller.metadata().save(&self.root);
-        id
+        self.brokers.allocate_producer_id()
     }
 
     /// Bumped on every high-watermark advance and metadata change.
     pub(crate) fn data_signal(&self) -> &Signal {
-        &self.signal
+        self.brokers.data_signal()
     }
 
     /// The broker-level configuration.
     pub(crate) fn config(&self) -> &LogConfig {
-        &self.config
+        self.brokers.config()
     }
 
     /// Deletes expired segments everywhere; called by the retention thread.
     pub(crate) fn enforce_retention(&self) -> Result<()> {
-        let now = now_ms();
-        let mut first_error = None;
-        for node in &self.brokers {
-            for partition in node.partitions() {
-                let high_watermark = partition.high_watermark();
-                if let Err(e) = partition.log().enforce_retention_below(now, high_watermark) {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        first_error.map_or(Ok(()), Err)
+        self.brokers.enforce_retention()
+    }
+
+    /// Stops every thread, flushes and closes every replica; later calls
+    /// fail with `Closed`.
+    pub(crate) fn shutdown(&self) -> Result<()> {
+        self.brokers.shutdown()
     }
 }
 

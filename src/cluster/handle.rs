@@ -43,7 +43,7 @@ pub struct Cluster {
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cluster")
-            .field("brokers", &self.core.broker_count())
+            .field("brokers", &self.core.brokers().broker_count())
             .finish_non_exhaustive()
     }
 }
@@ -58,7 +58,7 @@ impl Cluster {
     /// # Errors
     /// [`Error::UnknownBroker`] if there is no such broker.
     pub fn broker(&self, id: u32) -> Result<Broker> {
-        if id >= self.core.broker_count() {
+        if id >= self.core.brokers().broker_count() {
             return Err(Error::UnknownBroker(id));
         }
         Ok(Broker {
@@ -69,7 +69,7 @@ impl Cluster {
 
     /// Every broker, in id order.
     pub fn brokers(&self) -> Vec<Broker> {
-        (0..self.core.broker_count())
+        (0..self.core.brokers().broker_count())
             .map(|id| Broker {
                 core: Arc::clone(&self.core),
                 id,
@@ -116,7 +116,7 @@ impl Cluster {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn elect_preferred_leaders(&self) -> Result<usize> {
-        self.core.elect_preferred_leaders()
+        self.core.brokers().elect_preferred_leaders()
     }
 
     /// Waits until `condition` holds, re-checking whenever the cluster
@@ -209,7 +209,7 @@ impl Broker {
     /// # Errors
     /// [`Error::Io`] if discarding the unflushed data failed.
     pub fn kill(&self) -> Result<()> {
-        self.core.kill_broker(self.id)
+        self.core.brokers().kill_broker(self.id)
     }
 
     /// Stops the broker cleanly after moving its leaderships; a no-op if stopped.
@@ -217,7 +217,7 @@ impl Broker {
     /// # Errors
     /// [`Error::Io`] if flushing or persisting metadata failed.
     pub fn shutdown(&self) -> Result<()> {
-        self.core.shutdown_broker(self.id)
+        self.core.brokers().shutdown_broker(self.id)
     }
 
     /// Starts the broker again (a running broker is shut down cleanly
@@ -228,8 +228,8 @@ impl Broker {
     /// [`Error::Io`] or [`Error::Corrupt`] if its logs cannot be recovered,
     /// [`Error::Closed`] after the Log was closed.
     pub fn restart(&self) -> Result<()> {
-        self.core.shutdown_broker(self.id)?;
-        self.core.start_broker(self.id, true)
+        self.core.brokers().shutdown_broker(self.id)?;
+        self.core.brokers().start_broker(self.id, true)
     }
 
     /// Cuts the broker off from the other brokers, the controller and
@@ -238,7 +238,7 @@ impl Broker {
     /// # Errors
     /// [`Error::UnknownBroker`] (not for a valid handle).
     pub fn isolate(&self) -> Result<()> {
-        self.core.isolate_broker(self.id)
+        self.core.brokers().isolate_broker(self.id)
     }
 
     /// Undoes [`isolate`](Broker::isolate).
@@ -246,17 +246,17 @@ impl Broker {
     /// # Errors
     /// [`Error::UnknownBroker`] (not for a valid handle).
     pub fn heal(&self) -> Result<()> {
-        self.core.heal_broker(self.id)
+        self.core.brokers().heal_broker(self.id)
     }
 
     /// Whether the broker runs (an isolated broker still runs).
     pub fn is_running(&self) -> bool {
-        self.core.is_broker_running(self.id)
+        self.core.brokers().is_broker_running(self.id)
     }
 
     /// Whether the broker is cut off by [`isolate`](Broker::isolate).
     pub fn is_isolated(&self) -> bool {
-        self.core.is_broker_isolated(self.id)
+        self.core.brokers().is_broker_isolated(self.id)
     }
 }
 

@@ -1,31 +1,24 @@
 //! Simulated brokers: where partitions live, who leads them, how clients reach them.
 //!
-//! `ClusterCore` is the seam the clients (producer, consumer, groups) and the
-//! `Log` front door use. The pure state machines (`replica`, `controller`,
-//! `epoch_cache`, `producer_state`) know nothing of threads or files; the
-//! shell around them (`partition`, `broker`, `fetcher`, `lifecycle`, `core`)
-//! does the I/O.
+//! Three layers, each depending only on the ones below it:
+//! - `protocol/`: the replication protocol as pure state machines (leader,
+//!   follower, role, controller, placement, epoch history, producer state),
+//!   free of clocks, locks, threads and files, and a seeded simulation that
+//!   composes them in the test build.
+//! - `runtime/`: hosts those machines: broker threads, replica locks, the
+//!   metadata and checkpoint files, fault rules.
+//! - `core` (`ClusterCore`): the routing seam the clients (producer,
+//!   consumer, groups) and the `Log` front door use; `handle`: the public
+//!   `Cluster` and `Broker`.
 
-mod broker;
-mod cluster_meta;
-mod controller;
 mod core;
-mod effects;
-mod epoch_cache;
-mod fetcher;
 mod handle;
-mod lifecycle;
-mod partition;
-mod producer_state;
-mod replica;
-mod retention;
-mod signal;
-mod transport;
+mod protocol;
+mod runtime;
 
-// The seam's types, named by clients of the core even where this build does not.
-#[allow(unused_imports)]
-pub(crate) use self::core::{now_ms, ClusterCore, FetchResult, PartitionOffsets, ProduceCallback};
+pub(crate) use self::core::ClusterCore;
+/// What a successful produce reports, as clients see it through the seam.
+pub(crate) use crate::storage::AppendInfo;
 pub use handle::{Broker, Cluster, PartitionReplicas};
-pub(crate) use retention::RetentionThread;
-#[allow(unused_imports)]
-pub(crate) use signal::Signal;
+pub(crate) use runtime::now_ms;
+pub(crate) use runtime::retention::RetentionThread;

@@ -378,7 +378,7 @@ impl Pending {
     fn finish(
         pending: &Mutex<Pending>,
         store: &OffsetStore,
-        outcome: Option<Result<crate::storage::AppendInfo>>,
+        outcome: Option<Result<crate::cluster::AppendInfo>>,
     ) {
         let mut p = pending.lock();
         match outcome {

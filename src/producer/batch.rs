@@ -8,10 +8,10 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 use super::accumulator::PartitionAccumulator;
+use crate::cluster::AppendInfo;
 use crate::error::{Error, Result};
 use crate::record::ProducerStamp;
 use crate::record::RecordMetadata;
-use crate::storage::AppendInfo;
 
 /// A user's delivery callback.
 pub(crate) type Callback = Box<dyn FnOnce(Result<RecordMetadata>) + Send>;

@@ -16,8 +16,8 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::accumulator::PartitionAccumulator;
 use super::batch::ProducerBatch;
+use crate::cluster::AppendInfo;
 use crate::error::Result;
-use crate::storage::AppendInfo;
 
 /// A partition whose open batch is due at `deadline` unless sealed sooner.
 /// Each partition has at most one (see `PartitionAccumulator::linger_due`).

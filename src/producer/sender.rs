@@ -19,8 +19,8 @@ use super::batch::ProducerBatch;
 use super::identity::Identity;
 use super::queue::Work;
 use super::shared::Shared;
+use crate::cluster::AppendInfo;
 use crate::error::{Error, Result};
-use crate::storage::AppendInfo;
 
 const MAX_IN_FLIGHT: usize = 5;
 

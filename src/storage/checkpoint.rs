@@ -1,4 +1,9 @@
 //! Small state files written atomically: temp file, fsync, rename, fsync the directory.
+//!
+//! The storage layer's durable small-file facility. The replication layer
+//! uses it (`write_atomically`, `sync_dir`) for its own files, the cluster
+//! metadata and the high-watermark checkpoint, so there is one place that
+//! knows how a file is replaced without a torn state.
 
 use std::fs::{self, File};
 use std::io::Write;

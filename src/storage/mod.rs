@@ -3,6 +3,7 @@
 //! Knows nothing about brokers or clients.
 
 mod checkpoint;
+mod epoch_checkpoint;
 mod index;
 mod inspect;
 mod layout;
@@ -13,6 +14,7 @@ mod retention;
 mod segment;
 
 pub(crate) use checkpoint::{sync_dir, write_atomically};
+pub(crate) use epoch_checkpoint::{EpochEntry, LeaderEpochCheckpoint};
 pub use inspect::{
     decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
 };

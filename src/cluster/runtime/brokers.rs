@@ -1,43 +1,64 @@
-//! Starting and stopping the cluster and its brokers, and carrying
-//! controller decisions out to the brokers.
+//! The brokers of one cluster as a running system: the controller and its
+//! clock thread, every broker's replicas and fetcher thread, the fault rules,
+//! and carrying controller decisions out to the brokers.
 //!
 //! Lock order: a broker's lifecycle lock, then the controller, then a
 //! partition's lock. Produce callbacks run only after all are released.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 use parking_lot::{Mutex, RwLock};
 
-use super::broker::BrokerNode;
-use super::cluster_meta::{ClusterMetadata, PartitionState};
-use super::controller::{Change, Controller};
-use super::core::{now_ms, ClusterCore};
+use super::broker::{log_config, BrokerNode};
+use super::controller_thread::ControllerThread;
 use super::effects::Effects;
+use super::faults::Faults;
 use super::fetcher;
-use super::partition::Partition;
-use super::replica::BrokerId;
+use super::metadata_file;
+use super::now_ms;
+use super::replica_host::Partition;
 use super::signal::Signal;
-use super::transport::Faults;
+use crate::cluster::protocol::controller::{Change, Controller};
+use crate::cluster::protocol::leader::BrokerId;
+use crate::cluster::protocol::metadata::{ClusterMetadata, PartitionState};
 use crate::config::LogConfig;
 use crate::error::{Error, Result};
-use crate::storage::sync_dir;
 use crate::topic::TopicPartition;
 
-/// The controller's clock thread: fences brokers whose session ran out.
-pub(crate) struct ControllerThread {
-    stop: Sender<()>,
-    handle: JoinHandle<()>,
+/// Whether a controller decision is persisted and published when it changed
+/// no partition (a deleted topic, a fenced broker that led nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Commit {
+    Always,
+    IfChanged,
 }
 
-impl ClusterCore {
+/// Every broker of one `Log`, and the controller.
+pub(crate) struct Brokers {
+    config: LogConfig,
+    root: PathBuf,
+    nodes: Vec<BrokerNode>,
+    controller: Mutex<Controller>,
+    /// What clients route by: a copy of the controller's metadata, replaced
+    /// on every change, so lookups never wait for the controller.
+    routes: RwLock<Arc<ClusterMetadata>>,
+    faults: Faults,
+    /// Bumped when a high watermark advances or the metadata changes.
+    signal: Signal,
+    /// Bumped on every leader append: wakes the fetcher threads.
+    replication: Arc<Signal>,
+    closed: AtomicBool,
+    controller_thread: Mutex<Option<ControllerThread>>,
+    this: Weak<Brokers>,
+}
+
+impl Brokers {
     /// Opens the cluster under `root`: metadata, every broker, their threads.
-    pub(crate) fn open(root: &Path, config: LogConfig) -> Result<Arc<ClusterCore>> {
-        let mut metadata = ClusterMetadata::load(root)?;
+    pub(crate) fn open(root: &Path, config: LogConfig) -> Result<Arc<Brokers>> {
+        let mut metadata = metadata_file::load(root)?;
         let needed = metadata
             .topics
             .values()
@@ -61,8 +82,8 @@ impl ClusterCore {
             now,
         );
         controller.elect_offline();
-        controller.metadata().save(root)?;
-        let brokers = (0..config.brokers)
+        metadata_file::save(controller.metadata(), root)?;
+        let nodes = (0..config.brokers)
             .map(|id| {
                 let dir = match &config.broker_dirs {
                     Some(dirs) => dirs.get(id as usize).cloned(),
@@ -73,10 +94,10 @@ impl ClusterCore {
             })
             .collect();
         let routes = RwLock::new(Arc::new(controller.metadata().clone()));
-        let core = Arc::new_cyclic(|this| ClusterCore {
+        let core = Arc::new_cyclic(|this| Brokers {
             config,
             root: root.to_path_buf(),
-            brokers,
+            nodes,
             controller: Mutex::new(controller),
             routes,
             faults: Faults::default(),
@@ -92,23 +113,106 @@ impl ClusterCore {
                 return Err(e);
             }
         }
-        *core.controller_thread.lock() = Some(spawn_controller(&core)?);
+        *core.controller_thread.lock() = Some(ControllerThread::spawn(&core)?);
         Ok(core)
+    }
+
+    pub(crate) fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed("log"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn node(&self, id: BrokerId) -> Option<&BrokerNode> {
+        self.nodes.get(id as usize)
+    }
+
+    pub(crate) fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Bumped on every leader append.
+    pub(crate) fn replication_signal(&self) -> &Arc<Signal> {
+        &self.replication
+    }
+
+    /// Bumped on every high-watermark advance and metadata change.
+    pub(crate) fn data_signal(&self) -> &Signal {
+        &self.signal
+    }
+
+    /// The metadata clients route by.
+    pub(crate) fn routes(&self) -> Arc<ClusterMetadata> {
+        Arc::clone(&self.routes.read())
+    }
+
+    /// The one way the controller's state changes: lock it, let `decide`
+    /// change it, persist and publish the result and hand the changed
+    /// partitions to their brokers, unlock. Returns what the brokers asked
+    /// for, which the caller runs with [`Brokers::finish`] once it holds no
+    /// lock (or merges into more).
+    pub(crate) fn change<R>(
+        &self,
+        commit: Commit,
+        decide: impl FnOnce(&mut Controller) -> Result<(R, Vec<Change>)>,
+    ) -> Result<(R, Effects)> {
+        let mut controller = self.controller.lock();
+        let (out, changes) = decide(&mut controller)?;
+        if commit == Commit::IfChanged && changes.is_empty() {
+            return Ok((out, Effects::default()));
+        }
+        let effects = self.commit(&controller, &changes);
+        drop(controller);
+        Ok((out, effects?))
+    }
+
+    /// [`Brokers::change`], then [`Brokers::finish`].
+    pub(crate) fn decide<R>(
+        &self,
+        commit: Commit,
+        decide: impl FnOnce(&mut Controller) -> Result<(R, Vec<Change>)>,
+    ) -> Result<R> {
+        let (out, effects) = self.change(commit, decide)?;
+        self.finish(effects);
+        Ok(out)
+    }
+
+    /// Deletes expired segments everywhere; called by the retention thread.
+    pub(crate) fn enforce_retention(&self) -> Result<()> {
+        let now = now_ms();
+        let mut first_error = None;
+        for node in &self.nodes {
+            if let Err(e) = node.enforce_retention(now) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// A fresh producer id for an idempotent producer, never handed out before.
+    pub(crate) fn allocate_producer_id(&self) -> i64 {
+        let mut controller = self.controller.lock();
+        let id = controller.allocate_producer_id();
+        // Best effort: ids also start above the clock at open, so a lost
+        // write cannot hand out an id twice in practice.
+        let _ = metadata_file::save(controller.metadata(), &self.root);
+        id
     }
 
     /// Persists the controller's metadata, republishes routes and hands the
     /// changed partition states to the brokers hosting them.
-    pub(super) fn commit(
-        &self,
-        controller: &mut Controller,
-        changes: Vec<Change>,
-    ) -> Result<Effects> {
-        let saved = controller.metadata().save(&self.root);
+    fn commit(&self, controller: &Controller, changes: &[Change]) -> Result<Effects> {
+        let saved = metadata_file::save(controller.metadata(), &self.root);
         *self.routes.write() = Arc::new(controller.metadata().clone());
         let mut effects = Effects::default();
         let mut opened = Ok(());
         let now = Instant::now();
-        for (tp, state) in &changes {
+        for (tp, state) in changes {
             for &id in &state.replicas {
                 match self.reachable_replica(id, tp, controller) {
                     Ok(Some(partition)) => effects.merge(partition.apply(state, now)),
@@ -169,7 +273,7 @@ impl ClusterCore {
             node.partition_dir(tp),
             tp.clone(),
             node.id(),
-            self.partition_log_config(&topic.config),
+            log_config(&self.config, &topic.config),
             min_insync as usize,
             self.config.replica_lag_time_max,
             high_watermark,
@@ -178,22 +282,22 @@ impl ClusterCore {
 
     /// Runs what partitions asked for once no lock is held: ISR proposals
     /// to the controller, produce callbacks, consumer wake-ups.
-    pub(super) fn finish(&self, mut effects: Effects) {
+    pub(crate) fn finish(&self, mut effects: Effects) {
         for proposal in std::mem::take(&mut effects.isr) {
             if self.faults.is_isolated(proposal.leader) {
                 continue; // the proposal never reaches the controller
             }
-            let mut controller = self.controller.lock();
-            let change = controller.alter_isr(
-                &proposal.tp,
-                proposal.leader,
-                proposal.leader_epoch,
-                &proposal.isr,
-            );
-            if let Some(change) = change {
-                if let Ok(more) = self.commit(&mut controller, vec![change]) {
-                    effects.merge(more);
-                }
+            let accepted = self.change(Commit::IfChanged, |c| {
+                let change = c.alter_isr(
+                    &proposal.tp,
+                    proposal.leader,
+                    proposal.leader_epoch,
+                    &proposal.isr,
+                );
+                Ok(((), change.into_iter().collect()))
+            });
+            if let Ok(((), more)) = accepted {
+                effects.merge(more);
             }
         }
         effects.complete();
@@ -203,25 +307,18 @@ impl ClusterCore {
     }
 
     /// A heartbeat from broker `id`, unless it is cut off.
-    pub(super) fn heartbeat(&self, id: BrokerId) {
+    pub(crate) fn heartbeat(&self, id: BrokerId) {
         if self.faults.is_isolated(id) || self.closed.load(Ordering::Acquire) {
             return;
         }
-        let mut controller = self.controller.lock();
-        let changes = controller.heartbeat(id, Instant::now());
-        if changes.is_empty() {
-            return;
-        }
-        let effects = self.commit(&mut controller, changes);
-        drop(controller);
-        if let Ok(effects) = effects {
-            self.finish(effects);
-        }
+        let now = Instant::now();
+        // A failure to persist is retried by the next change.
+        let _ = self.decide(Commit::IfChanged, |c| Ok(((), c.heartbeat(id, now))));
     }
 
     /// Housekeeping for broker `id`'s replicas: leader ISR and timeouts,
     /// and the `flush.ms` fsync of replicas that went idle.
-    pub(super) fn tick_broker(&self, id: BrokerId, now: Instant) {
+    pub(crate) fn tick_broker(&self, id: BrokerId, now: Instant) {
         let Some(node) = self.node(id) else {
             return;
         };
@@ -234,24 +331,17 @@ impl ClusterCore {
         self.finish(effects);
     }
 
-    pub(super) fn checkpoint_broker(&self, id: BrokerId) -> Result<()> {
+    pub(crate) fn checkpoint_broker(&self, id: BrokerId) -> Result<()> {
         match self.node(id) {
             Some(node) => node.checkpoint_high_watermarks(&node.partitions()),
             None => Ok(()),
         }
     }
 
-    fn controller_tick(&self) {
-        let mut controller = self.controller.lock();
-        let changes = controller.tick(Instant::now());
-        if changes.is_empty() {
-            return;
-        }
-        let effects = self.commit(&mut controller, changes);
-        drop(controller);
-        if let Ok(effects) = effects {
-            self.finish(effects);
-        }
+    pub(crate) fn controller_tick(&self) {
+        let now = Instant::now();
+        // A failure to persist is retried by the next change.
+        let _ = self.decide(Commit::IfChanged, |c| Ok(((), c.tick(now))));
     }
 
     /// Starts broker `id`: opens its replicas, takes the roles the metadata
@@ -280,25 +370,20 @@ impl ClusterCore {
             }
         }
         node.set_running(true);
-        let effects = if rejoin {
-            let mut controller = self.controller.lock();
-            let changes = controller.register(id, Instant::now());
-            let effects = self.commit(&mut controller, changes);
-            drop(controller);
-            effects?
+        let mut effects = if rejoin {
+            let now = Instant::now();
+            let ((), effects) = self.change(Commit::Always, |c| Ok(((), c.register(id, now))))?;
+            effects
         } else {
             Effects::default()
         };
-        let mut effects = Some(effects);
-        effects
-            .get_or_insert_with(Effects::default)
-            .merge(self.resync(id));
+        effects.merge(self.resync(id));
         let Some(this) = self.this.upgrade() else {
             return Err(Error::Closed("log"));
         };
         *lifecycle = Some(fetcher::spawn(&this, id)?);
         drop(lifecycle);
-        self.finish(effects.unwrap_or_default());
+        self.finish(effects);
         Ok(())
     }
 
@@ -355,10 +440,8 @@ impl ClusterCore {
             fetcher::stop(worker, &self.replication);
         }
         if !power_loss {
-            let mut controller = self.controller.lock();
-            let changes = controller.fence(id);
-            match self.commit(&mut controller, changes) {
-                Ok(e) => effects.merge(e),
+            match self.change(Commit::Always, |c| Ok(((), c.fence(id)))) {
+                Ok(((), e)) => effects.merge(e),
                 Err(e) => first_error = Some(e),
             }
         }
@@ -384,13 +467,10 @@ impl ClusterCore {
     /// Moves leadership back to preferred replicas; returns how many moved.
     pub(crate) fn elect_preferred_leaders(&self) -> Result<usize> {
         self.check_open()?;
-        let mut controller = self.controller.lock();
-        let changes = controller.elect_preferred_leaders();
-        let moved = changes.len();
-        let effects = self.commit(&mut controller, changes);
-        drop(controller);
-        self.finish(effects?);
-        Ok(moved)
+        self.decide(Commit::Always, |c| {
+            let changes = c.elect_preferred_leaders();
+            Ok((changes.len(), changes))
+        })
     }
 
     /// Cuts broker `id` off from the others, the controller and clients.
@@ -424,40 +504,17 @@ impl ClusterCore {
     }
 
     pub(crate) fn broker_count(&self) -> u32 {
-        u32::try_from(self.brokers.len()).unwrap_or(u32::MAX)
+        u32::try_from(self.nodes.len()).unwrap_or(u32::MAX)
     }
 
     /// Removes a deleted topic's replicas and directories on every broker,
     /// stopped ones included.
-    pub(super) fn remove_topic_files(&self, name: &str) -> Result<()> {
+    pub(crate) fn remove_topic_files(&self, name: &str) -> Result<()> {
         let mut first_error = None;
-        let remove = |dir: &Path| match std::fs::remove_dir_all(dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Some(Error::io("remove directory", dir, e))
-            }
-            _ => None,
-        };
-        for node in &self.brokers {
-            for partition in node.take_topic(name) {
-                let (effects, _) = partition.stop(false);
-                self.finish(effects);
-                first_error = first_error.or(remove(&node.partition_dir(partition.tp())));
-            }
-            let prefix = format!("{name}-");
-            let Ok(entries) = std::fs::read_dir(node.dir()) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let file_name = entry.file_name();
-                let is_replica = file_name
-                    .to_str()
-                    .and_then(|n| n.strip_prefix(&prefix))
-                    .is_some_and(|p| p.parse::<u32>().is_ok());
-                if is_replica {
-                    first_error = first_error.or(remove(&entry.path()));
-                }
-            }
-            if let Err(e) = sync_dir(node.dir()) {
+        for node in &self.nodes {
+            let (effects, result) = node.remove_topic(name);
+            self.finish(effects);
+            if let Err(e) = result {
                 first_error.get_or_insert(e);
             }
         }
@@ -476,14 +533,13 @@ impl ClusterCore {
     fn shutdown_all(&self) -> Result<()> {
         self.closed.store(true, Ordering::Release);
         if let Some(thread) = self.controller_thread.lock().take() {
-            drop(thread.stop);
-            let _ = thread.handle.join();
+            thread.stop();
         }
         // No controlled shutdown here: every broker stops, and leadership as
         // recorded is exactly what a reopen resumes. Fetchers stop first so
         // nothing moves while the logs close.
-        let mut guards = Vec::with_capacity(self.brokers.len());
-        for node in &self.brokers {
+        let mut guards = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
             let mut lifecycle = node.lifecycle.lock();
             node.set_running(false);
             if let Some(worker) = lifecycle.take() {
@@ -495,21 +551,21 @@ impl ClusterCore {
         // machines would.
         let results: Vec<Result<()>> = std::thread::scope(|scope| {
             let handles: Vec<_> = self
-                .brokers
+                .nodes
                 .iter()
                 .map(|node| {
                     let name = format!("tidelog-broker-{}-close", node.id());
                     std::thread::Builder::new()
                         .name(name)
-                        .spawn_scoped(scope, || close_broker(node))
+                        .spawn_scoped(scope, || node.close())
                         .map_err(|_| node)
                 })
                 .collect();
             handles
                 .into_iter()
                 .map(|h| match h {
-                    Ok(handle) => handle.join().unwrap_or(Ok(())),
-                    Err(node) => close_broker(node),
+                    Ok(handle) => handle.join().unwrap_or_else(|_| Err(close_panicked())),
+                    Err(node) => node.close(),
                 })
                 .collect()
         });
@@ -519,20 +575,10 @@ impl ClusterCore {
     }
 }
 
-/// Checkpoints and closes every replica of a stopped broker.
-fn close_broker(node: &BrokerNode) -> Result<()> {
-    let partitions = node.take_all();
-    let mut first_error = node.checkpoint_high_watermarks(&partitions).err();
-    let mut effects = Effects::default();
-    for partition in partitions {
-        let (more, result) = partition.stop(false);
-        effects.merge(more);
-        if let Err(e) = result {
-            first_error.get_or_insert(e);
-        }
-    }
-    effects.complete();
-    first_error.map_or(Ok(()), Err)
+/// A close thread panicked: its replicas may not have been flushed.
+fn close_panicked() -> Error {
+    let panicked = std::io::Error::other("the thread closing a broker panicked");
+    Error::io("close broker", "tidelog-broker-close", panicked)
 }
 
 /// Every partition with a replica on broker `id`, with its state.
@@ -547,23 +593,4 @@ fn hosted(metadata: &ClusterMetadata, id: BrokerId) -> Vec<(TopicPartition, Part
         }
     }
     out
-}
-
-fn spawn_controller(core: &Arc<ClusterCore>) -> Result<ControllerThread> {
-    let (stop, stopped) = bounded::<()>(0);
-    let weak = Arc::downgrade(core);
-    let interval = core.config.broker_heartbeat_interval;
-    let handle = std::thread::Builder::new()
-        .name("tidelog-controller".to_string())
-        .spawn(move || loop {
-            match stopped.recv_timeout(interval) {
-                Err(RecvTimeoutError::Timeout) => match weak.upgrade() {
-                    Some(core) => core.controller_tick(),
-                    None => return,
-                },
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-            }
-        })
-        .map_err(|e| Error::spawn("tidelog-controller", e))?;
-    Ok(ControllerThread { stop, handle })
 }

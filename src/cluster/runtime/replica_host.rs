@@ -14,16 +14,17 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 
-use super::cluster_meta::PartitionState;
-use super::core::ProduceCallback;
-use super::effects::{Deliveries, Effects, IsrProposal};
-use super::epoch_cache::{divergence_offset, EpochEnd, LeaderEpochCache};
-use super::producer_state::{ProducerStateTable, SeqCheck, Sequenced};
-use super::replica::{AckOutcome, BrokerId, Completed, LeaderState, Progress};
+use super::effects::{Deliveries, Effects, IsrProposal, ProduceCallback};
+use crate::cluster::protocol::epoch_history::{EpochEnd, EpochHistory};
+use crate::cluster::protocol::follower::{self, FollowTarget, FollowerState, Reconcile};
+use crate::cluster::protocol::leader::{AckOutcome, BrokerId, Completed, LeaderState, Progress};
+use crate::cluster::protocol::metadata::PartitionState;
+use crate::cluster::protocol::producer_state::{ProducerStateTable, SeqCheck, Sequenced};
+use crate::cluster::protocol::role::{Role, Transition};
 use crate::config::Acks;
 use crate::error::{Error, Result};
 use crate::record::BatchHeader;
-use crate::storage::{AppendInfo, PartitionLog, PartitionLogConfig};
+use crate::storage::{AppendInfo, LeaderEpochCheckpoint, PartitionLog, PartitionLogConfig};
 use crate::topic::TopicPartition;
 
 /// Follower fetches ask for up to this much per partition, so replication
@@ -37,32 +38,12 @@ pub(crate) struct Waiter {
     timeout: Duration,
 }
 
-enum Role {
-    /// Not leading, and no leader to follow (offline, or not yet told).
-    Idle,
-    Leader(LeaderState<Waiter>),
-    Follower {
-        leader: BrokerId,
-        leader_epoch: i32,
-        /// Whether the divergent suffix (if any) was cut for this epoch.
-        reconciled: bool,
-    },
-}
-
 struct Inner {
-    role: Role,
+    role: Role<Waiter>,
     /// Partition epoch of the last state applied; older states are ignored.
     applied: Option<i32>,
-    epochs: LeaderEpochCache,
+    epochs: EpochHistory,
     producers: ProducerStateTable,
-}
-
-/// Where a follower should fetch from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct FollowTarget {
-    pub(crate) leader: BrokerId,
-    pub(crate) leader_epoch: i32,
-    pub(crate) reconciled: bool,
 }
 
 /// One hosted partition replica.
@@ -70,6 +51,7 @@ pub(crate) struct Partition {
     tp: TopicPartition,
     broker: BrokerId,
     log: PartitionLog,
+    epoch_file: LeaderEpochCheckpoint,
     inner: Mutex<Inner>,
     high_watermark: AtomicU64,
     /// Produce callbacks, in the order decided under `inner`.
@@ -97,15 +79,19 @@ impl Partition {
         checkpointed_hw: u64,
     ) -> Result<Partition> {
         let log = PartitionLog::open(dir.clone(), tp.clone(), config)?;
-        let mut epochs = LeaderEpochCache::load(&dir)?;
+        let epoch_file = LeaderEpochCheckpoint::in_dir(&dir);
+        let mut epochs = EpochHistory::from_entries(epoch_file.read()?);
         // A crash may have cut the log below what the history recorded.
-        epochs.truncate_from_end(log.log_end_offset())?;
+        if epochs.truncate_from_end(log.log_end_offset()) {
+            epoch_file.write(epochs.entries())?;
+        }
         let producers = scan_producers(&log)?;
         let high_watermark = checkpointed_hw.min(log.log_end_offset());
         Ok(Partition {
             tp,
             broker,
             log,
+            epoch_file,
             inner: Mutex::new(Inner {
                 role: Role::Idle,
                 applied: None,
@@ -340,16 +326,8 @@ impl Partition {
 
     /// Whom to fetch from, when following.
     pub(crate) fn follow_target(&self) -> Option<FollowTarget> {
-        match self.inner.lock().role {
-            Role::Follower {
-                leader,
-                leader_epoch,
-                reconciled,
-            } => Some(FollowTarget {
-                leader,
-                leader_epoch,
-                reconciled,
-            }),
+        match &self.inner.lock().role {
+            Role::Follower(f) => Some(f.target()),
             _ => None,
         }
     }
@@ -359,47 +337,41 @@ impl Partition {
     /// it is done; `false` means ask again later (the leader cannot answer yet).
     pub(crate) fn reconcile(&self, target: FollowTarget, leader: &Partition) -> Result<bool> {
         let leo = self.log.log_end_offset();
-        let cut = {
+        let decision = {
             let inner = self.inner.lock();
-            if inner.epochs.latest_epoch().is_none() {
-                // No history (nothing written under any epoch): only the
-                // high watermark is known to be shared.
-                Some(self.high_watermark().min(leo))
-            } else {
-                divergence_offset(&inner.epochs, leo, |e| leader.end_offset_for(e))
-            }
+            follower::reconcile(&inner.epochs, leo, self.high_watermark(), |e| {
+                leader.end_offset_for(e)
+            })
         };
-        let Some(cut) = cut else {
+        let Reconcile::TruncateTo(cut) = decision else {
             return Ok(false);
         };
         let mut inner = self.inner.lock();
-        let current = match inner.role {
-            Role::Follower {
-                leader,
-                leader_epoch,
-                ..
-            } => (leader, leader_epoch),
-            _ => return Ok(false),
+        let Role::Follower(state) = &inner.role else {
+            return Ok(false);
         };
-        if current != (target.leader, target.leader_epoch) {
+        // The leader was asked without our lock: the answer may be stale.
+        if !state.is_current(target) {
             return Ok(false);
         }
         if cut < leo {
             self.log.truncate_to(cut)?;
-            inner.epochs.truncate_from_end(cut)?;
+            if inner.epochs.truncate_from_end(cut) {
+                self.epoch_file.write(inner.epochs.entries())?;
+            }
             inner.producers = scan_producers(&self.log)?;
             self.high_watermark.fetch_min(cut, Ordering::AcqRel);
         }
-        if let Role::Follower { reconciled, .. } = &mut inner.role {
-            *reconciled = true;
+        if let Role::Follower(state) = &mut inner.role {
+            state.mark_reconciled();
         }
         Ok(true)
     }
 
     /// The leader's log no longer matches where we are: reconcile again.
     pub(crate) fn unreconcile(&self) {
-        if let Role::Follower { reconciled, .. } = &mut self.inner.lock().role {
-            *reconciled = false;
+        if let Role::Follower(state) = &mut self.inner.lock().role {
+            state.unreconcile();
         }
     }
 
@@ -407,7 +379,9 @@ impl Partition {
     pub(crate) fn restart_at(&self, offset: u64) -> Result<()> {
         let mut inner = self.inner.lock();
         self.log.truncate_fully_and_start_at(offset)?;
-        inner.epochs.clear()?;
+        if inner.epochs.clear() {
+            self.epoch_file.write(inner.epochs.entries())?;
+        }
         inner.producers = ProducerStateTable::default();
         self.high_watermark.store(offset, Ordering::Release);
         Ok(())
@@ -421,27 +395,27 @@ impl Partition {
         leader_hw: u64,
     ) -> Result<()> {
         let mut inner = self.inner.lock();
-        let current = matches!(inner.role, Role::Follower { leader, leader_epoch, reconciled: true }
-            if leader == target.leader && leader_epoch == target.leader_epoch);
+        let current = matches!(&inner.role, Role::Follower(f) if f.may_append(target));
         if !current || self.stopped.load(Ordering::Acquire) {
             return Ok(());
         }
         if !data.is_empty() {
             let start = self.log.log_end_offset();
             self.log.append_as_follower(data)?;
-            let mut at = 0;
-            while let Some(header) = data.get(at..).and_then(|b| BatchHeader::parse(b).ok()) {
-                let base = u64::try_from(header.base_offset).unwrap_or(0);
-                if base >= start {
-                    if inner.epochs.latest_epoch() < Some(header.leader_epoch) {
-                        inner.epochs.assign(header.leader_epoch, base)?;
-                    }
-                    inner.producers.observe(&header);
+            let headers = batch_headers(data);
+            let batches = headers.iter().map(|h| (h.base_offset, h.leader_epoch));
+            let batches =
+                batches.filter_map(|(base, epoch)| Some((u64::try_from(base).ok()?, epoch)));
+            if follower::record_epochs(&mut inner.epochs, start, batches) {
+                self.epoch_file.write(inner.epochs.entries())?;
+            }
+            for header in &headers {
+                if u64::try_from(header.base_offset).is_ok_and(|base| base >= start) {
+                    inner.producers.observe(header);
                 }
-                at += header.size().max(1);
             }
         }
-        let hw = leader_hw.min(self.log.log_end_offset());
+        let hw = follower::high_watermark(leader_hw, self.log.log_end_offset());
         self.high_watermark.fetch_max(hw, Ordering::AcqRel);
         Ok(())
     }
@@ -456,58 +430,54 @@ impl Partition {
         inner.applied = Some(state.partition_epoch);
         // A new leader or ISR: the next fetch must report in again.
         self.last_reported.store(u64::MAX, Ordering::Release);
-        let me = self.broker;
-        match (&mut inner.role, state.leader) {
-            (Role::Leader(ls), Some(l)) if l == me && ls.leader_epoch() == state.leader_epoch => {
-                let progress = ls.set_isr(&state.isr, now);
-                let epoch = ls.leader_epoch();
-                self.absorb(progress, &mut effects, epoch);
-            }
-            (_, Some(l)) if l == me => {
-                self.resign(&mut inner, &mut effects);
-                let leo = self.log.log_end_offset();
-                if let Err(e) = inner.epochs.assign(state.leader_epoch, leo) {
-                    // Without its epoch recorded this replica must not lead.
-                    drop(e);
-                    inner.applied = None;
-                    return effects;
+        match inner.role.transition(self.broker, state) {
+            Transition::SetIsr => {
+                if let Role::Leader(ls) = &mut inner.role {
+                    let progress = ls.set_isr(&state.isr, now);
+                    let epoch = ls.leader_epoch();
+                    self.absorb(progress, &mut effects, epoch);
                 }
-                self.leading_epoch
-                    .store(i64::from(state.leader_epoch), Ordering::Release);
-                inner.role = Role::Leader(LeaderState::new(
-                    me,
-                    state.leader_epoch,
-                    &state.replicas,
-                    &state.isr,
-                    leo,
-                    self.high_watermark(),
-                    self.min_insync,
-                    self.lag_time_max,
-                    now,
-                ));
             }
-            (
-                Role::Follower {
-                    leader,
-                    leader_epoch,
-                    ..
-                },
-                Some(l),
-            ) if *leader == l && *leader_epoch == state.leader_epoch => {}
-            (_, Some(l)) => {
+            Transition::Lead => {
                 self.resign(&mut inner, &mut effects);
-                inner.role = Role::Follower {
-                    leader: l,
-                    leader_epoch: state.leader_epoch,
-                    reconciled: false,
-                };
+                if self.lead(&mut inner, state, now).is_err() {
+                    // Without its epoch recorded this replica must not lead.
+                    inner.applied = None;
+                }
             }
-            (_, None) => {
+            Transition::Stay => {}
+            Transition::Follow {
+                leader,
+                leader_epoch,
+            } => {
                 self.resign(&mut inner, &mut effects);
-                inner.role = Role::Idle;
+                inner.role = Role::Follower(FollowerState::new(leader, leader_epoch));
             }
+            Transition::Idle => self.resign(&mut inner, &mut effects),
         }
         effects
+    }
+
+    /// Starts leading in `state`'s epoch, recorded first in the history.
+    fn lead(&self, inner: &mut Inner, state: &PartitionState, now: Instant) -> Result<()> {
+        let leo = self.log.log_end_offset();
+        if inner.epochs.assign(state.leader_epoch, leo) {
+            self.epoch_file.write(inner.epochs.entries())?;
+        }
+        self.leading_epoch
+            .store(i64::from(state.leader_epoch), Ordering::Release);
+        inner.role = Role::Leader(LeaderState::new(
+            self.broker,
+            state.leader_epoch,
+            &state.replicas,
+            &state.isr,
+            leo,
+            self.high_watermark(),
+            self.min_insync,
+            self.lag_time_max,
+            now,
+        ));
+        Ok(())
     }
 
     fn resign(&self, inner: &mut Inner, effects: &mut Effects) {
@@ -581,4 +551,15 @@ fn scan_producers(log: &PartitionLog) -> Result<ProducerStateTable> {
         }
     }
     Ok(table)
+}
+
+/// The headers of the whole batches in `data`, in order.
+fn batch_headers(data: &[u8]) -> Vec<BatchHeader> {
+    let mut headers = Vec::new();
+    let mut at = 0;
+    while let Some(header) = data.get(at..).and_then(|b| BatchHeader::parse(b).ok()) {
+        at += header.size().max(1);
+        headers.push(header);
+    }
+    headers
 }

@@ -5,7 +5,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 
-use super::core::ClusterCore;
+use crate::cluster::ClusterCore;
 use crate::error::{Error, Result};
 
 /// Runs `enforce_retention` every `log.retention.check.interval.ms` until stopped.

@@ -101,7 +101,10 @@ impl<T> LeaderState<T> {
     ///
     /// Followers in the ISR start as caught up "now" (they were in sync under
     /// the previous leader); their log end offsets are unknown until they fetch.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one value per field of a new leadership; a struct would only rename them"
+    )]
     pub(crate) fn new(
         local: BrokerId,
         leader_epoch: i32,

@@ -11,18 +11,19 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::broker::Worker;
-use super::core::ClusterCore;
+use super::brokers::Brokers;
 use super::effects::Effects;
-use super::partition::Partition;
-use super::replica::BrokerId;
+use super::replica_host::Partition;
 use super::signal::Signal;
+use crate::cluster::protocol::follower::{self, OutOfRange};
+use crate::cluster::protocol::leader::BrokerId;
 use crate::error::{Error, Result};
 
 /// How often high watermarks are written to disk (Kafka: 5 s).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(1000);
 
 /// Starts broker `id`'s thread.
-pub(crate) fn spawn(core: &Arc<ClusterCore>, id: BrokerId) -> Result<Worker> {
+pub(crate) fn spawn(core: &Arc<Brokers>, id: BrokerId) -> Result<Worker> {
     let stop = Arc::new(AtomicBool::new(false));
     let weak = Arc::downgrade(core);
     let signal = Arc::clone(core.replication_signal());
@@ -42,7 +43,7 @@ pub(crate) fn stop(worker: Worker, signal: &Signal) {
     let _ = worker.handle.join();
 }
 
-fn run(core: &Weak<ClusterCore>, signal: &Signal, id: BrokerId, stop: &AtomicBool) {
+fn run(core: &Weak<Brokers>, signal: &Signal, id: BrokerId, stop: &AtomicBool) {
     let mut next_heartbeat = Instant::now();
     let mut next_tick = Instant::now();
     let mut next_checkpoint = Instant::now() + CHECKPOINT_INTERVAL;
@@ -84,7 +85,7 @@ fn tick_interval(lag_time_max: Duration) -> Duration {
 }
 
 /// One fetch from the leader of every followed partition; whether any moved.
-fn fetch_round(core: &ClusterCore, id: BrokerId) -> bool {
+fn fetch_round(core: &Brokers, id: BrokerId) -> bool {
     let Some(node) = core.node(id) else {
         return false;
     };
@@ -97,12 +98,7 @@ fn fetch_round(core: &ClusterCore, id: BrokerId) -> bool {
     busy
 }
 
-fn fetch_one(
-    core: &ClusterCore,
-    id: BrokerId,
-    partition: &Partition,
-    effects: &mut Effects,
-) -> bool {
+fn fetch_one(core: &Brokers, id: BrokerId, partition: &Partition, effects: &mut Effects) -> bool {
     let Some(target) = partition.follow_target() else {
         return false;
     };
@@ -134,11 +130,13 @@ fn fetch_one(
         }
         Err(Error::OffsetOutOfRange {
             log_start_offset, ..
-        }) if fetch_offset < log_start_offset => partition.restart_at(log_start_offset).is_ok(),
-        Err(Error::OffsetOutOfRange { .. }) => {
-            partition.unreconcile();
-            true
-        }
+        }) => match follower::out_of_range(fetch_offset, log_start_offset) {
+            OutOfRange::RestartAt(offset) => partition.restart_at(offset).is_ok(),
+            OutOfRange::Reconcile => {
+                partition.unreconcile();
+                true
+            }
+        },
         Err(_) => false,
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use parking_lot::RwLock;
 
-use super::replica::BrokerId;
+use crate::cluster::protocol::leader::BrokerId;
 
 /// Which brokers are cut off.
 #[derive(Debug, Default)]

@@ -1,7 +1,7 @@
 //! Cluster metadata: topics, replica assignments, leaders, ISRs and epochs,
-//! persisted atomically so a reopened `Log` resumes where it stopped.
+//! and its text encoding (the file itself is read and written by the runtime).
 //!
-//! On disk (`cluster-metadata` in the log directory) it is a small text file,
+//! Encoded (as `cluster-metadata` in the log directory) it is a small text file,
 //! one fact per line, ending in a CRC-32 of everything before it:
 //!
 //! ```text
@@ -14,15 +14,11 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use super::replica::BrokerId;
+use super::leader::BrokerId;
 use crate::config::TopicConfig;
-use crate::error::{CorruptionKind, Error, Result};
-use crate::storage::write_atomically;
+use crate::error::CorruptionKind;
 
-/// File name inside the log directory.
-pub(crate) const FILE_NAME: &str = "cluster-metadata";
 const HEADER: &str = "tidelog-cluster-metadata 1";
 
 /// Where one partition's replicas are and who leads them.
@@ -56,29 +52,6 @@ pub(crate) struct ClusterMetadata {
 }
 
 impl ClusterMetadata {
-    pub(crate) fn path(dir: &Path) -> PathBuf {
-        dir.join(FILE_NAME)
-    }
-
-    /// Reads the metadata in `dir`; empty when there is none yet.
-    pub(crate) fn load(dir: &Path) -> Result<ClusterMetadata> {
-        let path = Self::path(dir);
-        match std::fs::read(&path) {
-            Ok(bytes) => decode(&bytes).map_err(|(position, kind)| Error::Corrupt {
-                path,
-                position,
-                kind,
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ClusterMetadata::default()),
-            Err(e) => Err(Error::io("read", &path, e)),
-        }
-    }
-
-    /// Replaces the file in `dir` atomically.
-    pub(crate) fn save(&self, dir: &Path) -> Result<()> {
-        write_atomically(&Self::path(dir), self.encode().as_bytes())
-    }
-
     #[cfg(test)]
     pub(crate) fn partition(&self, topic: &str, partition: u32) -> Option<&PartitionState> {
         self.topics
@@ -271,15 +244,11 @@ mod tests {
     }
 
     #[test]
-    fn metadata_round_trips_through_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(
-            ClusterMetadata::load(dir.path()).unwrap(),
-            ClusterMetadata::default()
-        );
+    fn metadata_round_trips_through_its_encoding() {
         let meta = sample();
-        meta.save(dir.path()).unwrap();
-        assert_eq!(ClusterMetadata::load(dir.path()).unwrap(), meta);
+        assert_eq!(decode(meta.encode().as_bytes()).unwrap(), meta);
+        let empty = ClusterMetadata::default();
+        assert_eq!(decode(empty.encode().as_bytes()).unwrap(), empty);
     }
 
     #[test]

@@ -15,11 +15,13 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::core::ProduceCallback;
-use super::replica::BrokerId;
+use crate::cluster::protocol::leader::BrokerId;
 use crate::error::Result;
 use crate::storage::AppendInfo;
 use crate::topic::TopicPartition;
+
+/// Called exactly once with the outcome of a produce request.
+pub(crate) type ProduceCallback = Box<dyn FnOnce(Result<AppendInfo>) + Send>;
 
 /// One outcome waiting to be handed to its callback.
 type Outcome = (ProduceCallback, Result<AppendInfo>);

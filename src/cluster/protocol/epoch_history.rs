@@ -4,25 +4,10 @@
 //! A returning replica asks the leader where the epoch it last saw ended
 //! (Kafka's OffsetsForLeaderEpoch) and truncates exactly there, instead of
 //! at its high watermark, which may be stale in either direction (KIP-101,
-//! KIP-279). Persisted atomically as `leader-epoch-checkpoint` in the
-//! partition directory, in Kafka's text layout: a version line, a count line,
-//! then one `epoch start_offset` line per entry.
+//! KIP-279). Pure: every change reports whether it changed the history, and
+//! the runtime persists it then (storage's `LeaderEpochCheckpoint`).
 
-use std::path::{Path, PathBuf};
-
-use crate::error::{CorruptionKind, Error, Result};
-use crate::storage::write_atomically;
-
-/// File name inside the partition directory.
-pub(crate) const FILE_NAME: &str = "leader-epoch-checkpoint";
-const VERSION: u32 = 0;
-
-/// One epoch and the first offset it wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct EpochEntry {
-    pub(crate) epoch: i32,
-    pub(crate) start_offset: u64,
-}
+pub(crate) use crate::storage::EpochEntry;
 
 /// Where an epoch ended, as the leader answers OffsetsForLeaderEpoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,30 +18,18 @@ pub(crate) struct EpochEnd {
     pub(crate) end_offset: u64,
 }
 
-/// The in-memory epoch history plus where it is persisted.
-#[derive(Debug)]
-pub(crate) struct LeaderEpochCache {
-    path: PathBuf,
+/// The epoch history, oldest first; epochs and start offsets both increase.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct EpochHistory {
     entries: Vec<EpochEntry>,
 }
 
-impl LeaderEpochCache {
-    /// Loads the checkpoint in `dir`; empty history when there is none.
-    pub(crate) fn load(dir: &Path) -> Result<Self> {
-        let path = dir.join(FILE_NAME);
-        let entries = match std::fs::read(&path) {
-            Ok(bytes) => parse(&bytes).map_err(|(position, kind)| Error::Corrupt {
-                path: path.clone(),
-                position,
-                kind,
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(Error::io("read", &path, e)),
-        };
-        Ok(LeaderEpochCache { path, entries })
+impl EpochHistory {
+    /// A history as read back from its checkpoint (already checked for order).
+    pub(crate) fn from_entries(entries: Vec<EpochEntry>) -> Self {
+        EpochHistory { entries }
     }
 
-    #[cfg(test)]
     pub(crate) fn entries(&self) -> &[EpochEntry] {
         &self.entries
     }
@@ -66,16 +39,16 @@ impl LeaderEpochCache {
         self.entries.last().map(|e| e.epoch)
     }
 
-    /// Records that `epoch` starts writing at `start_offset`; persists when
-    /// that changes the history. Entries it contradicts (a later epoch, or a
+    /// Records that `epoch` starts writing at `start_offset`; true when that
+    /// changed the history. Entries it contradicts (a later epoch, or a
     /// start at or past `start_offset` under another epoch) are dropped.
-    pub(crate) fn assign(&mut self, epoch: i32, start_offset: u64) -> Result<()> {
+    pub(crate) fn assign(&mut self, epoch: i32, start_offset: u64) -> bool {
         if self
             .entries
             .last()
             .is_some_and(|e| e.epoch == epoch && e.start_offset <= start_offset)
         {
-            return Ok(());
+            return false;
         }
         self.entries
             .retain(|e| e.epoch < epoch && e.start_offset < start_offset);
@@ -83,7 +56,7 @@ impl LeaderEpochCache {
             epoch,
             start_offset,
         });
-        self.persist()
+        true
     }
 
     /// Where `epoch` ended in a log whose end offset is `log_end_offset`.
@@ -107,31 +80,19 @@ impl LeaderEpochCache {
         })
     }
 
-    /// The log was truncated to end at `end_offset`: forget epochs that start there or later.
-    pub(crate) fn truncate_from_end(&mut self, end_offset: u64) -> Result<()> {
+    /// The log was truncated to end at `end_offset`: forget epochs that
+    /// start there or later; true when any went.
+    pub(crate) fn truncate_from_end(&mut self, end_offset: u64) -> bool {
         let before = self.entries.len();
         self.entries.retain(|e| e.start_offset < end_offset);
-        if self.entries.len() == before {
-            return Ok(());
-        }
-        self.persist()
+        self.entries.len() != before
     }
 
-    /// The log was emptied and restarted at `start_offset`.
-    pub(crate) fn clear(&mut self) -> Result<()> {
-        if self.entries.is_empty() {
-            return Ok(());
-        }
+    /// The log was emptied and restarted elsewhere; true when anything went.
+    pub(crate) fn clear(&mut self) -> bool {
+        let changed = !self.entries.is_empty();
         self.entries.clear();
-        self.persist()
-    }
-
-    fn persist(&self) -> Result<()> {
-        let mut text = format!("{VERSION}\n{}\n", self.entries.len());
-        for e in &self.entries {
-            text.push_str(&format!("{} {}\n", e.epoch, e.start_offset));
-        }
-        write_atomically(&self.path, text.as_bytes())
+        changed
     }
 }
 
@@ -143,7 +104,7 @@ impl LeaderEpochCache {
 /// Returns `None` when the follower has no history or the leader cannot
 /// answer: the caller then falls back to its high watermark (pre-KIP-101).
 pub(crate) fn divergence_offset(
-    follower: &LeaderEpochCache,
+    follower: &EpochHistory,
     follower_leo: u64,
     ask_leader: impl Fn(i32) -> Option<EpochEnd>,
 ) -> Option<u64> {
@@ -160,66 +121,21 @@ pub(crate) fn divergence_offset(
     Some(answer.end_offset.min(ours).min(follower_leo))
 }
 
-fn parse(bytes: &[u8]) -> std::result::Result<Vec<EpochEntry>, (u64, CorruptionKind)> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let at = u64::try_from(e.valid_up_to()).unwrap_or(0);
-        (
-            at,
-            CorruptionKind::Malformed("leader-epoch-checkpoint is not text"),
-        )
-    })?;
-    let mut lines = text.lines();
-    let bad = |what| (0, CorruptionKind::Malformed(what));
-    let version: u32 = next_number(&mut lines).ok_or(bad("missing version line"))?;
-    if version != VERSION {
-        return Err(bad("unknown leader-epoch-checkpoint version"));
-    }
-    let count: usize = next_number(&mut lines).ok_or(bad("missing entry count"))?;
-    let mut entries: Vec<EpochEntry> = Vec::new();
-    for line in lines.by_ref().take(count) {
-        let mut parts = line.split_whitespace();
-        let epoch = parts.next().and_then(|p| p.parse().ok());
-        let start = parts.next().and_then(|p| p.parse().ok());
-        let (Some(epoch), Some(start_offset)) = (epoch, start) else {
-            return Err(bad("bad epoch entry"));
-        };
-        if entries
-            .last()
-            .is_some_and(|p: &EpochEntry| p.epoch >= epoch || p.start_offset > start_offset)
-        {
-            return Err(bad("epoch entries out of order"));
-        }
-        entries.push(EpochEntry {
-            epoch,
-            start_offset,
-        });
-    }
-    if entries.len() != count {
-        return Err((0, CorruptionKind::Truncated));
-    }
-    Ok(entries)
-}
-
-fn next_number<'a, N: std::str::FromStr>(lines: &mut impl Iterator<Item = &'a str>) -> Option<N> {
-    lines.next().and_then(|l| l.trim().parse().ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn cache(entries: &[(i32, u64)]) -> (tempfile::TempDir, LeaderEpochCache) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut c = LeaderEpochCache::load(dir.path()).unwrap();
+    fn cache(entries: &[(i32, u64)]) -> EpochHistory {
+        let mut c = EpochHistory::default();
         for &(e, o) in entries {
-            c.assign(e, o).unwrap();
+            c.assign(e, o);
         }
-        (dir, c)
+        c
     }
 
     #[test]
     fn end_offset_for_epoch_follows_offsets_for_leader_epoch() {
-        let (_d, c) = cache(&[(1, 0), (3, 10), (4, 25)]);
+        let c = cache(&[(1, 0), (3, 10), (4, 25)]);
         // (asked epoch, expected answer) with log end offset 40
         let table = [
             (4, Some((4, 40))),
@@ -236,38 +152,31 @@ mod tests {
     }
 
     #[test]
-    fn checkpoint_survives_reload_and_truncation() {
-        let (dir, mut c) = cache(&[(1, 0), (2, 5), (3, 9)]);
-        c.truncate_from_end(9).unwrap();
-        let back = LeaderEpochCache::load(dir.path()).unwrap();
-        assert_eq!(
-            back.entries(),
-            &[
-                EpochEntry {
-                    epoch: 1,
-                    start_offset: 0
-                },
-                EpochEntry {
-                    epoch: 2,
-                    start_offset: 5
-                }
-            ]
-        );
-        let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
-        assert_eq!(text, "0\n2\n1 0\n2 5\n");
+    fn truncation_forgets_epochs_starting_at_or_after_the_new_end() {
+        let mut c = cache(&[(1, 0), (2, 5), (3, 9)]);
+        assert!(c.truncate_from_end(9));
+        assert!(!c.truncate_from_end(9), "nothing more to forget");
+        let got: Vec<_> = c
+            .entries()
+            .iter()
+            .map(|e| (e.epoch, e.start_offset))
+            .collect();
+        assert_eq!(got, vec![(1, 0), (2, 5)]);
+        assert!(c.clear());
+        assert!(!c.clear());
     }
 
     #[test]
     fn assigning_a_newer_epoch_drops_contradicting_entries() {
-        let (_d, mut c) = cache(&[(1, 0), (2, 5), (3, 9)]);
-        c.assign(4, 7).unwrap();
+        let mut c = cache(&[(1, 0), (2, 5), (3, 9)]);
+        assert!(c.assign(4, 7));
         let got: Vec<_> = c
             .entries()
             .iter()
             .map(|e| (e.epoch, e.start_offset))
             .collect();
         assert_eq!(got, vec![(1, 0), (2, 5), (4, 7)]);
-        c.assign(4, 12).unwrap();
+        assert!(!c.assign(4, 12));
         assert_eq!(c.entries().len(), 3, "same epoch, later offset: no change");
     }
 
@@ -294,27 +203,10 @@ mod tests {
             (&[(1, 0)], 20, &[], 0, None),
         ];
         for (i, (leader, leader_leo, follower, follower_leo, want)) in table.iter().enumerate() {
-            let (_a, l) = cache(leader);
-            let (_b, f) = cache(follower);
+            let l = cache(leader);
+            let f = cache(follower);
             let got = divergence_offset(&f, *follower_leo, |e| l.end_offset_for(e, *leader_leo));
             assert_eq!(got, *want, "case {i}");
-        }
-    }
-
-    #[test]
-    fn damaged_checkpoints_are_reported_not_trusted() {
-        for bad in [
-            "",
-            "7\n0\n",
-            "0\n2\n1 0\n",
-            "0\n2\n3 5\n1 9\n",
-            "0\n1\nx y\n",
-            "\u{ff}",
-        ] {
-            let dir = tempfile::tempdir().unwrap();
-            std::fs::write(dir.path().join(FILE_NAME), bad).unwrap();
-            let err = LeaderEpochCache::load(dir.path()).unwrap_err();
-            assert!(matches!(err, Error::Corrupt { .. }), "{bad:?}: {err}");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! fetcher thread while it runs.
 //!
 //! Starting, killing and stopping brokers needs the whole cluster (the
-//! controller, the other brokers), so those live in `lifecycle.rs`; this file
+//! controller, the other brokers), so those live in `brokers.rs`; this file
 //! holds what belongs to one broker alone.
 
 use std::collections::HashMap;
@@ -13,10 +13,12 @@ use std::thread::JoinHandle;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::partition::Partition;
-use super::replica::BrokerId;
+use super::effects::Effects;
+use super::replica_host::Partition;
+use crate::cluster::protocol::leader::BrokerId;
+use crate::config::{LogConfig, TopicConfig};
 use crate::error::{Error, Result};
-use crate::storage::write_atomically;
+use crate::storage::{sync_dir, write_atomically, PartitionLogConfig};
 use crate::topic::TopicPartition;
 
 /// Per-broker file of high watermarks, in Kafka's layout.
@@ -54,10 +56,6 @@ impl BrokerNode {
 
     pub(crate) fn id(&self) -> BrokerId {
         self.id
-    }
-
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
     }
 
     pub(crate) fn partition_dir(&self, tp: &TopicPartition) -> PathBuf {
@@ -155,5 +153,88 @@ impl BrokerNode {
         write_atomically(&self.dir.join(HW_CHECKPOINT), text.as_bytes())?;
         *last = text;
         Ok(())
+    }
+
+    /// Checkpoints and closes every replica of a stopped broker.
+    pub(crate) fn close(&self) -> Result<()> {
+        let partitions = self.take_all();
+        let mut first_error = self.checkpoint_high_watermarks(&partitions).err();
+        let mut effects = Effects::default();
+        for partition in partitions {
+            let (more, result) = partition.stop(false);
+            effects.merge(more);
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        effects.complete();
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Deletes expired segments of every hosted replica below its high watermark.
+    pub(crate) fn enforce_retention(&self, now_ms: i64) -> Result<()> {
+        let mut first_error = None;
+        for partition in self.partitions() {
+            let high_watermark = partition.high_watermark();
+            if let Err(e) = partition
+                .log()
+                .enforce_retention_below(now_ms, high_watermark)
+            {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Stops and removes the replicas and directories of a deleted topic,
+    /// including directories of replicas this broker no longer hosts.
+    pub(crate) fn remove_topic(&self, name: &str) -> (Effects, Result<()>) {
+        let mut first_error = None;
+        let mut effects = Effects::default();
+        let remove = |dir: &Path| match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Some(Error::io("remove directory", dir, e))
+            }
+            _ => None,
+        };
+        for partition in self.take_topic(name) {
+            let (more, _) = partition.stop(false);
+            effects.merge(more);
+            first_error = first_error.or(remove(&self.partition_dir(partition.tp())));
+        }
+        let prefix = format!("{name}-");
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                let file_name = entry.file_name();
+                let is_replica = file_name
+                    .to_str()
+                    .and_then(|n| n.strip_prefix(&prefix))
+                    .is_some_and(|p| p.parse::<u32>().is_ok());
+                if is_replica {
+                    first_error = first_error.or(remove(&entry.path()));
+                }
+            }
+            if let Err(e) = sync_dir(&self.dir) {
+                first_error.get_or_insert(e);
+            }
+        }
+        (effects, first_error.map_or(Ok(()), Err))
+    }
+}
+
+/// A replica's log settings: the topic's overrides on top of the broker defaults.
+pub(crate) fn log_config(broker: &LogConfig, topic: &TopicConfig) -> PartitionLogConfig {
+    PartitionLogConfig {
+        segment_bytes: topic.segment_bytes.unwrap_or(broker.segment_bytes),
+        segment_ms: topic.segment_ms.unwrap_or(broker.segment_ms),
+        index_interval_bytes: topic
+            .index_interval_bytes
+            .unwrap_or(broker.index_interval_bytes),
+        max_message_bytes: topic.max_message_bytes.unwrap_or(broker.message_max_bytes),
+        flush_messages: topic.flush_messages.unwrap_or(broker.flush_messages),
+        flush_ms: topic.flush_ms.unwrap_or(broker.flush_ms),
+        retention: topic.retention.unwrap_or(broker.retention),
+        retention_bytes: topic.retention_bytes.unwrap_or(broker.retention_bytes),
+        timestamp_type: topic.timestamp_type.unwrap_or(broker.timestamp_type),
     }
 }
