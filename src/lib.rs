@@ -92,7 +92,7 @@ pub use config::{
     Acks, AssignmentStrategy, CleanupPolicy, ConsumerConfig, LogBuilder, OffsetReset,
     ProducerConfig, TimestampType, TopicConfig,
 };
-pub use consumer::{Consumer, OffsetAndTimestamp, RebalanceListener};
+pub use consumer::{Consumer, OffsetAndTimestamp, RebalanceListener, WakeupHandle};
 pub use error::{CorruptionKind, Error, Result};
 pub use group::{
     ConsumerGroup, GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetSpec,

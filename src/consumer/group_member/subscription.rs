@@ -54,7 +54,9 @@ impl Consumer {
     /// ```
     pub fn subscribe(&mut self, topics: impl IntoIterator<Item = impl AsRef<str>>) -> Result<()> {
         let topics = topic_set(topics)?;
-        self.subscribe_inner(topics, None)
+        self.subscribe_inner(topics, None)?;
+        self.group.pattern = None;
+        Ok(())
     }
 
     /// Like [`subscribe`](Consumer::subscribe), with a listener told about
@@ -90,10 +92,12 @@ impl Consumer {
         listener: impl RebalanceListener + 'static,
     ) -> Result<()> {
         let topics = topic_set(topics)?;
-        self.subscribe_inner(topics, Some(Box::new(listener)))
+        self.subscribe_inner(topics, Some(Box::new(listener)))?;
+        self.group.pattern = None;
+        Ok(())
     }
 
-    fn subscribe_inner(
+    pub(super) fn subscribe_inner(
         &mut self,
         topics: BTreeSet<String>,
         listener: Option<Box<dyn RebalanceListener>>,
@@ -128,6 +132,7 @@ impl Consumer {
         self.leave_group()?;
         self.set_assignment(&[]);
         let group = groups.group(&group_id);
+        self.wakeup.set_group(Some(Arc::clone(&group)));
         let shared = Arc::new(Shared {
             member_id: Mutex::new(None),
             last_poll: Mutex::new(Instant::now()),
@@ -327,6 +332,7 @@ impl Consumer {
             return Ok(());
         }
         self.run_commit_callbacks();
+        self.refresh_pattern()?;
         let Some(member) = self.group.member.as_ref() else {
             return Ok(());
         };
@@ -400,9 +406,13 @@ impl Consumer {
         };
         // Without a deadline, wake now and then to refresh `last_poll`.
         let until = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
-        let changed = member.group.wait_for_change(member.seen, until);
+        let wakeup = &self.wakeup;
+        let changed = member
+            .group
+            .wait_for_change(member.seen, until, &|| wakeup.is_requested());
         *member.shared.last_poll.lock() = Instant::now();
-        changed || deadline.is_none()
+        // A wakeup ends this poll's group work; poll then reports it.
+        !wakeup.is_requested() && (changed || deadline.is_none())
     }
 
     /// Commits (with auto-commit) and revokes `partitions`, then drops them.
@@ -489,8 +499,17 @@ impl Consumer {
         result
     }
 
-    /// Commits (with auto-commit), revokes everything and leaves.
+    /// Commits (with auto-commit), revokes everything and leaves; the
+    /// subscription (names or pattern) and its listener end.
     pub(crate) fn leave_group(&mut self) -> Result<()> {
+        self.group.pattern = None;
+        let result = self.leave_membership();
+        self.group.listener = None;
+        result
+    }
+
+    /// As `leave_group`, keeping the listener and the pattern.
+    pub(crate) fn leave_membership(&mut self) -> Result<()> {
         let Some(member) = self.group.member.as_ref() else {
             return Ok(());
         };
@@ -508,7 +527,7 @@ impl Consumer {
         self.remove_partitions(&owned);
         // Dropping the member stops its heartbeats and sends the leave.
         self.group.member = None;
-        self.group.listener = None;
+        self.wakeup.set_group(None);
         result.and(revoke)
     }
 }
