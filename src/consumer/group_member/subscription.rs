@@ -46,7 +46,7 @@ impl Consumer {
     /// log.create_topic("orders", TopicConfig::new().partitions(3))?;
     /// let config = ConsumerConfig::new().group_id("billing").auto_offset_reset(OffsetReset::Earliest);
     /// let mut consumer = log.consumer(config)?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// consumer.poll(Duration::from_millis(100))?; // joins; the only member gets everything
     /// assert_eq!(consumer.assignment().len(), 3);
     /// consumer.close()?;
@@ -82,7 +82,7 @@ impl Consumer {
     ///     }
     /// }
     /// let mut consumer = log.consumer(ConsumerConfig::new().group_id("billing"))?;
-    /// consumer.subscribe_with_listener(&["orders"], CommitOnRevoke)?;
+    /// consumer.subscribe_with_listener(["orders"], CommitOnRevoke)?;
     /// consumer.poll(Duration::from_millis(10))?;
     /// # Ok::<(), tidelog::Error>(())
     /// ```
@@ -182,7 +182,7 @@ impl Consumer {
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// consumer.unsubscribe()?;
     /// assert!(consumer.subscription().is_empty());
     /// # Ok::<(), tidelog::Error>(())
@@ -198,7 +198,7 @@ impl Consumer {
     /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
-    /// consumer.subscribe(&["payments", "orders"])?;
+    /// consumer.subscribe(["payments", "orders"])?;
     /// assert_eq!(consumer.subscription(), ["orders", "payments"]);
     /// # Ok::<(), tidelog::Error>(())
     /// ```
@@ -220,7 +220,7 @@ impl Consumer {
     /// use std::time::Duration;
     /// let config = tidelog::ConsumerConfig::new().group_id("billing").set("client.id", "biller")?;
     /// let mut consumer = log.consumer(config)?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// assert_eq!(consumer.member_id(), None); // joins in poll
     /// consumer.poll(Duration::from_millis(10))?;
     /// assert!(consumer.member_id().is_some_and(|id| id.starts_with("biller-")));
@@ -239,7 +239,7 @@ impl Consumer {
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// consumer.poll(Duration::from_millis(10))?;
     /// assert_eq!(consumer.generation(), Some(1)); // the first, alone in the group
     /// # Ok::<(), tidelog::Error>(())
@@ -265,7 +265,7 @@ impl Consumer {
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// consumer.poll(Duration::from_millis(10))?;
     /// consumer.close()?; // commits (auto-commit is on by default) and leaves
     /// assert!(log.consumer_group("billing").describe()?.members().is_empty());
@@ -296,7 +296,7 @@ impl Consumer {
     ///     .session_timeout(Duration::from_millis(100))
     ///     .heartbeat_interval(Duration::from_millis(30));
     /// let mut consumer = log.consumer(config)?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// consumer.poll(Duration::from_millis(10))?;
     /// consumer.kill();
     /// // Still a member until its session times out.
