@@ -12,8 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tidelog::{
-    ConsumerConfig, Error, Log, OffsetReset, ProducerConfig, ProducerRecord, TopicConfig,
-    TopicPartition,
+    ConsumerConfig, Log, OffsetReset, ProducerConfig, ProducerRecord, TopicConfig, TopicPartition,
 };
 
 const TOPIC: &str = "quickstart";
@@ -27,10 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let log = Log::open(&dir)?;
     println!("opened a log in {}", dir.display());
 
-    let topic = match log.create_topic(TOPIC, TopicConfig::new().partitions(3)) {
-        Err(Error::TopicAlreadyExists(_)) => log.topic(TOPIC)?,
-        other => other?,
-    };
+    // Also runs a second time on the same directory.
+    let topic = log.create_topic_if_not_exists(TOPIC, TopicConfig::new().partitions(3))?;
     println!(
         "topic {:?} has {} partitions",
         topic.name(),

@@ -363,6 +363,23 @@ pub enum Error {
     /// An admin operation needs a group with no active members.
     #[error("consumer group {0:?} has active members; stop them before this operation")]
     GroupNotEmpty(String),
+
+    /// A blocking consumer call was interrupted by a `WakeupHandle` (Kafka's
+    /// `WakeupException`); the next call works normally. Not retriable in
+    /// the `is_retriable` sense: the wakeup was asked for.
+    #[error(
+        "the consumer was woken up by its WakeupHandle; call poll again to continue, or close it"
+    )]
+    Wakeup,
+
+    /// A topic pattern passed to `subscribe_pattern` is not a valid regular expression.
+    #[error("invalid topic pattern {pattern:?}: {reason}")]
+    InvalidPattern {
+        /// The pattern as given.
+        pattern: String,
+        /// What the regular expression parser refused.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -429,6 +446,8 @@ impl Error {
             Error::RebalanceInProgress(_) => "RebalanceInProgress",
             Error::UnknownGroup(_) => "UnknownGroup",
             Error::GroupNotEmpty(_) => "GroupNotEmpty",
+            Error::Wakeup => "Wakeup",
+            Error::InvalidPattern { .. } => "InvalidPattern",
         }
     }
 

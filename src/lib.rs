@@ -39,7 +39,9 @@
 //! # Producing: three send modes
 //!
 //! - [`Producer::send`]: fire and forget. Errors known at once are returned;
-//!   later failures are counted in [`Producer::failed_sends`].
+//!   later failures are counted in [`Producer::failed_sends`], and the
+//!   first one since the previous flush comes back from
+//!   [`Producer::flush_timeout`].
 //! - [`Producer::send_sync`]: waits for the acknowledgement (per [`Acks`]).
 //! - [`Producer::send_with_callback`]: returns at once; the callback runs
 //!   exactly once with the outcome, in offset order per partition.
@@ -57,6 +59,13 @@
 //! only returns records below the high watermark. Positions can be moved with
 //! [`Consumer::seek`], [`Consumer::seek_to_beginning`],
 //! [`Consumer::seek_to_end`] and [`Consumer::offsets_for_times`].
+//! [`Consumer::pause`] holds partitions back while polling goes on,
+//! [`Consumer::subscribe_pattern`] follows topics by regular expression,
+//! and a [`WakeupHandle`] lets another thread interrupt a blocking poll.
+//! Keys and values read as `&[u8]`; records are built from owned buffers
+//! (moved) or borrowed bytes (copied), see [`IntoPayload`].
+//!
+//! The offline tools for the on-disk format are in [`inspect`].
 //!
 //! # Configuration
 //!
@@ -91,7 +100,10 @@ mod topic;
 pub use bytes::Bytes;
 pub use cluster::{Broker, Cluster, PartitionReplicas};
 pub use config::{Acks, AssignmentStrategy, CleanupPolicy, TopicConfig};
-pub use consumer::{Consumer, ConsumerConfig, OffsetAndTimestamp, OffsetReset, RebalanceListener};
+pub use consumer::{
+    Consumer, ConsumerConfig, OffsetAndTimestamp, OffsetReset, RebalanceListener,
+    WakeupHandle,
+};
 pub use error::{CommitRefusal, CorruptionKind, Error, Result};
 pub use group::{
     ConsumerGroup, GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetSpec,

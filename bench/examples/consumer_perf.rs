@@ -96,12 +96,9 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| temporary.path().to_path_buf());
     // Replication factor and min.insync.replicas follow the broker count.
     let log = Log::builder(&dir).brokers(args.brokers).open()?;
-    let partitions =
-        match log.create_topic(&args.topic, TopicConfig::new().partitions(args.partitions)) {
-            Ok(topic) => topic.partition_count(),
-            Err(tidelog::Error::TopicAlreadyExists(_)) => log.topic(&args.topic)?.partition_count(),
-            Err(e) => return Err(e.into()),
-        };
+    let partitions = log
+        .create_topic_if_not_exists(&args.topic, TopicConfig::new().partitions(args.partitions))?
+        .partition_count();
     fill(&log, args, partitions)?;
 
     let mut config = ConsumerConfig::new()

@@ -259,10 +259,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| temporary.path().to_path_buf());
     // Replication factor and min.insync.replicas follow the broker count.
     let log = Log::builder(&dir).brokers(args.brokers).open()?;
-    match log.create_topic(&args.topic, TopicConfig::new().partitions(args.partitions)) {
-        Ok(_) | Err(tidelog::Error::TopicAlreadyExists(_)) => {}
-        Err(e) => return Err(e.into()),
-    }
+    log.create_topic_if_not_exists(&args.topic, TopicConfig::new().partitions(args.partitions))?;
     let mut config = ProducerConfig::new();
     if args.mode == Mode::EndToEnd {
         config = config.set("linger.ms", "0")?;

@@ -33,6 +33,8 @@ pub(crate) struct PartitionOffsets {
 #[derive(Debug, Clone)]
 pub(crate) struct FetchResult {
     pub(crate) data: bytes::Bytes,
+    /// The leader's offsets when it answered, so a consumer can report lag.
+    pub(crate) offsets: PartitionOffsets,
 }
 
 /// The clients' way in: routes each call to the partition's leader.
@@ -230,7 +232,7 @@ impl ClusterCore {
                 .log()
                 .read(offset, max_bytes, offsets.high_watermark)?
         };
-        Ok(FetchResult { data })
+        Ok(FetchResult { data, offsets })
     }
 
     /// Log start, high watermark and log end offset of the partition's leader.

@@ -101,6 +101,8 @@ pub(crate) struct Membership {
     in_listener: bool,
     next_auto_commit: Option<Instant>,
     completions: Option<(Sender<Completion>, Receiver<Completion>)>,
+    /// Set when subscribed by pattern: re-evaluated in every poll.
+    pattern: Option<pattern::TopicPattern>,
 }
 
 impl Membership {
@@ -346,4 +348,5 @@ impl Member {
 }
 
 mod commit;
+mod pattern;
 mod subscription;

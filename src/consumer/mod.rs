@@ -4,8 +4,11 @@
 pub(crate) mod config;
 mod fetch_buffer;
 mod group_member;
+mod metadata;
 mod offsets;
 mod partition;
+mod pause;
+mod wakeup;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,6 +18,8 @@ pub use self::config::{ConsumerConfig, OffsetReset};
 pub use self::group_member::RebalanceListener;
 pub use self::offsets::OffsetAndTimestamp;
 use self::partition::{AssignedPartition, Fetched};
+pub use self::wakeup::WakeupHandle;
+use self::wakeup::WakeupState;
 use crate::cluster::ClusterCore;
 use crate::error::{Error, Result};
 use crate::record::ConsumerRecord;
@@ -58,6 +63,8 @@ pub struct Consumer {
     /// poll returns the records, the next one this error (as Kafka's
     /// fetcher does), so no record is skipped silently.
     pending_error: Option<Error>,
+    /// Shared with the consumer's `WakeupHandle`s.
+    wakeup: Arc<WakeupState>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -73,6 +80,7 @@ impl Consumer {
     /// A consumer on `core` with no partitions assigned.
     pub(crate) fn new(core: Arc<ClusterCore>, config: ConsumerConfig) -> Result<Consumer> {
         Ok(Consumer {
+            wakeup: WakeupState::new(Arc::clone(&core)),
             core,
             config,
             partitions: Vec::new(),
@@ -191,7 +199,10 @@ impl Consumer {
     /// - [`Error::OffsetOutOfRange`] when a position left the log (e.g.
     ///   retention removed it) and `auto.offset.reset` is `none`;
     /// - [`Error::UnknownTopic`] when an assigned topic was deleted;
-    /// - [`Error::Corrupt`] or [`Error::Io`] when the log cannot be read.
+    /// - [`Error::Corrupt`] or [`Error::Io`] when the log cannot be read;
+    /// - [`Error::Wakeup`] when a [`WakeupHandle`] interrupted it.
+    ///
+    /// Paused partitions (see [`pause`](Consumer::pause)) are skipped.
     ///
     /// # Examples
     /// ```
@@ -234,6 +245,8 @@ impl Consumer {
             // Read the signal before looking, so an append that lands
             // between the look and the wait still wakes us.
             let seen = self.core.data_signal().current();
+            // After reading the signal: a wakeup from now on also bumps it.
+            self.wakeup.check()?;
             // Group membership (join, rebalance, auto-commit) before each
             // look, so a rebalance during a long wait is handled at once.
             self.poll_group(deadline)?;
@@ -281,6 +294,9 @@ impl Consumer {
             let Some(partition) = self.partitions.get_mut((start + i) % count) else {
                 continue;
             };
+            if partition.paused {
+                continue;
+            }
             partition.drain_into(out, max)?;
             if out.len() >= max || !partition.buffer.is_empty() || budget == 0 {
                 continue;

@@ -15,6 +15,10 @@ pub(crate) struct AssignedPartition {
     /// The next offset to return; `None` until reset or sought.
     pub(crate) position: Option<u64>,
     pub(crate) buffer: FetchBuffer,
+    /// Paused by the user: polls skip it, its position stays.
+    pub(crate) paused: bool,
+    /// The high watermark the last fetch saw, for `Consumer::lag`.
+    pub(crate) high_watermark: Option<u64>,
 }
 
 /// What one fetch attempt produced.
@@ -32,6 +36,8 @@ impl AssignedPartition {
             topic,
             position: None,
             buffer: FetchBuffer::default(),
+            paused: false,
+            high_watermark: None,
         }
     }
 
@@ -97,6 +103,7 @@ impl AssignedPartition {
         };
         match result {
             Ok(fetched) => {
+                self.high_watermark = Some(fetched.offsets.high_watermark);
                 let bytes = fetched.data.len();
                 if bytes > 0 {
                     self.buffer.fill(fetched.data);

@@ -239,14 +239,30 @@ impl Group {
         self.coordinator.lock().next_deadline()
     }
 
+    /// Wakes every `wait_for_change` so it checks its interruption.
+    pub(crate) fn wake_waiters(&self) {
+        let _guard = self.coordinator.lock();
+        self.changed.notify_all();
+    }
+
     /// Waits until the group changes past `seen` or `deadline` passes,
     /// ticking the coordinator at its own deadlines meanwhile; returns
     /// whether it changed.
-    pub(crate) fn wait_for_change(&self, seen: u64, deadline: Instant) -> bool {
+    /// A consumer's wakeup ends the wait early: `interrupted` is checked
+    /// whenever the wait wakes, and [`Group::wake_waiters`] wakes it.
+    pub(crate) fn wait_for_change(
+        &self,
+        seen: u64,
+        deadline: Instant,
+        interrupted: &dyn Fn() -> bool,
+    ) -> bool {
         let mut guard = self.coordinator.lock();
         loop {
             if guard.version() != seen {
                 return true;
+            }
+            if interrupted() {
+                return false;
             }
             if Instant::now() >= deadline {
                 return false;

@@ -117,6 +117,33 @@ impl Log {
         self.topic(name.as_str())
     }
 
+    /// Creates a topic unless one of that name exists, and returns it either
+    /// way (`kafka-topics --create --if-not-exists`). An existing topic keeps
+    /// its own configuration: `config` only applies to a new one. Safe to run
+    /// at every start of a program, and between concurrent callers exactly
+    /// one creates the topic.
+    ///
+    /// # Errors
+    /// As [`create_topic`](Log::create_topic), except
+    /// [`Error::TopicAlreadyExists`].
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use tidelog::TopicConfig;
+    /// let first = log.create_topic_if_not_exists("orders", TopicConfig::new().partitions(6))?;
+    /// let again = log.create_topic_if_not_exists("orders", TopicConfig::new().partitions(2))?;
+    /// assert_eq!((first.partition_count(), again.partition_count()), (6, 6));
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn create_topic_if_not_exists(&self, name: &str, config: TopicConfig) -> Result<Topic> {
+        match self.create_topic(name, config) {
+            Err(Error::TopicAlreadyExists(_)) => self.topic(name),
+            other => other,
+        }
+    }
+
     /// A handle on an existing topic.
     ///
     /// # Errors

@@ -31,7 +31,7 @@ use self::batch::{run_callback, Callback};
 use self::partitioner::{choose, Placement};
 use self::sender::Sender;
 use self::shared::Shared;
-use crate::cluster::{now_ms, ClusterCore};
+use crate::cluster::{now_ms, ClusterCore, PartitionReplicas};
 use crate::error::{Error, Result};
 use crate::record::{BatchBuilder, ProducerRecord, RecordMetadata, HEADER_LEN};
 
@@ -309,6 +309,31 @@ impl Producer {
     /// forever, so `flush` and `close` recognise it.
     fn on_sender_thread(&self) -> bool {
         self.shared.on_sender_thread()
+    }
+
+    /// Leader, replicas and in-sync replicas of every partition of `topic`,
+    /// in partition order (Kafka's `partitionsFor`; its `PartitionInfo` is
+    /// tidelog's [`PartitionReplicas`]). Does not create the topic.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`] if the topic does not exist.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use tidelog::{ProducerConfig, TopicConfig};
+    /// log.create_topic("orders", TopicConfig::new().partitions(3))?;
+    /// let producer = log.producer(ProducerConfig::new())?;
+    /// let leaders: Vec<_> = producer.partitions_for("orders")?.iter().map(|p| p.leader()).collect();
+    /// assert!(leaders.iter().all(Option::is_some));
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn partitions_for(&self, topic: &str) -> Result<Vec<PartitionReplicas>> {
+        let core = &self.shared.core;
+        let count = core.partition_count(topic)?;
+        let cluster = crate::cluster::Cluster::new(Arc::clone(core));
+        (0..count).map(|p| cluster.partition(topic, p)).collect()
     }
 
     /// Records whose delivery failed after `send` had accepted them

@@ -6,6 +6,7 @@ use bytes::Bytes;
 
 use super::payload::IntoPayload;
 use crate::error::{Error, Result};
+use crate::topic::TopicPartition;
 
 /// A named byte value attached to a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,9 +132,15 @@ impl RecordMetadata {
         &self.topic
     }
 
-    /// The partition.
+    /// The partition number.
     pub fn partition(&self) -> u32 {
         self.partition
+    }
+
+    /// The topic and partition as one value (built on each call: the
+    /// record keeps the topic as a shared name).
+    pub fn topic_partition(&self) -> TopicPartition {
+        TopicPartition::new(&*self.topic, self.partition)
     }
 
     /// The record's offset in its partition.
@@ -169,9 +176,15 @@ impl ConsumerRecord {
         &self.topic
     }
 
-    /// The partition.
+    /// The partition number.
     pub fn partition(&self) -> u32 {
         self.partition
+    }
+
+    /// The topic and partition as one value (built on each call: the
+    /// record keeps the topic as a shared name).
+    pub fn topic_partition(&self) -> TopicPartition {
+        TopicPartition::new(&*self.topic, self.partition)
     }
 
     /// The record's offset in its partition.

@@ -22,5 +22,6 @@ mod randomized;
 mod recovery;
 mod replication;
 mod retention;
+mod staples;
 mod storage_props;
 mod support;

@@ -37,7 +37,7 @@ impl Consumer {
     ///     .enable_auto_commit(false)
     ///     .auto_offset_reset(OffsetReset::Earliest);
     /// let mut consumer = log.consumer(config)?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// let records = consumer.poll(Duration::from_secs(5))?;
     /// consumer.commit_sync()?;
     /// let committed = consumer.committed(&TopicPartition::new("orders", 0))?;
@@ -97,7 +97,7 @@ impl Consumer {
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// consumer.poll(Duration::from_millis(10))?;
     /// consumer.commit_async(|result| {
     ///     if let Err(e) = result {

@@ -46,7 +46,7 @@ impl Consumer {
     /// log.create_topic("orders", TopicConfig::new().partitions(3))?;
     /// let config = ConsumerConfig::new().group_id("billing").auto_offset_reset(OffsetReset::Earliest);
     /// let mut consumer = log.consumer(config)?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// consumer.poll(Duration::from_millis(100))?; // joins; the only member gets everything
     /// assert_eq!(consumer.assignment().len(), 3);
     /// consumer.close()?;
@@ -54,7 +54,9 @@ impl Consumer {
     /// ```
     pub fn subscribe(&mut self, topics: impl IntoIterator<Item = impl AsRef<str>>) -> Result<()> {
         let topics = topic_set(topics)?;
-        self.subscribe_inner(topics, None)
+        self.subscribe_inner(topics, None)?;
+        self.group.pattern = None;
+        Ok(())
     }
 
     /// Like [`subscribe`](Consumer::subscribe), with a listener told about
@@ -80,7 +82,7 @@ impl Consumer {
     ///     }
     /// }
     /// let mut consumer = log.consumer(ConsumerConfig::new().group_id("billing"))?;
-    /// consumer.subscribe_with_listener(&["orders"], CommitOnRevoke)?;
+    /// consumer.subscribe_with_listener(["orders"], CommitOnRevoke)?;
     /// consumer.poll(Duration::from_millis(10))?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -90,10 +92,12 @@ impl Consumer {
         listener: impl RebalanceListener + 'static,
     ) -> Result<()> {
         let topics = topic_set(topics)?;
-        self.subscribe_inner(topics, Some(Box::new(listener)))
+        self.subscribe_inner(topics, Some(Box::new(listener)))?;
+        self.group.pattern = None;
+        Ok(())
     }
 
-    fn subscribe_inner(
+    pub(super) fn subscribe_inner(
         &mut self,
         topics: BTreeSet<String>,
         listener: Option<Box<dyn RebalanceListener>>,
@@ -132,6 +136,7 @@ impl Consumer {
         self.leave_group()?;
         self.set_assignment(&[]);
         let group = groups.group(&group_id);
+        self.wakeup.set_group(Some(Arc::clone(&group)));
         let shared = Arc::new(Shared {
             member_id: Mutex::new(None),
             last_poll: Mutex::new(Instant::now()),
@@ -181,7 +186,7 @@ impl Consumer {
     /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// consumer.unsubscribe()?;
     /// assert!(consumer.subscription().is_empty());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -197,7 +202,7 @@ impl Consumer {
     /// # let dir = tempfile::tempdir()?;
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
-    /// consumer.subscribe(&["payments", "orders"])?;
+    /// consumer.subscribe(["payments", "orders"])?;
     /// assert_eq!(consumer.subscription(), ["orders", "payments"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -219,7 +224,7 @@ impl Consumer {
     /// use std::time::Duration;
     /// let config = tidelog::ConsumerConfig::new().group_id("billing").set("client.id", "biller")?;
     /// let mut consumer = log.consumer(config)?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// assert_eq!(consumer.member_id(), None); // joins in poll
     /// consumer.poll(Duration::from_millis(10))?;
     /// assert!(consumer.member_id().is_some_and(|id| id.starts_with("biller-")));
@@ -238,7 +243,7 @@ impl Consumer {
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// consumer.poll(Duration::from_millis(10))?;
     /// assert_eq!(consumer.generation(), Some(1)); // the first, alone in the group
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -264,7 +269,7 @@ impl Consumer {
     /// # let log = tidelog::Log::builder(dir.path()).set("offsets.topic.num.partitions", "1")?.open()?;
     /// use std::time::Duration;
     /// let mut consumer = log.consumer(tidelog::ConsumerConfig::new().group_id("billing"))?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// consumer.poll(Duration::from_millis(10))?;
     /// consumer.close()?; // commits (auto-commit is on by default) and leaves
     /// assert!(log.consumer_group("billing").describe()?.members().is_empty());
@@ -295,7 +300,7 @@ impl Consumer {
     ///     .session_timeout(Duration::from_millis(100))
     ///     .heartbeat_interval(Duration::from_millis(30));
     /// let mut consumer = log.consumer(config)?;
-    /// consumer.subscribe(&["orders"])?;
+    /// consumer.subscribe(["orders"])?;
     /// consumer.poll(Duration::from_millis(10))?;
     /// consumer.kill();
     /// // Still a member until its session times out.
@@ -331,6 +336,7 @@ impl Consumer {
             return Ok(());
         }
         self.run_commit_callbacks();
+        self.refresh_pattern()?;
         let Some(member) = self.group.member.as_ref() else {
             return Ok(());
         };
@@ -404,9 +410,13 @@ impl Consumer {
         };
         // Without a deadline, wake now and then to refresh `last_poll`.
         let until = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
-        let changed = member.group.wait_for_change(member.seen, until);
+        let wakeup = &self.wakeup;
+        let changed = member
+            .group
+            .wait_for_change(member.seen, until, &|| wakeup.is_requested());
         *member.shared.last_poll.lock() = Instant::now();
-        changed || deadline.is_none()
+        // A wakeup ends this poll's group work; poll then reports it.
+        !wakeup.is_requested() && (changed || deadline.is_none())
     }
 
     /// Commits (with auto-commit) and revokes `partitions`, then drops them.
@@ -493,8 +503,17 @@ impl Consumer {
         result
     }
 
-    /// Commits (with auto-commit), revokes everything and leaves.
+    /// Commits (with auto-commit), revokes everything and leaves; the
+    /// subscription (names or pattern) and its listener end.
     pub(crate) fn leave_group(&mut self) -> Result<()> {
+        self.group.pattern = None;
+        let result = self.leave_membership();
+        self.group.listener = None;
+        result
+    }
+
+    /// As `leave_group`, keeping the listener and the pattern.
+    pub(crate) fn leave_membership(&mut self) -> Result<()> {
         let Some(member) = self.group.member.as_ref() else {
             return Ok(());
         };
@@ -512,7 +531,7 @@ impl Consumer {
         self.remove_partitions(&owned);
         // Dropping the member stops its heartbeats and sends the leave.
         self.group.member = None;
-        self.group.listener = None;
+        self.wakeup.set_group(None);
         result.and(revoke)
     }
 }
