@@ -101,8 +101,7 @@ pub use bytes::Bytes;
 pub use cluster::{Broker, Cluster, PartitionReplicas};
 pub use config::{Acks, AssignmentStrategy, CleanupPolicy, TopicConfig};
 pub use consumer::{
-    Consumer, ConsumerConfig, OffsetAndTimestamp, OffsetReset, RebalanceListener,
-    WakeupHandle,
+    Consumer, ConsumerConfig, OffsetAndTimestamp, OffsetReset, RebalanceListener, WakeupHandle,
 };
 pub use error::{CommitRefusal, CorruptionKind, Error, Result};
 pub use group::{
