@@ -169,13 +169,15 @@ impl Controller {
     }
 
     /// The leader of `tp` asks to set its ISR (shrink on lag, expand on
-    /// catch-up). Refused when it no longer leads at `leader_epoch`; brokers
-    /// that are not alive are never added.
+    /// catch-up). Refused when it no longer leads at `leader_epoch`, or when
+    /// the ISR changed since the one it proposes from (`partition_epoch`):
+    /// a late proposal could otherwise undo a shrink the leader has already
+    /// committed records under. Brokers that are not alive are never added.
     pub(crate) fn alter_isr(
         &mut self,
         tp: &TopicPartition,
         leader: BrokerId,
-        leader_epoch: i32,
+        (leader_epoch, partition_epoch): (i32, i32),
         isr: &[BrokerId],
     ) -> Option<Change> {
         let alive: Vec<BrokerId> = self
@@ -185,7 +187,10 @@ impl Controller {
             .map(|(&id, _)| id)
             .collect();
         let s = self.metadata.partition_mut(tp.topic(), tp.partition())?;
-        if s.leader != Some(leader) || s.leader_epoch != leader_epoch {
+        if s.leader != Some(leader)
+            || s.leader_epoch != leader_epoch
+            || s.partition_epoch != partition_epoch
+        {
             return None;
         }
         let mut next: Vec<BrokerId> = vec![leader];
@@ -416,17 +421,27 @@ mod tests {
         let s = state(&c, 0);
         let leader = s.replicas[0];
         let tp = TopicPartition::new("t", 0);
+        let epochs = (s.leader_epoch, s.partition_epoch);
         assert!(c
-            .alter_isr(&tp, leader, s.leader_epoch + 1, &[leader])
+            .alter_isr(
+                &tp,
+                leader,
+                (s.leader_epoch + 1, s.partition_epoch),
+                &[leader]
+            )
             .is_none());
-        assert!(c
-            .alter_isr(&tp, s.replicas[1], s.leader_epoch, &[leader])
-            .is_none());
-        let (_, shrunk) = c.alter_isr(&tp, leader, s.leader_epoch, &[leader]).unwrap();
+        assert!(c.alter_isr(&tp, s.replicas[1], epochs, &[leader]).is_none());
+        let (_, shrunk) = c.alter_isr(&tp, leader, epochs, &[leader]).unwrap();
         assert_eq!(shrunk.isr, vec![leader]);
-        c.fence(s.replicas[2]);
         let grow = [leader, s.replicas[1], s.replicas[2]];
-        let (_, grown) = c.alter_isr(&tp, leader, s.leader_epoch, &grow).unwrap();
+        assert!(
+            c.alter_isr(&tp, leader, epochs, &grow).is_none(),
+            "a proposal from before the shrink must not undo it"
+        );
+        c.fence(s.replicas[2]);
+        let s = state(&c, 0);
+        let epochs = (s.leader_epoch, s.partition_epoch);
+        let (_, grown) = c.alter_isr(&tp, leader, epochs, &grow).unwrap();
         assert_eq!(
             grown.isr,
             vec![leader, s.replicas[1]],
@@ -450,8 +465,13 @@ mod tests {
         let s = state(&c, 0);
         let mut isr = s.isr.clone();
         isr.push(preferred[0]);
-        c.alter_isr(&tp, s.leader.unwrap(), s.leader_epoch, &isr)
-            .unwrap();
+        c.alter_isr(
+            &tp,
+            s.leader.unwrap(),
+            (s.leader_epoch, s.partition_epoch),
+            &isr,
+        )
+        .unwrap();
         let moved = c.elect_preferred_leaders();
         assert_eq!(moved.len(), 1);
         assert_eq!(state(&c, 0).leader, Some(preferred[0]));

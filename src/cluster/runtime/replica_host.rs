@@ -171,7 +171,7 @@ impl Partition {
         } else {
             effects.deliver(&self.deliveries, callback, Ok(info));
         }
-        self.absorb(progress, &mut effects, state.leader_epoch());
+        self.absorb(progress, &mut effects, epochs(state));
         effects
     }
 
@@ -228,8 +228,10 @@ impl Partition {
         Ok(info)
     }
 
-    /// Turns leader-state progress into effects and publishes the high watermark.
-    fn absorb(&self, progress: Progress<Waiter>, effects: &mut Effects, epoch: i32) {
+    /// Turns leader-state progress into effects and publishes the high
+    /// watermark; ISR proposals name the leader and partition epochs they
+    /// were computed in.
+    fn absorb(&self, progress: Progress<Waiter>, effects: &mut Effects, epochs: (i32, i32)) {
         if let Some(hw) = progress.high_watermark {
             self.high_watermark.fetch_max(hw, Ordering::AcqRel);
             effects.high_watermark_moved = true;
@@ -238,7 +240,7 @@ impl Partition {
             effects.isr.push(IsrProposal {
                 tp: self.tp.clone(),
                 leader: self.broker,
-                leader_epoch: epoch,
+                epochs,
                 isr,
             });
         }
@@ -289,8 +291,7 @@ impl Partition {
                 });
             }
             let progress = state.on_fetch(follower, fetch_offset, Instant::now());
-            let epoch = state.leader_epoch();
-            self.absorb(progress, effects, epoch);
+            self.absorb(progress, effects, epochs(state));
         }
         let data = if fetch_offset < self.log.log_end_offset() {
             self.log
@@ -436,9 +437,8 @@ impl Partition {
         match inner.role.transition(self.broker, state) {
             Transition::SetIsr => {
                 if let Role::Leader(ls) = &mut inner.role {
-                    let progress = ls.set_isr(&state.isr, now);
-                    let epoch = ls.leader_epoch();
-                    self.absorb(progress, &mut effects, epoch);
+                    let progress = ls.set_isr(state, now);
+                    self.absorb(progress, &mut effects, epochs(ls));
                 }
             }
             Transition::Lead => {
@@ -471,9 +471,7 @@ impl Partition {
             .store(i64::from(state.leader_epoch), Ordering::Release);
         inner.role = Role::Leader(LeaderState::new(
             self.broker,
-            state.leader_epoch,
-            &state.replicas,
-            &state.isr,
+            state,
             leo,
             self.high_watermark(),
             self.min_insync,
@@ -490,7 +488,7 @@ impl Partition {
                 completed: state.resign(),
                 ..Progress::default()
             };
-            self.absorb(progress, effects, 0);
+            self.absorb(progress, effects, (0, 0));
         }
         inner.role = Role::Idle;
     }
@@ -501,8 +499,7 @@ impl Partition {
         let mut inner = self.inner.lock();
         if let Role::Leader(state) = &mut inner.role {
             let progress = state.tick(now);
-            let epoch = state.leader_epoch();
-            self.absorb(progress, &mut effects, epoch);
+            self.absorb(progress, &mut effects, epochs(state));
         }
         effects
     }
@@ -565,4 +562,9 @@ fn batch_headers(data: &[u8]) -> Vec<BatchHeader> {
         headers.push(header);
     }
     headers
+}
+
+/// The leader and partition epochs a leader's ISR proposals are based on.
+fn epochs(state: &LeaderState<Waiter>) -> (i32, i32) {
+    (state.leader_epoch(), state.partition_epoch())
 }
