@@ -19,6 +19,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+mod invariants;
+mod model;
+
+use self::invariants::Invariants;
+use self::model::{Batch, Replica, Rng};
 use super::controller::{Change, Controller};
 use super::epoch_history::EpochHistory;
 use super::follower::{self, OutOfRange, Reconcile};
@@ -28,82 +33,11 @@ use super::role::{Role, Transition};
 use crate::config::TopicConfig;
 use crate::topic::TopicPartition;
 
-const BROKERS: u32 = 3;
+pub(super) const BROKERS: u32 = 3;
 const SESSION: Duration = Duration::from_millis(300);
 const LAG: Duration = Duration::from_millis(100);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const TOPIC: &str = "t";
-
-/// splitmix64: small, fast, and the same sequence everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn broker(&mut self) -> BrokerId {
-        self.below(u64::from(BROKERS)) as BrokerId
-    }
-}
-
-/// One batch of an in-memory log; `id` is unique across the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Batch {
-    base: u64,
-    records: u64,
-    epoch: i32,
-    id: u64,
-}
-
-impl Batch {
-    fn end(&self) -> u64 {
-        self.base + self.records
-    }
-}
-
-/// One broker's replica of the partition.
-struct Replica {
-    running: bool,
-    isolated: bool,
-    log: Vec<Batch>,
-    history: EpochHistory,
-    role: Role<u64>,
-    applied: Option<i32>,
-    hw: u64,
-}
-
-impl Replica {
-    fn leo(&self) -> u64 {
-        self.log.last().map_or(0, Batch::end)
-    }
-
-    fn leader(&mut self) -> Option<&mut LeaderState<u64>> {
-        match &mut self.role {
-            Role::Leader(ls) => Some(ls),
-            _ => None,
-        }
-    }
-
-    /// Leadership ends; waiting requests are released (as "leadership lost").
-    fn resign(&mut self) {
-        if let Some(ls) = self.leader() {
-            let released = ls.resign();
-            assert!(released
-                .iter()
-                .all(|c| c.outcome == AckOutcome::LeadershipLost));
-        }
-        self.role = Role::Idle;
-    }
-}
 
 struct Sim {
     rng: Rng,
@@ -113,20 +47,13 @@ struct Sim {
     replicas: Vec<Replica>,
     min_insync: usize,
     next_id: u64,
-    /// Batches acknowledged with `acks=all`: `id` at `base`.
-    acked: BTreeMap<u64, u64>,
     /// Where each batch was appended by its leader, for acknowledgements.
     appended: BTreeMap<u64, u64>,
-    /// Who became leader in each epoch.
-    leaders: BTreeMap<i32, BrokerId>,
-    /// Highest high watermark seen per (leader, epoch).
-    leader_hw: BTreeMap<(BrokerId, i32), u64>,
+    invariants: Invariants,
     /// ISR proposals on their way to the controller: (leader, epochs, isr).
     proposals: Vec<(BrokerId, (i32, i32), Vec<BrokerId>)>,
     trace: String,
 }
-
-type Check = Result<(), String>;
 
 impl Sim {
     fn new(seed: u64) -> Sim {
@@ -154,10 +81,8 @@ impl Sim {
             replicas,
             min_insync,
             next_id: 0,
-            acked: BTreeMap::new(),
             appended: BTreeMap::new(),
-            leaders: BTreeMap::new(),
-            leader_hw: BTreeMap::new(),
+            invariants: Invariants::default(),
             proposals: Vec::new(),
             trace: format!("seed {seed}: min.insync.replicas={min_insync}\n"),
         };
@@ -238,7 +163,8 @@ impl Sim {
                 r.history.assign(state.leader_epoch, leo);
                 r.role = Role::Leader(LeaderState::new(id, state, leo, r.hw, min_insync, LAG, now));
                 self.log(&format!("  {id} leads epoch {}", state.leader_epoch));
-                if let Err(why) = self.check_new_leader(id, state.leader_epoch) {
+                let log = &self.replicas[id as usize].log;
+                if let Err(why) = self.invariants.on_lead(id, state.leader_epoch, log) {
                     self.fail(&why);
                 }
             }
@@ -270,7 +196,7 @@ impl Sim {
             if done.outcome == AckOutcome::Committed {
                 if let Some(&base) = self.appended.get(&done.token) {
                     self.log(&format!("  ack batch {} at {base}", done.token));
-                    self.acked.insert(base, done.token);
+                    self.invariants.acked.insert(base, done.token);
                 }
             }
         }
@@ -553,83 +479,10 @@ impl Sim {
             _ => self.fault(),
         }
         self.settle();
-        if let Err(why) = self.check() {
+        let state = self.state();
+        if let Err(why) = self.invariants.check(state.as_ref(), &self.replicas) {
             self.fail(&why);
         }
-    }
-
-    /// A replica starting to lead in `epoch`: the only one for that epoch,
-    /// holding every acknowledged batch where it was acknowledged.
-    fn check_new_leader(&mut self, id: BrokerId, epoch: i32) -> Check {
-        if let Some(&other) = self.leaders.get(&epoch) {
-            if other != id {
-                return Err(format!("{other} and {id} both lead epoch {epoch}"));
-            }
-        }
-        self.leaders.insert(epoch, id);
-        let log = &self.replicas[id as usize].log;
-        for (&base, &batch) in &self.acked {
-            if !log.iter().any(|b| b.base == base && b.id == batch) {
-                return Err(format!(
-                    "{id} leads epoch {epoch} without acknowledged batch {batch} at {base}"
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn check(&mut self) -> Check {
-        if let Some(state) = self.state() {
-            if let Some(l) = state.leader {
-                if !state.isr.contains(&l) {
-                    return Err(format!("leader {l} not in ISR {:?}", state.isr));
-                }
-            }
-        }
-        for id in 0..BROKERS {
-            let r = self.replica(id);
-            let Some(ls) = r.leader() else { continue };
-            let (epoch, hw, first) = (ls.leader_epoch(), ls.high_watermark(), ls.isr()[0]);
-            if first != id {
-                return Err(format!("{id} leads with ISR {:?}", ls.isr()));
-            }
-            let seen = self.leader_hw.entry((id, epoch)).or_insert(hw);
-            if hw < *seen {
-                return Err(format!(
-                    "{id}'s high watermark went back from {seen} to {hw}"
-                ));
-            }
-            *seen = hw;
-        }
-        for r in &self.replicas {
-            let contiguous = r.log.windows(2).all(|w| w[0].end() == w[1].base);
-            if !contiguous || r.hw > r.leo() {
-                return Err(format!("malformed log {:?} with hw {}", r.log, r.hw));
-            }
-        }
-        self.check_committed_prefixes()
-    }
-
-    /// Log matching: below both replicas' high watermarks, their logs agree.
-    fn check_committed_prefixes(&self) -> Check {
-        for (a, ra) in self.replicas.iter().enumerate() {
-            for (b, rb) in self.replicas.iter().enumerate().skip(a + 1) {
-                let hw = ra.hw.min(rb.hw);
-                let below = |x: &&Batch| x.end() <= hw;
-                if !ra
-                    .log
-                    .iter()
-                    .take_while(below)
-                    .eq(rb.log.iter().take_while(below))
-                {
-                    return Err(format!(
-                        "replicas {a} and {b} disagree below {hw}: {:?} vs {:?}",
-                        ra.log, rb.log
-                    ));
-                }
-            }
-        }
-        Ok(())
     }
 }
 
@@ -656,8 +509,8 @@ fn hundreds_of_seeded_runs_keep_every_replication_invariant() {
     let mut elections = 0;
     for seed in seeds {
         let sim = run(seed, 300);
-        acked += sim.acked.len();
-        elections += sim.leaders.len();
+        acked += sim.invariants.acked.len();
+        elections += sim.invariants.leaders.len();
     }
     // The runs must exercise the protocol, not idle through it.
     println!("{acked} acknowledged batches, {elections} leader epochs");
