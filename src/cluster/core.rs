@@ -16,6 +16,7 @@ use super::protocol::metadata::PartitionState;
 use super::runtime::brokers::{Brokers, Commit};
 use super::runtime::effects::ProduceCallback;
 use super::runtime::replica_host::Partition;
+use super::runtime::retention::Retention;
 use super::runtime::signal::Signal;
 use crate::config::{Acks, LogConfig, TopicConfig};
 use crate::error::{Error, Result};
@@ -265,15 +266,20 @@ impl ClusterCore {
         self.brokers.config()
     }
 
-    /// Deletes expired segments everywhere; called by the retention thread.
-    pub(crate) fn enforce_retention(&self) -> Result<()> {
-        self.brokers.enforce_retention()
-    }
-
     /// Stops every thread, flushes and closes every replica; later calls
     /// fail with `Closed`.
     pub(crate) fn shutdown(&self) -> Result<()> {
         self.brokers.shutdown()
+    }
+}
+
+impl Retention for ClusterCore {
+    fn check_interval(&self) -> Duration {
+        self.brokers.config().retention_check_interval
+    }
+
+    fn enforce_retention(&self) -> Result<()> {
+        self.brokers.enforce_retention()
     }
 }
 
