@@ -299,6 +299,23 @@ impl Topic {
         })
     }
 
+    /// Grows the topic to `new_total` partitions, as Kafka's
+    /// `Admin::createPartitions` does: the cluster places the new partitions
+    /// over the brokers (with the topic's replication factor), elects their
+    /// leaders and persists them. Producers pick them up the next time they
+    /// look the topic up (a record sent to a new partition number does so at
+    /// once); existing partitions and their records are untouched. Keys hash
+    /// over the new count from then on, as in Kafka.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless `new_total` exceeds the current count
+    /// (a topic never shrinks); [`Error::UnknownTopic`] if it was deleted.
+    pub fn create_partitions(&mut self, new_total: u32) -> Result<()> {
+        self.core.create_partitions(&self.name, new_total)?;
+        self.partitions = new_total;
+        Ok(())
+    }
+
     /// The topic's configuration as created (overrides only; unset values
     /// follow the Log's defaults).
     ///

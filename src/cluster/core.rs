@@ -133,6 +133,15 @@ impl ClusterCore {
         })
     }
 
+    /// Grows a topic to `total` partitions; the controller places and
+    /// persists them before any broker opens one.
+    pub(crate) fn create_partitions(&self, name: &str, total: u32) -> Result<()> {
+        self.check_open()?;
+        self.brokers.decide(Commit::Always, |c| {
+            Ok(((), c.create_partitions(name, total)?))
+        })
+    }
+
     /// Deletes a topic and its files on every broker.
     pub(crate) fn delete_topic(&self, name: &str) -> Result<()> {
         self.check_open()?;

@@ -228,10 +228,54 @@ impl Controller {
                 brokers: count,
             });
         }
+        let states = self.place_partitions(partitions, replication_factor);
+        let topic = TopicState {
+            config,
+            partitions: states,
+        };
+        self.metadata.topics.insert(name.to_string(), topic);
+        Ok(self.for_each_partition(|c, t, s| t == name && c.elect(s)))
+    }
+
+    /// Grows topic `name` to `total` partitions (Kafka's CreatePartitions):
+    /// the new ones are placed like a new topic's, with the topic's
+    /// replication factor, and get their leaders. A topic never shrinks.
+    pub(crate) fn create_partitions(&mut self, name: &str, total: u32) -> Result<Vec<Change>> {
+        let topic = self
+            .metadata
+            .topics
+            .get(name)
+            .ok_or_else(|| Error::UnknownTopic(name.to_string()))?;
+        let current = u32::try_from(topic.partitions.len()).unwrap_or(u32::MAX);
+        if total <= current {
+            return Err(Error::config(
+                "partitions",
+                total.to_string(),
+                format!("topic {name:?} has {current} partitions; a topic can only grow"),
+            ));
+        }
+        let rf = topic.partitions.first().map_or(0, |p| p.replicas.len());
+        let rf = u32::try_from(rf).unwrap_or(u32::MAX);
+        let states = self.place_partitions(total - current, rf);
+        let Some(topic) = self.metadata.topics.get_mut(name) else {
+            return Err(Error::UnknownTopic(name.to_string()));
+        };
+        topic.partitions.extend(states);
+        topic.config.partitions = Some(total);
+        // New partitions are the ones never led (epoch 0).
+        Ok(self.for_each_partition(|c, t, s| {
+            t == name && s.leader.is_none() && s.leader_epoch == 0 && c.elect(s)
+        }))
+    }
+
+    /// States for `count` new partitions with `rf` replicas each, placed
+    /// from where the last placement stopped; the ISR is the live replicas.
+    fn place_partitions(&mut self, count: u32, rf: u32) -> Vec<PartitionState> {
+        let brokers: Vec<BrokerId> = self.brokers.keys().copied().collect();
         let seed = self.metadata.placements;
-        let assignment = place(&brokers, partitions, replication_factor, seed);
-        self.metadata.placements = seed.wrapping_add(u64::from(partitions));
-        let states = assignment
+        let assignment = place(&brokers, count, rf, seed);
+        self.metadata.placements = seed.wrapping_add(u64::from(count));
+        assignment
             .into_iter()
             .map(|replicas| {
                 let isr: Vec<BrokerId> = replicas
@@ -252,13 +296,7 @@ impl Controller {
                     partition_epoch: 0,
                 }
             })
-            .collect();
-        let topic = TopicState {
-            config,
-            partitions: states,
-        };
-        self.metadata.topics.insert(name.to_string(), topic);
-        Ok(self.for_each_partition(|c, t, s| t == name && c.elect(s)))
+            .collect()
     }
 
     /// Forgets a topic; `false` if it did not exist.
@@ -477,6 +515,31 @@ mod tests {
         assert_eq!(state(&c, 0).leader, Some(preferred[0]));
         assert_eq!(state(&c, 0).leader_epoch, s.leader_epoch + 1);
         assert!(c.elect_preferred_leaders().is_empty());
+    }
+
+    #[test]
+    fn a_topic_grows_with_placed_and_led_partitions_but_never_shrinks() {
+        let (mut c, _) = controller(3, false);
+        c.create_topic("t", TopicConfig::new().partitions(2), 2, 2)
+            .unwrap();
+        let before: Vec<_> = (0..2).map(|p| state(&c, p)).collect();
+        let changes = c.create_partitions("t", 5).unwrap();
+        assert_eq!(changes.len(), 3, "only the new partitions change");
+        for p in 2..5 {
+            let s = state(&c, p);
+            assert_eq!(s.replicas.len(), 2);
+            assert_eq!((s.leader, s.leader_epoch), (Some(s.replicas[0]), 1));
+        }
+        assert_eq!(before, vec![state(&c, 0), state(&c, 1)]);
+        assert_eq!(c.metadata().topics["t"].config.partitions, Some(5));
+        assert!(matches!(
+            c.create_partitions("t", 5),
+            Err(Error::InvalidConfig { .. })
+        ));
+        assert!(matches!(
+            c.create_partitions("u", 9),
+            Err(Error::UnknownTopic(_))
+        ));
     }
 
     #[test]
