@@ -316,6 +316,25 @@ impl Topic {
         Ok(())
     }
 
+    /// Deletes the records of `partition` below `before_offset`, as Kafka's
+    /// `Admin::deleteRecords` does: the partition's log start offset moves up
+    /// to it, consumers can no longer read below it (a position there is out
+    /// of range, and `auto.offset.reset=earliest` starts at it), and whole
+    /// segments below it are deleted. The followers drop the same records on
+    /// their next fetch. Returns the new log start offset (never lower than
+    /// before: deleting below the current start changes nothing).
+    ///
+    /// # Errors
+    /// [`Error::OffsetOutOfRange`] if `before_offset` is above the high
+    /// watermark (only committed records may be deleted);
+    /// [`Error::InvalidPartition`] for a partition the topic does not have;
+    /// [`Error::NotLeader`] or [`Error::PartitionOffline`] while leadership
+    /// moves (retriable).
+    pub fn delete_records(&self, partition: u32, before_offset: u64) -> Result<u64> {
+        let tp = TopicPartition::new(self.name.clone(), partition);
+        self.core.delete_records(&tp, before_offset)
+    }
+
     /// The topic's configuration as created (overrides only; unset values
     /// follow the Log's defaults).
     ///

@@ -257,7 +257,17 @@ impl ClusterCore {
         let partition = self.leader(tp)?;
         let found = partition.log().offset_for_timestamp(timestamp)?;
         let high_watermark = partition.high_watermark();
-        Ok(found.filter(|offset| *offset < high_watermark))
+        // A batch may straddle the log start offset after DeleteRecords.
+        let start = partition.log().log_start_offset();
+        Ok(found
+            .map(|offset| offset.max(start))
+            .filter(|offset| *offset < high_watermark))
+    }
+
+    /// Deletes the records of `tp` below `offset` on its leader (followers
+    /// follow on their next fetch); returns the new log start offset.
+    pub(crate) fn delete_records(&self, tp: &TopicPartition, offset: u64) -> Result<u64> {
+        self.leader(tp)?.delete_records(offset)
     }
 
     /// A fresh producer id for an idempotent producer, never handed out before.

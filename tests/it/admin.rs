@@ -1,8 +1,8 @@
-//! Topic administration: growing a topic's partitions.
+//! Topic administration: growing a topic's partitions, deleting records.
 
 use tidelog::{Error, ProducerRecord, TopicConfig};
 
-use crate::replication::{reliable_producer, wait_full_isr};
+use crate::replication::{reliable_producer, send_all, values, wait_for, wait_full_isr};
 use crate::support::{open_log, read_topic, text};
 
 #[test]
@@ -64,4 +64,56 @@ fn a_topic_never_shrinks_and_an_unknown_one_cannot_grow() {
     log.delete_topic("t").unwrap();
     let err = topic.create_partitions(5).unwrap_err();
     assert!(matches!(err, Error::UnknownTopic(_)), "{err}");
+}
+
+#[test]
+fn deleted_records_are_gone_on_the_leader_its_followers_and_after_a_reopen() {
+    let (dir, log) = crate::support::open_log_with(crate::replication::fast);
+    let topic = log
+        .create_topic("events", TopicConfig::new().partitions(1))
+        .unwrap();
+    let producer = reliable_producer(&log);
+    send_all(&producer, "events", &values("e", 10));
+    assert_eq!(topic.delete_records(0, 6).unwrap(), 6);
+    assert_eq!(
+        topic.delete_records(0, 3).unwrap(),
+        6,
+        "the start never moves back"
+    );
+    let err = topic.delete_records(0, 11).unwrap_err();
+    assert!(matches!(err, Error::OffsetOutOfRange { .. }), "{err}");
+    let offsets = topic.partition(0).unwrap();
+    assert_eq!((offsets.log_start_offset, offsets.log_end_offset), (6, 10));
+    let offsets_of = |records: &[tidelog::ConsumerRecord]| -> Vec<u64> {
+        records.iter().map(|r| r.offset()).collect()
+    };
+    assert_eq!(
+        offsets_of(&read_topic(&log, "events", 4).unwrap()),
+        [6, 7, 8, 9]
+    );
+
+    // Acknowledged with acks=all, so every in-sync follower fetched after
+    // the deletion and dropped the same records.
+    send_all(&producer, "events", &values("f", 1));
+    let cluster = log.cluster();
+    let old = cluster.partition("events", 0).unwrap().leader().unwrap();
+    cluster.broker(old).unwrap().kill().unwrap();
+    wait_for(&cluster, "events", 0, "a new leader", |s| {
+        s.leader().is_some_and(|l| l != old)
+    });
+    let offsets = topic.partition(0).unwrap();
+    assert_eq!(
+        offsets.log_start_offset, 6,
+        "the new leader deleted them too"
+    );
+    let records = read_topic(&log, "events", 5).unwrap();
+    assert_eq!(offsets_of(&records), [6, 7, 8, 9, 10]);
+    assert_eq!(text(&records[0]), "e-6");
+    cluster.broker(old).unwrap().restart().unwrap();
+    drop(producer);
+    log.close().unwrap();
+
+    let log = tidelog::Log::open(dir.path()).unwrap();
+    let offsets = log.topic("events").unwrap().partition(0).unwrap();
+    assert_eq!(offsets.log_start_offset, 6);
 }

@@ -120,6 +120,24 @@ impl Partition {
         self.high_watermark.load(Ordering::Acquire)
     }
 
+    /// Deletes the records below `offset` (Kafka's DeleteRecords), as the
+    /// leader: only committed records may go. Returns the new log start
+    /// offset; followers follow it on their next fetch.
+    pub(crate) fn delete_records(&self, offset: u64) -> Result<u64> {
+        let _inner = self.inner.lock();
+        let high_watermark = self.high_watermark();
+        if offset > high_watermark {
+            return Err(Error::OffsetOutOfRange {
+                topic: self.tp.topic().to_string(),
+                partition: self.tp.partition(),
+                offset,
+                log_start_offset: self.log.log_start_offset(),
+                log_end_offset: high_watermark,
+            });
+        }
+        self.log.delete_records_before(offset)
+    }
+
     /// Whether this replica leads in `leader_epoch` (and still runs).
     pub(crate) fn leads(&self, leader_epoch: i32) -> bool {
         !self.stopped.load(Ordering::Acquire)
@@ -264,14 +282,14 @@ impl Partition {
     }
 
     /// Serves a follower's fetch: records its progress, returns data from
-    /// `fetch_offset` and the leader's high watermark.
+    /// `fetch_offset`, the leader's high watermark and its log start offset.
     pub(crate) fn serve_fetch(
         &self,
         follower: BrokerId,
         leader_epoch: i32,
         fetch_offset: u64,
         effects: &mut Effects,
-    ) -> Result<(Bytes, u64)> {
+    ) -> Result<(Bytes, u64, u64)> {
         {
             let mut inner = self.inner.lock();
             let Role::Leader(state) = &mut inner.role else {
@@ -299,7 +317,7 @@ impl Partition {
         } else {
             Bytes::new()
         };
-        Ok((data, self.high_watermark()))
+        Ok((data, self.high_watermark(), self.log.log_start_offset()))
     }
 
     /// Whether a fetch from `leader` at `fetch_offset` would change nothing:
@@ -310,6 +328,7 @@ impl Partition {
         self.last_reported.load(Ordering::Acquire) == fetch_offset
             && leader.log.log_end_offset() == fetch_offset
             && leader.high_watermark() == self.high_watermark()
+            && leader.log.log_start_offset() <= self.log.log_start_offset()
     }
 
     /// A fetch at `fetch_offset` reached the leader.
@@ -391,12 +410,13 @@ impl Partition {
         Ok(())
     }
 
-    /// Appends batches fetched from the leader.
+    /// Appends batches fetched from the leader, and follows its high
+    /// watermark and log start offset.
     pub(crate) fn append_fetched(
         &self,
         target: FollowTarget,
         data: &Bytes,
-        leader_hw: u64,
+        (leader_hw, leader_log_start): (u64, u64),
     ) -> Result<()> {
         let mut inner = self.inner.lock();
         let current = matches!(&inner.role, Role::Follower(f) if f.may_append(target));
@@ -421,6 +441,12 @@ impl Partition {
         }
         let hw = follower::high_watermark(leader_hw, self.log.log_end_offset());
         self.high_watermark.fetch_max(hw, Ordering::AcqRel);
+        // Records the leader deleted (DeleteRecords) go here too, but never
+        // past what this replica knows to be committed.
+        let start = follower::log_start_offset(leader_log_start, self.high_watermark());
+        if start > self.log.log_start_offset() {
+            self.log.delete_records_before(start)?;
+        }
         Ok(())
     }
 
