@@ -16,6 +16,7 @@ use super::protocol::metadata::PartitionState;
 use super::runtime::brokers::{Brokers, Commit};
 use super::runtime::effects::ProduceCallback;
 use super::runtime::replica_host::Partition;
+use super::runtime::retention::Retention;
 use super::runtime::signal::Signal;
 use crate::config::{Acks, LogConfig, TopicConfig};
 use crate::error::{Error, Result};
@@ -134,6 +135,15 @@ impl ClusterCore {
         })
     }
 
+    /// Grows a topic to `total` partitions; the controller places and
+    /// persists them before any broker opens one.
+    pub(crate) fn create_partitions(&self, name: &str, total: u32) -> Result<()> {
+        self.check_open()?;
+        self.brokers.decide(Commit::Always, |c| {
+            Ok(((), c.create_partitions(name, total)?))
+        })
+    }
+
     /// Deletes a topic and its files on every broker.
     pub(crate) fn delete_topic(&self, name: &str) -> Result<()> {
         self.check_open()?;
@@ -249,7 +259,17 @@ impl ClusterCore {
         let partition = self.leader(tp)?;
         let found = partition.log().offset_for_timestamp(timestamp)?;
         let high_watermark = partition.high_watermark();
-        Ok(found.filter(|offset| *offset < high_watermark))
+        // A batch may straddle the log start offset after DeleteRecords.
+        let start = partition.log().log_start_offset();
+        Ok(found
+            .map(|offset| offset.max(start))
+            .filter(|offset| *offset < high_watermark))
+    }
+
+    /// Deletes the records of `tp` below `offset` on its leader (followers
+    /// follow on their next fetch); returns the new log start offset.
+    pub(crate) fn delete_records(&self, tp: &TopicPartition, offset: u64) -> Result<u64> {
+        self.leader(tp)?.delete_records(offset)
     }
 
     /// A fresh producer id for an idempotent producer, never handed out before.
@@ -267,15 +287,20 @@ impl ClusterCore {
         self.brokers.config()
     }
 
-    /// Deletes expired segments everywhere; called by the retention thread.
-    pub(crate) fn enforce_retention(&self) -> Result<()> {
-        self.brokers.enforce_retention()
-    }
-
     /// Stops every thread, flushes and closes every replica; later calls
     /// fail with `Closed`.
     pub(crate) fn shutdown(&self) -> Result<()> {
         self.brokers.shutdown()
+    }
+}
+
+impl Retention for ClusterCore {
+    fn check_interval(&self) -> Duration {
+        self.brokers.config().retention_check_interval
+    }
+
+    fn enforce_retention(&self) -> Result<()> {
+        self.brokers.enforce_retention()
     }
 }
 

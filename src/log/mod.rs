@@ -330,6 +330,42 @@ impl Topic {
         })
     }
 
+    /// Grows the topic to `new_total` partitions, as Kafka's
+    /// `Admin::createPartitions` does: the cluster places the new partitions
+    /// over the brokers (with the topic's replication factor), elects their
+    /// leaders and persists them. Producers pick them up the next time they
+    /// look the topic up (a record sent to a new partition number does so at
+    /// once); existing partitions and their records are untouched. Keys hash
+    /// over the new count from then on, as in Kafka.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless `new_total` exceeds the current count
+    /// (a topic never shrinks); [`Error::UnknownTopic`] if it was deleted.
+    pub fn create_partitions(&mut self, new_total: u32) -> Result<()> {
+        self.core.create_partitions(&self.name, new_total)?;
+        self.partitions = new_total;
+        Ok(())
+    }
+
+    /// Deletes the records of `partition` below `before_offset`, as Kafka's
+    /// `Admin::deleteRecords` does: the partition's log start offset moves up
+    /// to it, consumers can no longer read below it (a position there is out
+    /// of range, and `auto.offset.reset=earliest` starts at it), and whole
+    /// segments below it are deleted. The followers drop the same records on
+    /// their next fetch. Returns the new log start offset (never lower than
+    /// before: deleting below the current start changes nothing).
+    ///
+    /// # Errors
+    /// [`Error::OffsetOutOfRange`] if `before_offset` is above the high
+    /// watermark (only committed records may be deleted);
+    /// [`Error::InvalidPartition`] for a partition the topic does not have;
+    /// [`Error::NotLeader`] or [`Error::PartitionOffline`] while leadership
+    /// moves (retriable).
+    pub fn delete_records(&self, partition: u32, before_offset: u64) -> Result<u64> {
+        let tp = TopicPartition::new(self.name.clone(), partition);
+        self.core.delete_records(&tp, before_offset)
+    }
+
     /// The topic's configuration as created (overrides only; unset values
     /// follow the Log's defaults).
     ///

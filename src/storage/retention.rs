@@ -1,4 +1,5 @@
-//! Removing data: retention by time and size, and truncation.
+//! Removing data: retention by time and size, deleting records below an
+//! offset (DeleteRecords), and truncation.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -62,6 +63,34 @@ impl PartitionLog {
             .take_while(|s| s.next_offset() <= max_offset)
             .count();
         self.delete_oldest(doomed.min(below))
+    }
+
+    /// Moves the log start offset up to `offset` (Kafka's DeleteRecords):
+    /// records below it are gone for readers at once, and whole segments
+    /// below it are deleted. The new start is checkpointed before any file
+    /// goes. Never moves the start back, nor past the log end offset;
+    /// returns the log start offset after the call.
+    ///
+    /// # Errors
+    /// `Error::Io` if the checkpoint cannot be written or a file deleted;
+    /// `Error::Poisoned` or `Error::Closed` if the log cannot be written.
+    pub(crate) fn delete_records_before(&self, offset: u64) -> Result<u64> {
+        let _writer = self.writer.lock();
+        self.check_writable()?;
+        let offset = offset.min(self.log_end_offset());
+        if offset <= self.log_start_offset() {
+            return Ok(self.log_start_offset());
+        }
+        write_offset_checkpoint(&self.dir.join(LOG_START_OFFSET), offset)?;
+        self.log_start_offset.store(offset, Ordering::Release);
+        let below = self
+            .segments
+            .read()
+            .iter()
+            .take_while(|s| s.next_offset() <= offset)
+            .count();
+        self.delete_oldest(below)?;
+        Ok(self.log_start_offset())
     }
 
     /// How many of the oldest non-active segments can go while the log stays

@@ -4,6 +4,7 @@
 //! and disk contents; a test that fails should panic, so they are off here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod borrowed;
 mod bounce;
 mod consumer;

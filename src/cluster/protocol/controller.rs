@@ -169,13 +169,15 @@ impl Controller {
     }
 
     /// The leader of `tp` asks to set its ISR (shrink on lag, expand on
-    /// catch-up). Refused when it no longer leads at `leader_epoch`; brokers
-    /// that are not alive are never added.
+    /// catch-up). Refused when it no longer leads at `leader_epoch`, or when
+    /// the ISR changed since the one it proposes from (`partition_epoch`):
+    /// a late proposal could otherwise undo a shrink the leader has already
+    /// committed records under. Brokers that are not alive are never added.
     pub(crate) fn alter_isr(
         &mut self,
         tp: &TopicPartition,
         leader: BrokerId,
-        leader_epoch: i32,
+        (leader_epoch, partition_epoch): (i32, i32),
         isr: &[BrokerId],
     ) -> Option<Change> {
         let alive: Vec<BrokerId> = self
@@ -185,7 +187,10 @@ impl Controller {
             .map(|(&id, _)| id)
             .collect();
         let s = self.metadata.partition_mut(tp.topic(), tp.partition())?;
-        if s.leader != Some(leader) || s.leader_epoch != leader_epoch {
+        if s.leader != Some(leader)
+            || s.leader_epoch != leader_epoch
+            || s.partition_epoch != partition_epoch
+        {
             return None;
         }
         let mut next: Vec<BrokerId> = vec![leader];
@@ -223,10 +228,54 @@ impl Controller {
                 brokers: count,
             });
         }
+        let states = self.place_partitions(partitions, replication_factor);
+        let topic = TopicState {
+            config,
+            partitions: states,
+        };
+        self.metadata.topics.insert(name.to_string(), topic);
+        Ok(self.for_each_partition(|c, t, s| t == name && c.elect(s)))
+    }
+
+    /// Grows topic `name` to `total` partitions (Kafka's CreatePartitions):
+    /// the new ones are placed like a new topic's, with the topic's
+    /// replication factor, and get their leaders. A topic never shrinks.
+    pub(crate) fn create_partitions(&mut self, name: &str, total: u32) -> Result<Vec<Change>> {
+        let topic = self
+            .metadata
+            .topics
+            .get(name)
+            .ok_or_else(|| Error::UnknownTopic(name.to_string()))?;
+        let current = u32::try_from(topic.partitions.len()).unwrap_or(u32::MAX);
+        if total <= current {
+            return Err(Error::config(
+                "partitions",
+                total.to_string(),
+                format!("topic {name:?} has {current} partitions; a topic can only grow"),
+            ));
+        }
+        let rf = topic.partitions.first().map_or(0, |p| p.replicas.len());
+        let rf = u32::try_from(rf).unwrap_or(u32::MAX);
+        let states = self.place_partitions(total - current, rf);
+        let Some(topic) = self.metadata.topics.get_mut(name) else {
+            return Err(Error::UnknownTopic(name.to_string()));
+        };
+        topic.partitions.extend(states);
+        topic.config.partitions = Some(total);
+        // New partitions are the ones never led (epoch 0).
+        Ok(self.for_each_partition(|c, t, s| {
+            t == name && s.leader.is_none() && s.leader_epoch == 0 && c.elect(s)
+        }))
+    }
+
+    /// States for `count` new partitions with `rf` replicas each, placed
+    /// from where the last placement stopped; the ISR is the live replicas.
+    fn place_partitions(&mut self, count: u32, rf: u32) -> Vec<PartitionState> {
+        let brokers: Vec<BrokerId> = self.brokers.keys().copied().collect();
         let seed = self.metadata.placements;
-        let assignment = place(&brokers, partitions, replication_factor, seed);
-        self.metadata.placements = seed.wrapping_add(u64::from(partitions));
-        let states = assignment
+        let assignment = place(&brokers, count, rf, seed);
+        self.metadata.placements = seed.wrapping_add(u64::from(count));
+        assignment
             .into_iter()
             .map(|replicas| {
                 let isr: Vec<BrokerId> = replicas
@@ -247,13 +296,7 @@ impl Controller {
                     partition_epoch: 0,
                 }
             })
-            .collect();
-        let topic = TopicState {
-            config,
-            partitions: states,
-        };
-        self.metadata.topics.insert(name.to_string(), topic);
-        Ok(self.for_each_partition(|c, t, s| t == name && c.elect(s)))
+            .collect()
     }
 
     /// Forgets a topic; `false` if it did not exist.
@@ -416,17 +459,27 @@ mod tests {
         let s = state(&c, 0);
         let leader = s.replicas[0];
         let tp = TopicPartition::new("t", 0);
+        let epochs = (s.leader_epoch, s.partition_epoch);
         assert!(c
-            .alter_isr(&tp, leader, s.leader_epoch + 1, &[leader])
+            .alter_isr(
+                &tp,
+                leader,
+                (s.leader_epoch + 1, s.partition_epoch),
+                &[leader]
+            )
             .is_none());
-        assert!(c
-            .alter_isr(&tp, s.replicas[1], s.leader_epoch, &[leader])
-            .is_none());
-        let (_, shrunk) = c.alter_isr(&tp, leader, s.leader_epoch, &[leader]).unwrap();
+        assert!(c.alter_isr(&tp, s.replicas[1], epochs, &[leader]).is_none());
+        let (_, shrunk) = c.alter_isr(&tp, leader, epochs, &[leader]).unwrap();
         assert_eq!(shrunk.isr, vec![leader]);
-        c.fence(s.replicas[2]);
         let grow = [leader, s.replicas[1], s.replicas[2]];
-        let (_, grown) = c.alter_isr(&tp, leader, s.leader_epoch, &grow).unwrap();
+        assert!(
+            c.alter_isr(&tp, leader, epochs, &grow).is_none(),
+            "a proposal from before the shrink must not undo it"
+        );
+        c.fence(s.replicas[2]);
+        let s = state(&c, 0);
+        let epochs = (s.leader_epoch, s.partition_epoch);
+        let (_, grown) = c.alter_isr(&tp, leader, epochs, &grow).unwrap();
         assert_eq!(
             grown.isr,
             vec![leader, s.replicas[1]],
@@ -450,13 +503,43 @@ mod tests {
         let s = state(&c, 0);
         let mut isr = s.isr.clone();
         isr.push(preferred[0]);
-        c.alter_isr(&tp, s.leader.unwrap(), s.leader_epoch, &isr)
-            .unwrap();
+        c.alter_isr(
+            &tp,
+            s.leader.unwrap(),
+            (s.leader_epoch, s.partition_epoch),
+            &isr,
+        )
+        .unwrap();
         let moved = c.elect_preferred_leaders();
         assert_eq!(moved.len(), 1);
         assert_eq!(state(&c, 0).leader, Some(preferred[0]));
         assert_eq!(state(&c, 0).leader_epoch, s.leader_epoch + 1);
         assert!(c.elect_preferred_leaders().is_empty());
+    }
+
+    #[test]
+    fn a_topic_grows_with_placed_and_led_partitions_but_never_shrinks() {
+        let (mut c, _) = controller(3, false);
+        c.create_topic("t", TopicConfig::new().partitions(2), 2, 2)
+            .unwrap();
+        let before: Vec<_> = (0..2).map(|p| state(&c, p)).collect();
+        let changes = c.create_partitions("t", 5).unwrap();
+        assert_eq!(changes.len(), 3, "only the new partitions change");
+        for p in 2..5 {
+            let s = state(&c, p);
+            assert_eq!(s.replicas.len(), 2);
+            assert_eq!((s.leader, s.leader_epoch), (Some(s.replicas[0]), 1));
+        }
+        assert_eq!(before, vec![state(&c, 0), state(&c, 1)]);
+        assert_eq!(c.metadata().topics["t"].config.partitions, Some(5));
+        assert!(matches!(
+            c.create_partitions("t", 5),
+            Err(Error::InvalidConfig { .. })
+        ));
+        assert!(matches!(
+            c.create_partitions("u", 9),
+            Err(Error::UnknownTopic(_))
+        ));
     }
 
     #[test]

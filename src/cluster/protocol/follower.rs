@@ -133,6 +133,12 @@ pub(crate) fn high_watermark(leader_hw: u64, leo: u64) -> u64 {
     leader_hw.min(leo)
 }
 
+/// Where a follower's log should start, given the leader's: records the
+/// leader deleted go, but only below what the follower knows is committed.
+pub(crate) fn log_start_offset(leader_log_start: u64, hw: u64) -> u64 {
+    leader_log_start.min(hw)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use super::metadata::PartitionState;
+
 /// Broker ids are small integers, as in Kafka.
 pub(crate) type BrokerId = u32;
 
@@ -77,6 +79,9 @@ struct Waiting<T> {
 pub(crate) struct LeaderState<T> {
     local: BrokerId,
     leader_epoch: i32,
+    /// The partition epoch of the ISR below: proposals name it, so the
+    /// controller can refuse one computed against an ISR it since replaced.
+    partition_epoch: i32,
     /// Log end offset when this leadership began (Kafka's epoch start offset).
     epoch_start_offset: u64,
     followers: BTreeMap<BrokerId, Follower>,
@@ -97,26 +102,21 @@ pub(crate) struct LeaderState<T> {
 }
 
 impl<T> LeaderState<T> {
-    /// Leadership of `leader_epoch` starting on `local` with the log at `leo`.
+    /// Leadership of `state`'s epoch starting on `local` with the log at `leo`.
     ///
     /// Followers in the ISR start as caught up "now" (they were in sync under
     /// the previous leader); their log end offsets are unknown until they fetch.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one value per field of a new leadership; a struct would only rename them"
-    )]
     pub(crate) fn new(
         local: BrokerId,
-        leader_epoch: i32,
-        replicas: &[BrokerId],
-        isr: &[BrokerId],
+        state: &PartitionState,
         leo: u64,
         high_watermark: u64,
         min_insync: usize,
         lag_time_max: Duration,
         now: Instant,
     ) -> Self {
-        let followers = replicas
+        let followers = state
+            .replicas
             .iter()
             .filter(|&&id| id != local)
             .map(|&id| {
@@ -130,11 +130,12 @@ impl<T> LeaderState<T> {
             })
             .collect();
         let mut in_sync = vec![local];
-        in_sync.extend(isr.iter().copied().filter(|&id| id != local));
+        in_sync.extend(state.isr.iter().copied().filter(|&id| id != local));
         in_sync.dedup();
         LeaderState {
             local,
-            leader_epoch,
+            leader_epoch: state.leader_epoch,
+            partition_epoch: state.partition_epoch,
             epoch_start_offset: leo,
             followers,
             isr: in_sync,
@@ -149,6 +150,11 @@ impl<T> LeaderState<T> {
 
     pub(crate) fn leader_epoch(&self) -> i32 {
         self.leader_epoch
+    }
+
+    /// The partition epoch the ISR was recorded in; ISR proposals carry it.
+    pub(crate) fn partition_epoch(&self) -> i32 {
+        self.partition_epoch
     }
 
     pub(crate) fn isr(&self) -> &[BrokerId] {
@@ -280,10 +286,11 @@ impl<T> LeaderState<T> {
     }
 
     /// The controller recorded a new ISR (an accepted proposal, or a dead
-    /// follower fenced).
-    pub(crate) fn set_isr(&mut self, isr: &[BrokerId], now: Instant) -> Progress<T> {
+    /// follower fenced) in `state`.
+    pub(crate) fn set_isr(&mut self, state: &PartitionState, now: Instant) -> Progress<T> {
+        self.partition_epoch = state.partition_epoch;
         let mut in_sync = vec![self.local];
-        for &id in isr {
+        for &id in &state.isr {
             if id != self.local && !in_sync.contains(&id) {
                 in_sync.push(id);
                 if let Some(f) = self.followers.get_mut(&id) {
@@ -356,8 +363,27 @@ mod tests {
 
     const LAG: Duration = Duration::from_millis(100);
 
+    /// Partition state of leader 0 in epoch 1 with `isr` over `replicas`.
+    fn recorded(replicas: &[BrokerId], isr: &[BrokerId]) -> PartitionState {
+        PartitionState {
+            leader: Some(0),
+            isr: isr.to_vec(),
+            replicas: replicas.to_vec(),
+            leader_epoch: 1,
+            partition_epoch: 1,
+        }
+    }
+
     fn leader(min_insync: usize, now: Instant) -> LeaderState<u32> {
-        LeaderState::new(0, 1, &[0, 1, 2], &[0, 1, 2], 0, 0, min_insync, LAG, now)
+        LeaderState::new(
+            0,
+            &recorded(&[0, 1, 2], &[0, 1, 2]),
+            0,
+            0,
+            min_insync,
+            LAG,
+            now,
+        )
     }
 
     fn outcomes(p: &Progress<u32>) -> Vec<(u32, AckOutcome)> {
@@ -410,7 +436,7 @@ mod tests {
         let p = l.tick(t + LAG + Duration::from_millis(1));
         assert_eq!(p.isr, Some(vec![0, 1]));
         assert_eq!(l.high_watermark(), 3, "a proposal changes nothing yet");
-        l.set_isr(&[0, 1], t);
+        l.set_isr(&recorded(&[0, 1, 2], &[0, 1]), t);
         assert_eq!(l.high_watermark(), 10, "the ISR moved on without 2");
     }
 
@@ -444,7 +470,7 @@ mod tests {
     #[test]
     fn a_follower_rejoins_once_it_reaches_the_high_watermark() {
         let t = Instant::now();
-        let mut l = LeaderState::<u32>::new(0, 1, &[0, 1, 2], &[0, 1], 10, 10, 2, LAG, t);
+        let mut l = LeaderState::<u32>::new(0, &recorded(&[0, 1, 2], &[0, 1]), 10, 10, 2, LAG, t);
         l.on_append(20);
         let p = l.on_fetch(2, 5, t);
         assert!(p.isr.is_none());
@@ -455,20 +481,20 @@ mod tests {
     #[test]
     fn the_high_watermark_stands_still_while_the_isr_is_below_the_minimum() {
         let t = Instant::now();
-        let mut l = LeaderState::<u32>::new(0, 1, &[0, 1, 2], &[0], 0, 0, 2, LAG, t);
+        let mut l = LeaderState::<u32>::new(0, &recorded(&[0, 1, 2], &[0]), 0, 0, 2, LAG, t);
         let p = l.on_append(7);
         assert_eq!(p.high_watermark, None);
         assert!(!l.enough_replicas());
         let p = l.on_fetch(1, 7, t);
         assert_eq!(p.isr, Some(vec![0, 1]));
-        l.set_isr(&[0, 1], t);
+        l.set_isr(&recorded(&[0, 1, 2], &[0, 1]), t);
         assert_eq!(l.high_watermark(), 7);
     }
 
     #[test]
     fn a_follower_proposed_to_rejoin_holds_back_the_high_watermark_at_once() {
         let t = Instant::now();
-        let mut l = LeaderState::<u32>::new(0, 1, &[0, 1, 2], &[0, 1], 10, 10, 2, LAG, t);
+        let mut l = LeaderState::<u32>::new(0, &recorded(&[0, 1, 2], &[0, 1]), 10, 10, 2, LAG, t);
         l.on_append(20);
         l.on_fetch(2, 10, t);
         l.on_fetch(1, 20, t);
@@ -484,7 +510,7 @@ mod tests {
     #[test]
     fn a_single_replica_partition_commits_on_append() {
         let t = Instant::now();
-        let mut l = LeaderState::<u32>::new(0, 1, &[0], &[0], 0, 0, 1, LAG, t);
+        let mut l = LeaderState::<u32>::new(0, &recorded(&[0], &[0]), 0, 0, 1, LAG, t);
         l.wait_for(0, t + LAG, 9);
         let p = l.on_append(1);
         assert_eq!(outcomes(&p), vec![(9, AckOutcome::Committed)]);
@@ -496,7 +522,7 @@ mod tests {
         let mut l = leader(2, t);
         l.on_append(10);
         l.wait_for(9, t + Duration::from_secs(60), 1);
-        let p = l.set_isr(&[0], t);
+        let p = l.set_isr(&recorded(&[0, 1, 2], &[0]), t);
         assert_eq!(
             outcomes(&p),
             vec![(1, AckOutcome::NotEnoughReplicasAfterAppend)]

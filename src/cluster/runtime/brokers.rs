@@ -291,7 +291,7 @@ impl Brokers {
                 let change = c.alter_isr(
                     &proposal.tp,
                     proposal.leader,
-                    proposal.leader_epoch,
+                    proposal.epochs,
                     &proposal.isr,
                 );
                 Ok(((), change.into_iter().collect()))

@@ -68,7 +68,8 @@ impl Deliveries {
 pub(crate) struct IsrProposal {
     pub(crate) tp: TopicPartition,
     pub(crate) leader: BrokerId,
-    pub(crate) leader_epoch: i32,
+    /// The leader and partition epochs the proposal was computed in.
+    pub(crate) epochs: (i32, i32),
     pub(crate) isr: Vec<BrokerId>,
 }
 

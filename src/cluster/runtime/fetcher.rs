@@ -120,10 +120,14 @@ fn fetch_one(core: &Brokers, id: BrokerId, partition: &Partition, effects: &mut 
         return false;
     }
     match leader.serve_fetch(id, target.leader_epoch, fetch_offset, effects) {
-        Ok((data, leader_hw)) => {
+        Ok((data, leader_hw, leader_log_start)) => {
             partition.reported(fetch_offset);
             let moved = !data.is_empty();
-            if partition.append_fetched(target, &data, leader_hw).is_err() {
+            let leader_offsets = (leader_hw, leader_log_start);
+            if partition
+                .append_fetched(target, &data, leader_offsets)
+                .is_err()
+            {
                 partition.unreconcile();
             }
             moved

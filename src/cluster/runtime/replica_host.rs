@@ -120,6 +120,24 @@ impl Partition {
         self.high_watermark.load(Ordering::Acquire)
     }
 
+    /// Deletes the records below `offset` (Kafka's DeleteRecords), as the
+    /// leader: only committed records may go. Returns the new log start
+    /// offset; followers follow it on their next fetch.
+    pub(crate) fn delete_records(&self, offset: u64) -> Result<u64> {
+        let _inner = self.inner.lock();
+        let high_watermark = self.high_watermark();
+        if offset > high_watermark {
+            return Err(Error::OffsetOutOfRange {
+                topic: self.tp.topic().to_string(),
+                partition: self.tp.partition(),
+                offset,
+                log_start_offset: self.log.log_start_offset(),
+                log_end_offset: high_watermark,
+            });
+        }
+        self.log.delete_records_before(offset)
+    }
+
     /// Whether this replica leads in `leader_epoch` (and still runs).
     pub(crate) fn leads(&self, leader_epoch: i32) -> bool {
         !self.stopped.load(Ordering::Acquire)
@@ -171,7 +189,7 @@ impl Partition {
         } else {
             effects.deliver(&self.deliveries, callback, Ok(info));
         }
-        self.absorb(progress, &mut effects, state.leader_epoch());
+        self.absorb(progress, &mut effects, epochs(state));
         effects
     }
 
@@ -225,8 +243,10 @@ impl Partition {
         Ok(info)
     }
 
-    /// Turns leader-state progress into effects and publishes the high watermark.
-    fn absorb(&self, progress: Progress<Waiter>, effects: &mut Effects, epoch: i32) {
+    /// Turns leader-state progress into effects and publishes the high
+    /// watermark; ISR proposals name the leader and partition epochs they
+    /// were computed in.
+    fn absorb(&self, progress: Progress<Waiter>, effects: &mut Effects, epochs: (i32, i32)) {
         if let Some(hw) = progress.high_watermark {
             self.high_watermark.fetch_max(hw, Ordering::AcqRel);
             effects.high_watermark_moved = true;
@@ -235,7 +255,7 @@ impl Partition {
             effects.isr.push(IsrProposal {
                 tp: self.tp.clone(),
                 leader: self.broker,
-                leader_epoch: epoch,
+                epochs,
                 isr,
             });
         }
@@ -259,14 +279,14 @@ impl Partition {
     }
 
     /// Serves a follower's fetch: records its progress, returns data from
-    /// `fetch_offset` and the leader's high watermark.
+    /// `fetch_offset`, the leader's high watermark and its log start offset.
     pub(crate) fn serve_fetch(
         &self,
         follower: BrokerId,
         leader_epoch: i32,
         fetch_offset: u64,
         effects: &mut Effects,
-    ) -> Result<(Bytes, u64)> {
+    ) -> Result<(Bytes, u64, u64)> {
         {
             let mut inner = self.inner.lock();
             let Role::Leader(state) = &mut inner.role else {
@@ -286,8 +306,7 @@ impl Partition {
                 });
             }
             let progress = state.on_fetch(follower, fetch_offset, Instant::now());
-            let epoch = state.leader_epoch();
-            self.absorb(progress, effects, epoch);
+            self.absorb(progress, effects, epochs(state));
         }
         let data = if fetch_offset < self.log.log_end_offset() {
             self.log
@@ -295,7 +314,7 @@ impl Partition {
         } else {
             Bytes::new()
         };
-        Ok((data, self.high_watermark()))
+        Ok((data, self.high_watermark(), self.log.log_start_offset()))
     }
 
     /// Whether a fetch from `leader` at `fetch_offset` would change nothing:
@@ -306,6 +325,7 @@ impl Partition {
         self.last_reported.load(Ordering::Acquire) == fetch_offset
             && leader.log.log_end_offset() == fetch_offset
             && leader.high_watermark() == self.high_watermark()
+            && leader.log.log_start_offset() <= self.log.log_start_offset()
     }
 
     /// A fetch at `fetch_offset` reached the leader.
@@ -387,12 +407,13 @@ impl Partition {
         Ok(())
     }
 
-    /// Appends batches fetched from the leader.
+    /// Appends batches fetched from the leader, and follows its high
+    /// watermark and log start offset.
     pub(crate) fn append_fetched(
         &self,
         target: FollowTarget,
         data: &Bytes,
-        leader_hw: u64,
+        (leader_hw, leader_log_start): (u64, u64),
     ) -> Result<()> {
         let mut inner = self.inner.lock();
         let current = matches!(&inner.role, Role::Follower(f) if f.may_append(target));
@@ -417,6 +438,12 @@ impl Partition {
         }
         let hw = follower::high_watermark(leader_hw, self.log.log_end_offset());
         self.high_watermark.fetch_max(hw, Ordering::AcqRel);
+        // Records the leader deleted (DeleteRecords) go here too, but never
+        // past what this replica knows to be committed.
+        let start = follower::log_start_offset(leader_log_start, self.high_watermark());
+        if start > self.log.log_start_offset() {
+            self.log.delete_records_before(start)?;
+        }
         Ok(())
     }
 
@@ -433,9 +460,8 @@ impl Partition {
         match inner.role.transition(self.broker, state) {
             Transition::SetIsr => {
                 if let Role::Leader(ls) = &mut inner.role {
-                    let progress = ls.set_isr(&state.isr, now);
-                    let epoch = ls.leader_epoch();
-                    self.absorb(progress, &mut effects, epoch);
+                    let progress = ls.set_isr(state, now);
+                    self.absorb(progress, &mut effects, epochs(ls));
                 }
             }
             Transition::Lead => {
@@ -468,9 +494,7 @@ impl Partition {
             .store(i64::from(state.leader_epoch), Ordering::Release);
         inner.role = Role::Leader(LeaderState::new(
             self.broker,
-            state.leader_epoch,
-            &state.replicas,
-            &state.isr,
+            state,
             leo,
             self.high_watermark(),
             self.min_insync,
@@ -487,7 +511,7 @@ impl Partition {
                 completed: state.resign(),
                 ..Progress::default()
             };
-            self.absorb(progress, effects, 0);
+            self.absorb(progress, effects, (0, 0));
         }
         inner.role = Role::Idle;
     }
@@ -498,8 +522,7 @@ impl Partition {
         let mut inner = self.inner.lock();
         if let Role::Leader(state) = &mut inner.role {
             let progress = state.tick(now);
-            let epoch = state.leader_epoch();
-            self.absorb(progress, &mut effects, epoch);
+            self.absorb(progress, &mut effects, epochs(state));
         }
         effects
     }
@@ -562,4 +585,9 @@ fn batch_headers(data: &[u8]) -> Vec<BatchHeader> {
         headers.push(header);
     }
     headers
+}
+
+/// The leader and partition epochs a leader's ISR proposals are based on.
+fn epochs(state: &LeaderState<Waiter>) -> (i32, i32) {
+    (state.leader_epoch(), state.partition_epoch())
 }

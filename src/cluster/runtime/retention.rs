@@ -2,11 +2,20 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 
-use crate::cluster::ClusterCore;
 use crate::error::{Error, Result};
+
+/// What the retention thread drives: the cluster, through its seam (so the
+/// runtime need not know the seam's type).
+pub(crate) trait Retention: Send + Sync + 'static {
+    /// `log.retention.check.interval.ms`.
+    fn check_interval(&self) -> Duration;
+    /// Deletes what is past retention on every replica.
+    fn enforce_retention(&self) -> Result<()>;
+}
 
 /// Runs `enforce_retention` every `log.retention.check.interval.ms` until stopped.
 pub(crate) struct RetentionThread {
@@ -15,9 +24,9 @@ pub(crate) struct RetentionThread {
 }
 
 impl RetentionThread {
-    pub(crate) fn start(core: Arc<ClusterCore>) -> Result<RetentionThread> {
+    pub(crate) fn start(core: Arc<impl Retention>) -> Result<RetentionThread> {
         let (stop, stopped) = bounded::<()>(0);
-        let interval = core.config().retention_check_interval;
+        let interval = core.check_interval();
         let handle = std::thread::Builder::new()
             .name("tidelog-retention".to_string())
             .spawn(move || loop {
