@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bounce;
+mod config_files;
 mod consumer;
 mod errors;
 mod failover;
