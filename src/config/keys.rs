@@ -84,7 +84,9 @@ impl<C> Scope<C> {
     /// close enough to be a typo, and where the keys are listed.
     fn unknown(&self, key: &str, value: &str) -> Error {
         let mut reason = format!("unknown {} configuration key", self.name);
-        if let Some(close) = self.closest(key) {
+        if let Some(place) = elsewhere(key, self.name) {
+            let _ = write!(reason, "; {key} is {place}");
+        } else if let Some(close) = self.closest(key) {
             let _ = write!(reason, "; did you mean {close}?");
         }
         let _ = write!(reason, " The accepted keys are listed in {KEY_TABLE}");
@@ -114,6 +116,22 @@ impl<C> Scope<C> {
     }
 }
 
+/// Where a key that `scope` does not know is set instead, for the keys
+/// Kafka users most often put in the wrong place (`message.max.bytes` on a
+/// producer).
+fn elsewhere(key: &str, scope: &str) -> Option<&'static str> {
+    let in_table = |keys: &[&str]| keys.contains(&key);
+    let topic: Vec<&str> = super::topic::TOPIC.keys.iter().map(|k| k.name).collect();
+    let log: Vec<&str> = super::broker::LOG.keys.iter().map(|k| k.name).collect();
+    if scope != "topic" && in_table(&topic) {
+        Some("a topic setting: set it on TopicConfig")
+    } else if scope != "log" && in_table(&log) {
+        Some("a broker-level setting: set it on Log::builder")
+    } else {
+        None
+    }
+}
+
 /// Levenshtein distance over bytes (keys are ASCII).
 fn edit_distance(a: &str, b: &str) -> usize {
     let b = b.as_bytes();
@@ -134,6 +152,20 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_of_another_config_says_where_it_belongs() {
+        assert_eq!(
+            elsewhere("message.max.bytes", "producer"),
+            Some("a broker-level setting: set it on Log::builder")
+        );
+        assert_eq!(
+            elsewhere("retention.ms", "log"),
+            Some("a topic setting: set it on TopicConfig")
+        );
+        assert_eq!(elsewhere("retention.ms", "topic"), None);
+        assert_eq!(elsewhere("linger.ms", "consumer"), None);
+    }
 
     #[test]
     fn edit_distance_counts_single_changes() {
