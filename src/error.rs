@@ -517,6 +517,27 @@ mod tests {
     }
 
     #[test]
+    fn in_process_errors_give_in_process_advice() {
+        let not_leader = Error::NotLeader {
+            topic: "t".into(),
+            partition: 0,
+        }
+        .to_string();
+        assert!(!not_leader.contains("metadata"), "{not_leader}");
+        let spawn = Error::spawn("tidelog-retention", io::Error::other("EAGAIN")).to_string();
+        assert!(
+            spawn.contains("tidelog-retention") && !spawn.contains("EAGAIN"),
+            "{spawn}"
+        );
+        for advice in [
+            Error::UnknownBroker(7).to_string(),
+            Error::UnknownGroup("g".into()).to_string(),
+        ] {
+            assert!(advice.contains("; "), "no advice in {advice}");
+        }
+    }
+
+    #[test]
     fn a_clone_keeps_the_variant_and_its_retriability() {
         let errors = [
             Error::NotLeader {

@@ -106,6 +106,9 @@ fn named_modules(line: &str, reexports: &HashMap<String, String>) -> Vec<String>
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_')
                 .collect();
+            if ident.is_empty() {
+                continue;
+            }
             match reexports.get(&ident) {
                 Some(module) => found.push(module.clone()),
                 None => found.push(ident),
@@ -113,6 +116,21 @@ fn named_modules(line: &str, reexports: &HashMap<String, String>) -> Vec<String>
         }
     }
     found
+}
+
+/// Line `n`, joined with the lines after it when it opens a `crate::{`
+/// group that closes later (`use crate::{\n    error::Error,\n};`).
+fn with_group(lines: &[&str], n: usize) -> String {
+    let mut joined = lines[n].split("//").next().unwrap_or("").to_string();
+    if joined.contains("crate::{") {
+        for next in &lines[n + 1..] {
+            if joined.contains('}') {
+                break;
+            }
+            joined.push_str(next.split("//").next().unwrap_or(""));
+        }
+    }
+    joined
 }
 
 fn violations(src: &Path) -> Vec<String> {
@@ -128,11 +146,12 @@ fn violations(src: &Path) -> Vec<String> {
             continue;
         };
         let text = fs::read_to_string(file).expect("read source file");
-        for (n, line) in library_part(&text).lines().enumerate() {
+        let lines: Vec<&str> = library_part(&text).lines().collect();
+        for (n, line) in lines.iter().enumerate() {
             if line.trim_start().starts_with("//") {
                 continue;
             }
-            for target in named_modules(line, &reexports) {
+            for target in named_modules(&with_group(&lines, n), &reexports) {
                 let Some(theirs) = layer_of(&target) else {
                     continue;
                 };
@@ -193,6 +212,11 @@ fn the_checker_sees_an_upward_path() {
     );
     assert!(named_modules("// see crate::log", &reexports).is_empty());
     assert!(named_modules("use super::log;", &reexports).is_empty());
+    let lines = ["use crate::{", "    error::Error,", "    log::Log,", "};"];
+    assert_eq!(
+        named_modules(&with_group(&lines, 0), &reexports),
+        ["error", "log"]
+    );
 }
 
 #[test]

@@ -73,8 +73,12 @@
 //! `set(key, value)`: [`Log::builder`] (broker level: `message.max.bytes`,
 //! `log.retention.minutes`, `log.cleanup.policy`, ...), [`TopicConfig`],
 //! [`ProducerConfig`] and [`ConsumerConfig`] (`group.id`,
-//! `auto.offset.reset`, ...). An unknown key or a bad value is an
-//! [`Error::InvalidConfig`] naming the key.
+//! `auto.offset.reset`, ...). Values are checked when the config is used,
+//! whichever setter filled them. A bad value or an unknown key is an
+//! [`Error::InvalidConfig`] naming the key (and the closest known key for a
+//! typo). Kafka's own config files load with `load_file(path)` or
+//! `set_all(pairs)`: keys that mean nothing in-process (`bootstrap.servers`,
+//! serializers, `ssl.*`, ...) are accepted and listed by `ignored_keys()`.
 //!
 //! # Errors
 //!

@@ -3,143 +3,302 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::parse;
 use super::topic::CleanupPolicy;
-#[cfg(test)]
-use super::KeyDoc;
+use super::{parse, KeyDoc, Scope};
 use crate::error::{Error, Result};
 use crate::record::TimestampType;
 
 const HOUR_MS: u64 = 3_600_000;
 
-#[cfg(test)]
-pub(crate) const KEYS: &[KeyDoc] = &[
-    KeyDoc {
-        name: "brokers",
-        default: "3",
-        doc: "Number of simulated brokers (threads with their own directory)",
-    },
-    KeyDoc {
-        name: "default.replication.factor",
-        default: "3",
-        doc: "Replicas per partition for new topics; follows the broker count when fewer than 3 run and it is not set",
-    },
-    KeyDoc {
-        name: "min.insync.replicas",
-        default: "2",
-        doc: "In-sync replicas an acks=all write needs (and the high watermark advances with); capped at a topic's replication factor unless set",
-    },
-    KeyDoc {
-        name: "num.partitions",
-        default: "1",
-        doc: "Partitions of an automatically created topic",
-    },
-    KeyDoc {
-        name: "auto.create.topics.enable",
-        default: "true",
-        doc: "Create an unknown topic on first produce",
-    },
-    KeyDoc {
-        name: "message.max.bytes",
-        default: "1048588",
-        doc: "Largest record batch a topic accepts",
-    },
-    KeyDoc {
-        name: "log.segment.bytes",
-        default: "1073741824",
-        doc: "Roll to a new segment file at this size",
-    },
-    KeyDoc {
-        name: "log.roll.ms",
-        default: "604800000",
-        doc: "Roll to a new segment after this long",
-    },
-    KeyDoc {
-        name: "log.roll.hours",
-        default: "168",
-        doc: "Same as log.roll.ms, in hours",
-    },
-    KeyDoc {
-        name: "log.index.interval.bytes",
-        default: "4096",
-        doc: "Bytes of log between two sparse index entries",
-    },
-    KeyDoc {
-        name: "log.retention.ms",
-        default: "604800000",
-        doc: "Keep records this long; -1 keeps forever (wins over minutes and hours)",
-    },
-    KeyDoc {
-        name: "log.retention.minutes",
-        default: "10080",
-        doc: "Keep records this long, in minutes",
-    },
-    KeyDoc {
-        name: "log.retention.hours",
-        default: "168",
-        doc: "Keep records this long, in hours",
-    },
-    KeyDoc {
-        name: "log.retention.bytes",
-        default: "-1",
-        doc: "Largest size a partition keeps; -1 is unlimited",
-    },
-    KeyDoc {
-        name: "log.retention.check.interval.ms",
-        default: "300000",
-        doc: "How often the retention thread looks for expired segments",
-    },
-    KeyDoc {
-        name: "log.cleanup.policy",
-        default: "delete",
-        doc: "What to do with old segments (delete)",
-    },
-    KeyDoc {
-        name: "log.message.timestamp.type",
-        default: "CreateTime",
-        doc: "CreateTime or LogAppendTime",
-    },
-    KeyDoc {
-        name: "log.flush.interval.messages",
-        default: "-1",
-        doc: "Fsync after this many records; -1 leaves it to roll and close",
-    },
-    KeyDoc {
-        name: "log.flush.interval.ms",
-        default: "-1",
-        doc: "Fsync data older than this; -1 leaves it to roll and close",
-    },
-    KeyDoc {
-        name: "replica.lag.time.max.ms",
-        default: "30000",
-        doc: "A follower not caught up for this long leaves the ISR",
-    },
-    KeyDoc {
-        name: "unclean.leader.election.enable",
-        default: "false",
-        doc: "Let an out-of-sync replica lead when no in-sync one is alive",
-    },
-    KeyDoc {
-        name: "broker.session.timeout.ms",
-        default: "1000",
-        doc: "A broker silent for this long is declared dead by the controller",
-    },
-    KeyDoc {
-        name: "broker.heartbeat.interval.ms",
-        default: "100",
-        doc: "How often a broker heartbeats to the controller",
-    },
-    KeyDoc {
-        name: "offsets.topic.num.partitions",
-        default: "50",
-        doc: "Partitions of the internal __consumer_offsets topic",
-    },
-    KeyDoc {
-        name: "offsets.topic.replication.factor",
-        default: "3",
-        doc: "Replicas of __consumer_offsets (capped at the broker count)",
-    },
-];
+/// Every broker-level key: the README's Log table is checked against it.
+pub(crate) const LOG: Scope<LogConfig> = Scope {
+    name: "log",
+    keys: &[
+        KeyDoc {
+            name: "brokers",
+            default: Some("3"),
+            doc: "Number of simulated brokers (threads with their own directory)",
+            apply: |c, k, v| {
+                c.brokers = parse::positive_u32(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.brokers.to_string()),
+        },
+        KeyDoc {
+            name: "default.replication.factor",
+            default: Some("3"),
+            doc: "Replicas per partition for new topics; follows the broker count when fewer than 3 run and it is not set",
+            apply: |c, k, v| {
+                c.default_replication_factor = parse::positive_u32(k, v)?;
+                c.replication_factor_set = true;
+                Ok(())
+            },
+            get: |c| Some(c.default_replication_factor.to_string()),
+        },
+        KeyDoc {
+            name: "min.insync.replicas",
+            default: Some("2"),
+            doc: "In-sync replicas an acks=all write needs (and the high watermark advances with); capped at a topic's replication factor unless set",
+            apply: |c, k, v| {
+                c.min_insync_replicas = parse::positive_u32(k, v)?;
+                c.min_insync_replicas_set = true;
+                Ok(())
+            },
+            get: |c| Some(c.min_insync_replicas.to_string()),
+        },
+        KeyDoc {
+            name: "num.partitions",
+            default: Some("1"),
+            doc: "Partitions of an automatically created topic",
+            apply: |c, k, v| {
+                c.num_partitions = parse::positive_u32(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.num_partitions.to_string()),
+        },
+        KeyDoc {
+            name: "auto.create.topics.enable",
+            default: Some("true"),
+            doc: "Create an unknown topic on first produce",
+            apply: |c, k, v| {
+                c.auto_create_topics = parse::bool_value(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.auto_create_topics.to_string()),
+        },
+        KeyDoc {
+            name: "message.max.bytes",
+            default: Some("1048588"),
+            doc: "Largest record batch a topic accepts",
+            apply: |c, k, v| {
+                c.message_max_bytes = parse::size_u32(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.message_max_bytes.to_string()),
+        },
+        KeyDoc {
+            name: "log.segment.bytes",
+            default: Some("1073741824"),
+            doc: "Roll to a new segment file at this size",
+            apply: |c, k, v| {
+                c.segment_bytes = parse::positive_u64(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.segment_bytes.to_string()),
+        },
+        KeyDoc {
+            name: "log.roll.ms",
+            default: Some("604800000"),
+            doc: "Roll to a new segment after this long",
+            apply: |c, k, v| {
+                c.segment_ms = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.segment_ms)),
+        },
+        KeyDoc {
+            name: "log.roll.hours",
+            default: Some("168"),
+            doc: "Same as log.roll.ms, in hours",
+            apply: |c, k, v| {
+                c.segment_ms = parse::duration(k, v, HOUR_MS)?;
+                Ok(())
+            },
+            get: |_| None,
+        },
+        KeyDoc {
+            name: "log.index.interval.bytes",
+            default: Some("4096"),
+            doc: "Bytes of log between two sparse index entries",
+            apply: |c, k, v| {
+                c.index_interval_bytes = parse::positive_u32(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.index_interval_bytes.to_string()),
+        },
+        KeyDoc {
+            name: "log.retention.ms",
+            default: Some("604800000"),
+            doc: "Keep records this long; -1 keeps forever (wins over minutes and hours)",
+            apply: |c, k, v| c.set_retention(k, v, 1, 3),
+            get: |c| Some(parse::optional_ms(c.retention)),
+        },
+        KeyDoc {
+            name: "log.retention.minutes",
+            default: Some("10080"),
+            doc: "Keep records this long, in minutes",
+            apply: |c, k, v| c.set_retention(k, v, 60_000, 2),
+            get: |_| None,
+        },
+        KeyDoc {
+            name: "log.retention.hours",
+            default: Some("168"),
+            doc: "Keep records this long, in hours",
+            apply: |c, k, v| c.set_retention(k, v, HOUR_MS, 1),
+            get: |_| None,
+        },
+        KeyDoc {
+            name: "log.retention.bytes",
+            default: Some("-1"),
+            doc: "Largest size a partition keeps; -1 is unlimited",
+            apply: |c, k, v| {
+                c.retention_bytes = parse::optional_u64(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(parse::optional_count(c.retention_bytes)),
+        },
+        KeyDoc {
+            name: "log.retention.check.interval.ms",
+            default: Some("300000"),
+            doc: "How often the retention thread looks for expired segments",
+            apply: |c, k, v| {
+                c.retention_check_interval = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.retention_check_interval)),
+        },
+        KeyDoc {
+            name: "log.cleanup.policy",
+            default: Some("delete"),
+            doc: "What to do with old segments (delete)",
+            apply: |c, k, v| {
+                c.cleanup_policy = CleanupPolicy::parse(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.cleanup_policy.as_str().to_string()),
+        },
+        KeyDoc {
+            name: "log.message.timestamp.type",
+            default: Some("CreateTime"),
+            doc: "CreateTime or LogAppendTime",
+            apply: |c, k, v| {
+                c.timestamp_type = TimestampType::parse(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.timestamp_type.as_str().to_string()),
+        },
+        KeyDoc {
+            name: "log.flush.interval.messages",
+            default: Some("-1"),
+            doc: "Fsync after this many records; -1 leaves it to roll and close",
+            apply: |c, k, v| {
+                c.flush_messages = parse::optional_u64(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(parse::optional_count(c.flush_messages)),
+        },
+        KeyDoc {
+            name: "log.flush.interval.ms",
+            default: Some("-1"),
+            doc: "Fsync data older than this; -1 leaves it to roll and close",
+            apply: |c, k, v| {
+                c.flush_ms = parse::optional_duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::optional_ms(c.flush_ms)),
+        },
+        KeyDoc {
+            name: "replica.lag.time.max.ms",
+            default: Some("30000"),
+            doc: "A follower not caught up for this long leaves the ISR",
+            apply: |c, k, v| {
+                c.replica_lag_time_max = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.replica_lag_time_max)),
+        },
+        KeyDoc {
+            name: "unclean.leader.election.enable",
+            default: Some("false"),
+            doc: "Let an out-of-sync replica lead when no in-sync one is alive",
+            apply: |c, k, v| {
+                c.unclean_leader_election = parse::bool_value(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.unclean_leader_election.to_string()),
+        },
+        KeyDoc {
+            name: "broker.session.timeout.ms",
+            default: Some("1000"),
+            doc: "A broker silent for this long is declared dead by the controller",
+            apply: |c, k, v| {
+                c.broker_session_timeout = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.broker_session_timeout)),
+        },
+        KeyDoc {
+            name: "broker.heartbeat.interval.ms",
+            default: Some("100"),
+            doc: "How often a broker heartbeats to the controller",
+            apply: |c, k, v| {
+                c.broker_heartbeat_interval = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.broker_heartbeat_interval)),
+        },
+        KeyDoc {
+            name: "offsets.topic.num.partitions",
+            default: Some("50"),
+            doc: "Partitions of the internal __consumer_offsets topic",
+            apply: |c, k, v| {
+                c.offsets_topic_partitions = parse::positive_u32(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.offsets_topic_partitions.to_string()),
+        },
+        KeyDoc {
+            name: "offsets.topic.replication.factor",
+            default: Some("3"),
+            doc: "Replicas of __consumer_offsets (capped at the broker count)",
+            apply: |c, k, v| {
+                c.offsets_topic_replication_factor = parse::positive_u32(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.offsets_topic_replication_factor.to_string()),
+        },
+    ],
+    ignored: &[
+        "broker.id",
+        "node.id",
+        "process.roles",
+        "controller.quorum.voters",
+        "controller.quorum.bootstrap.servers",
+        "controller.listener.names",
+        "listeners",
+        "advertised.listeners",
+        "listener.security.protocol.map",
+        "inter.broker.listener.name",
+        "zookeeper.connect",
+        "zookeeper.connection.timeout.ms",
+        "num.network.threads",
+        "num.io.threads",
+        "num.recovery.threads.per.data.dir",
+        "num.replica.fetchers",
+        "socket.send.buffer.bytes",
+        "socket.receive.buffer.bytes",
+        "socket.request.max.bytes",
+        "group.initial.rebalance.delay.ms",
+        "transaction.state.log.replication.factor",
+        "transaction.state.log.min.isr",
+        "log.cleaner.enable",
+        "metric.reporters",
+        "metrics.",
+        "security.inter.broker.protocol",
+        "ssl.",
+        "sasl.",
+    ],
+    refused: &[
+        (
+            "log.dirs",
+            "the data directory is the one given to Log::builder; use LogBuilder::broker_dirs for one per broker",
+        ),
+        (
+            "log.dir",
+            "the data directory is the one given to Log::builder; use LogBuilder::broker_dirs for one per broker",
+        ),
+    ],
+};
 
 /// Validated broker-level settings shared by every broker of a `Log`.
 #[derive(Debug, Clone)]
@@ -176,6 +335,8 @@ pub(crate) struct LogConfig {
     /// Which of the retention keys set `retention`: Kafka lets `.ms` win over
     /// `.minutes`, which wins over `.hours`, whatever order they are set in.
     pub(crate) retention_precedence: u8,
+    /// Kafka keys that were set but mean nothing in-process.
+    pub(crate) ignored: Vec<String>,
 }
 
 impl Default for LogConfig {
@@ -207,66 +368,23 @@ impl Default for LogConfig {
             replication_factor_set: false,
             min_insync_replicas_set: false,
             retention_precedence: 0,
+            ignored: Vec::new(),
         }
     }
 }
 
 impl LogConfig {
     pub(crate) fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        match key {
-            "brokers" => self.brokers = parse::positive_u32(key, value)?,
-            "default.replication.factor" => {
-                self.default_replication_factor = parse::positive_u32(key, value)?;
-                self.replication_factor_set = true;
-            }
-            "min.insync.replicas" => {
-                self.min_insync_replicas = parse::positive_u32(key, value)?;
-                self.min_insync_replicas_set = true;
-            }
-            "num.partitions" => self.num_partitions = parse::positive_u32(key, value)?,
-            "auto.create.topics.enable" => self.auto_create_topics = parse::bool_value(key, value)?,
-            "message.max.bytes" => self.message_max_bytes = parse::size_u32(key, value)?,
-            "log.segment.bytes" => self.segment_bytes = parse::positive_u64(key, value)?,
-            "log.roll.ms" => self.segment_ms = parse::duration(key, value, 1)?,
-            "log.roll.hours" => self.segment_ms = parse::duration(key, value, HOUR_MS)?,
-            "log.index.interval.bytes" => {
-                self.index_interval_bytes = parse::positive_u32(key, value)?
-            }
-            "log.retention.ms" => self.set_retention(key, value, 1, 3)?,
-            "log.retention.minutes" => self.set_retention(key, value, 60_000, 2)?,
-            "log.retention.hours" => self.set_retention(key, value, HOUR_MS, 1)?,
-            "log.retention.bytes" => self.retention_bytes = parse::optional_u64(key, value)?,
-            "log.retention.check.interval.ms" => {
-                self.retention_check_interval = parse::duration(key, value, 1)?;
-                if self.retention_check_interval.is_zero() {
-                    return Err(Error::config(key, value, "must be at least 1 ms"));
-                }
-            }
-            "log.cleanup.policy" => self.cleanup_policy = CleanupPolicy::parse(key, value)?,
-            "log.message.timestamp.type" => self.timestamp_type = TimestampType::parse(key, value)?,
-            "log.flush.interval.messages" => self.flush_messages = parse::optional_u64(key, value)?,
-            "log.flush.interval.ms" => self.flush_ms = parse::optional_duration(key, value, 1)?,
-            "replica.lag.time.max.ms" => {
-                self.replica_lag_time_max = parse::duration(key, value, 1)?
-            }
-            "unclean.leader.election.enable" => {
-                self.unclean_leader_election = parse::bool_value(key, value)?
-            }
-            "broker.session.timeout.ms" => {
-                self.broker_session_timeout = parse::duration(key, value, 1)?
-            }
-            "broker.heartbeat.interval.ms" => {
-                self.broker_heartbeat_interval = parse::duration(key, value, 1)?
-            }
-            "offsets.topic.num.partitions" => {
-                self.offsets_topic_partitions = parse::positive_u32(key, value)?
-            }
-            "offsets.topic.replication.factor" => {
-                self.offsets_topic_replication_factor = parse::positive_u32(key, value)?
-            }
-            _ => return Err(parse::unknown(key, value, "log")),
-        }
-        Ok(())
+        let mut ignored = std::mem::take(&mut self.ignored);
+        let result = LOG.set(self, &mut ignored, key, value);
+        self.ignored = ignored;
+        result
+    }
+
+    /// The honoured settings as `key=value` lines.
+    #[cfg(test)]
+    pub(crate) fn to_properties(&self) -> String {
+        LOG.to_properties(self)
     }
 
     /// Kafka resolves `log.retention.{ms,minutes,hours}` by precedence, not by order.
@@ -307,8 +425,41 @@ impl LogConfig {
         }
     }
 
-    /// Checks values that are only wrong in combination.
+    /// Checks every value once, whichever setter put it there, and the
+    /// values that are only wrong in combination.
     pub(crate) fn validate(&self) -> Result<()> {
+        let at_least_one = [
+            ("brokers", u64::from(self.brokers)),
+            (
+                "default.replication.factor",
+                u64::from(self.default_replication_factor),
+            ),
+            ("min.insync.replicas", u64::from(self.min_insync_replicas)),
+            ("num.partitions", u64::from(self.num_partitions)),
+            ("message.max.bytes", u64::from(self.message_max_bytes)),
+            ("log.segment.bytes", self.segment_bytes),
+            (
+                "log.index.interval.bytes",
+                u64::from(self.index_interval_bytes),
+            ),
+            (
+                "log.retention.check.interval.ms",
+                u64::try_from(self.retention_check_interval.as_millis()).unwrap_or(u64::MAX),
+            ),
+            (
+                "offsets.topic.num.partitions",
+                u64::from(self.offsets_topic_partitions),
+            ),
+            (
+                "offsets.topic.replication.factor",
+                u64::from(self.offsets_topic_replication_factor),
+            ),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                return Err(Error::config(key, "0", "must be at least 1"));
+            }
+        }
         if self.default_replication_factor > self.brokers {
             return Err(Error::InvalidReplicationFactor {
                 requested: self.default_replication_factor,

@@ -2,80 +2,55 @@
 //!
 //! Every config type takes both typed setters (`.linger(Duration)`) and
 //! Kafka's names through `.set("linger.ms", "5")?`; both end in the same
-//! validated field. Each file keeps a `KEYS` table (name, default, meaning)
-//! that README's configuration table is checked against.
+//! field, and one `validate()` checks it where the config is used. Each
+//! config type has one key table (`keys.rs`'s `Scope`): it drives `set()`,
+//! lists the Kafka keys that are ignored or refused, and is what README's
+//! configuration tables are checked against. The producer's and consumer's
+//! tables live with those clients; the topic and broker tables here.
 
 mod broker;
+mod keys;
 pub(crate) mod parse;
+pub(crate) mod properties;
 mod shared;
 mod topic;
 
 pub(crate) use broker::LogConfig;
+pub(crate) use keys::{KeyDoc, Scope};
 pub use shared::{Acks, AssignmentStrategy};
 pub use topic::{CleanupPolicy, TopicConfig};
 
-/// One documented configuration key.
-#[cfg(test)]
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct KeyDoc {
-    /// Kafka's property name.
-    pub(crate) name: &'static str,
-    /// Default, as text.
-    pub(crate) default: &'static str,
-    /// What it controls, in one line.
-    pub(crate) doc: &'static str,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every documented key, grouped by where it is set.
-    pub(crate) fn all_keys() -> Vec<(&'static str, &'static [KeyDoc])> {
-        vec![
-            ("log", broker::KEYS),
-            ("topic", topic::KEYS),
-            ("producer", crate::producer::config::KEYS),
-            ("consumer", crate::consumer::config::KEYS),
-        ]
-    }
-
-    #[test]
-    fn readme_documents_every_key() {
-        let readme = include_str!("../../README.md");
-        for (scope, keys) in all_keys() {
-            for key in keys {
-                let row = format!("| `{}` | {} | {} |", key.name, key.default, key.doc);
-                let row_without_default = format!("| `{}` |", key.name);
-                assert!(
-                    readme.contains(&row)
-                        || readme.contains(&row_without_default) && key.name == "group.id",
-                    "README's configuration table lacks the {scope} row {row}"
-                );
+/// `set_all` and `load_file` for a config type with a `set(key, value)`.
+macro_rules! properties_loading {
+    () => {
+        /// Sets every `(key, value)` pair in order, as [`set`](Self::set) does.
+        ///
+        /// # Errors
+        /// The first [`Error::InvalidConfig`](crate::Error::InvalidConfig) of a pair.
+        pub fn set_all<K: AsRef<str>, V: AsRef<str>>(
+            mut self,
+            pairs: impl IntoIterator<Item = (K, V)>,
+        ) -> crate::Result<Self> {
+            for (key, value) in pairs {
+                self = self.set(key.as_ref(), value.as_ref())?;
             }
+            Ok(self)
         }
-    }
 
-    #[test]
-    fn every_documented_key_accepts_its_default() {
-        for key in broker::KEYS {
-            let b = crate::Log::builder("unused-dir");
-            if let Err(e) = b.set(key.name, key.default) {
-                panic!("log key {} rejects its default: {e}", key.name);
-            }
+        /// Reads a Java `.properties` file (a Kafka client's or broker's
+        /// config file) and sets its keys in order: `key=value` or
+        /// `key: value`, `#` and `!` comments, `\` at the end of a line
+        /// continues it.
+        ///
+        /// # Errors
+        /// [`Error::Io`](crate::Error::Io) if the file cannot be read, and
+        /// what [`set`](Self::set) returns for its keys.
+        pub fn load_file(self, path: impl AsRef<std::path::Path>) -> crate::Result<Self> {
+            self.set_all(crate::config::properties::read(path.as_ref())?)
         }
-        for key in topic::KEYS {
-            TopicConfig::new().set(key.name, key.default).unwrap();
-        }
-        for key in crate::producer::config::KEYS {
-            crate::ProducerConfig::new()
-                .set(key.name, key.default)
-                .unwrap();
-        }
-        for key in crate::consumer::config::KEYS {
-            crate::ConsumerConfig::new()
-                .set(key.name, key.default)
-                .unwrap();
-        }
-    }
+    };
 }
+pub(crate) use properties_loading;
+
+#[cfg(test)]
+mod tests;

@@ -67,6 +67,37 @@ pub(crate) fn non_empty(key: &str, value: &str) -> Result<String> {
     Ok(value.trim().to_string())
 }
 
-pub(crate) fn unknown(key: &str, value: &str, scope: &str) -> Error {
-    Error::config(key, value, format!("unknown {scope} configuration key"))
+/// A duration as Kafka writes it, in milliseconds.
+pub(crate) fn ms(d: Duration) -> String {
+    d.as_millis().to_string()
+}
+
+/// An optional duration where `None` (unlimited) is written `-1`.
+pub(crate) fn optional_ms(d: Option<Duration>) -> String {
+    d.map_or_else(|| "-1".to_string(), ms)
+}
+
+/// An optional count where `None` (unlimited) is written `-1`.
+pub(crate) fn optional_count(n: Option<u64>) -> String {
+    n.map_or_else(|| "-1".to_string(), |n| n.to_string())
+}
+
+/// `compression.type`: the values in `accepted` mean "no compression";
+/// Kafka's codecs are refused until tidelog compresses.
+pub(crate) fn compression(key: &str, value: &str, accepted: &[&str]) -> Result<()> {
+    let value_lower = value.trim().to_ascii_lowercase();
+    if accepted.contains(&value_lower.as_str()) {
+        return Ok(());
+    }
+    let reason = match value_lower.as_str() {
+        "gzip" | "snappy" | "lz4" | "zstd" => format!(
+            "compression is not supported yet; use {}",
+            accepted.join(" or ")
+        ),
+        _ => format!(
+            "expected {}, gzip, snappy, lz4 or zstd (the codecs are not supported yet)",
+            accepted.join(", ")
+        ),
+    };
+    Err(Error::config(key, value, reason))
 }

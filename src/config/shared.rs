@@ -25,6 +25,14 @@ impl Acks {
             _ => Err(Error::config(key, value, "expected 0, 1 or all")),
         }
     }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
 }
 
 /// How a consumer group spreads partitions over its members.

@@ -1,11 +1,8 @@
 //! Topic-level configuration: partitions, replication, retention, segments.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::parse;
-#[cfg(test)]
-use super::KeyDoc;
+use super::{parse, properties, properties_loading, KeyDoc, Scope};
 use crate::error::{Error, Result};
 use crate::record::TimestampType;
 
@@ -38,69 +35,190 @@ impl CleanupPolicy {
     }
 }
 
-#[cfg(test)]
-pub(crate) const KEYS: &[KeyDoc] = &[
-    KeyDoc {
-        name: "retention.ms",
-        default: "604800000",
-        doc: "Delete segments whose newest record is older than this; -1 keeps forever",
-    },
-    KeyDoc {
-        name: "retention.bytes",
-        default: "-1",
-        doc: "Delete oldest segments while the partition is larger than this; -1 is unlimited",
-    },
-    KeyDoc {
-        name: "segment.bytes",
-        default: "1073741824",
-        doc: "Roll to a new segment file at this size",
-    },
-    KeyDoc {
-        name: "segment.ms",
-        default: "604800000",
-        doc: "Roll to a new segment after this long even if not full",
-    },
-    KeyDoc {
-        name: "max.message.bytes",
-        default: "1048588",
-        doc: "Largest record batch the topic accepts",
-    },
-    KeyDoc {
-        name: "cleanup.policy",
-        default: "delete",
-        doc: "What to do with old segments (delete)",
-    },
-    KeyDoc {
-        name: "message.timestamp.type",
-        default: "CreateTime",
-        doc: "CreateTime keeps the producer's timestamp, LogAppendTime stamps the append time",
-    },
-    KeyDoc {
-        name: "flush.messages",
-        default: "-1",
-        doc: "Fsync after this many records; -1 leaves it to segment roll and close",
-    },
-    KeyDoc {
-        name: "flush.ms",
-        default: "-1",
-        doc: "Fsync data older than this; -1 leaves it to segment roll and close",
-    },
-    KeyDoc {
-        name: "index.interval.bytes",
-        default: "4096",
-        doc: "Bytes of log between two sparse index entries",
-    },
-    KeyDoc {
-        name: "min.insync.replicas",
-        default: "2",
-        doc: "In-sync replicas an acks=all write needs",
-    },
-    KeyDoc {
-        name: "unclean.leader.election.enable",
-        default: "false",
-        doc: "Let an out-of-sync replica lead when no in-sync one is alive (may lose records)",
-    },
-];
+/// Every topic key: the README's topic table is checked against it, and
+/// `to_properties` writes a topic's settings to disk with it.
+pub(crate) const TOPIC: Scope<TopicConfig> = Scope {
+    name: "topic",
+    keys: &[
+        KeyDoc {
+            name: "partitions",
+            default: Some("1"),
+            doc: "Number of partitions; unset takes the Log's num.partitions",
+            apply: |c, k, v| {
+                c.partitions = Some(parse::positive_u32(k, v)?);
+                Ok(())
+            },
+            get: |c| c.partitions.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "num.partitions",
+            default: Some("1"),
+            doc: "Same as partitions",
+            apply: |c, k, v| {
+                c.partitions = Some(parse::positive_u32(k, v)?);
+                Ok(())
+            },
+            get: |_| None,
+        },
+        KeyDoc {
+            name: "replication.factor",
+            default: Some("3"),
+            doc: "Replicas per partition; unset takes the Log's default.replication.factor",
+            apply: |c, k, v| {
+                c.replication_factor = Some(parse::positive_u32(k, v)?);
+                Ok(())
+            },
+            get: |c| c.replication_factor.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "retention.ms",
+            default: Some("604800000"),
+            doc: "Delete segments whose newest record is older than this; -1 keeps forever",
+            apply: |c, k, v| {
+                c.retention = Some(parse::optional_duration(k, v, 1)?);
+                Ok(())
+            },
+            get: |c| c.retention.map(parse::optional_ms),
+        },
+        KeyDoc {
+            name: "retention.bytes",
+            default: Some("-1"),
+            doc: "Delete oldest segments while the partition is larger than this; -1 is unlimited",
+            apply: |c, k, v| {
+                c.retention_bytes = Some(parse::optional_u64(k, v)?);
+                Ok(())
+            },
+            get: |c| c.retention_bytes.map(parse::optional_count),
+        },
+        KeyDoc {
+            name: "segment.bytes",
+            default: Some("1073741824"),
+            doc: "Roll to a new segment file at this size",
+            apply: |c, k, v| {
+                c.segment_bytes = Some(parse::positive_u64(k, v)?);
+                Ok(())
+            },
+            get: |c| c.segment_bytes.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "segment.ms",
+            default: Some("604800000"),
+            doc: "Roll to a new segment after this long even if not full",
+            apply: |c, k, v| {
+                c.segment_ms = Some(parse::duration(k, v, 1)?);
+                Ok(())
+            },
+            get: |c| c.segment_ms.map(parse::ms),
+        },
+        KeyDoc {
+            name: "max.message.bytes",
+            default: Some("1048588"),
+            doc: "Largest record batch the topic accepts",
+            apply: |c, k, v| {
+                c.max_message_bytes = Some(parse::size_u32(k, v)?);
+                Ok(())
+            },
+            get: |c| c.max_message_bytes.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "cleanup.policy",
+            default: Some("delete"),
+            doc: "What to do with old segments (delete)",
+            apply: |c, k, v| {
+                c.cleanup_policy = Some(CleanupPolicy::parse(k, v)?);
+                Ok(())
+            },
+            get: |c| c.cleanup_policy.map(|v| v.as_str().to_string()),
+        },
+        KeyDoc {
+            name: "message.timestamp.type",
+            default: Some("CreateTime"),
+            doc: "CreateTime keeps the producer's timestamp, LogAppendTime stamps the append time",
+            apply: |c, k, v| {
+                c.timestamp_type = Some(TimestampType::parse(k, v)?);
+                Ok(())
+            },
+            get: |c| c.timestamp_type.map(|v| v.as_str().to_string()),
+        },
+        KeyDoc {
+            name: "flush.messages",
+            default: Some("-1"),
+            doc: "Fsync after this many records; -1 leaves it to segment roll and close",
+            apply: |c, k, v| {
+                c.flush_messages = Some(parse::optional_u64(k, v)?);
+                Ok(())
+            },
+            get: |c| c.flush_messages.map(parse::optional_count),
+        },
+        KeyDoc {
+            name: "flush.ms",
+            default: Some("-1"),
+            doc: "Fsync data older than this; -1 leaves it to segment roll and close",
+            apply: |c, k, v| {
+                c.flush_ms = Some(parse::optional_duration(k, v, 1)?);
+                Ok(())
+            },
+            get: |c| c.flush_ms.map(parse::optional_ms),
+        },
+        KeyDoc {
+            name: "index.interval.bytes",
+            default: Some("4096"),
+            doc: "Bytes of log between two sparse index entries",
+            apply: |c, k, v| {
+                c.index_interval_bytes = Some(parse::positive_u32(k, v)?);
+                Ok(())
+            },
+            get: |c| c.index_interval_bytes.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "min.insync.replicas",
+            default: Some("2"),
+            doc: "In-sync replicas an acks=all write needs",
+            apply: |c, k, v| {
+                c.min_insync_replicas = Some(parse::positive_u32(k, v)?);
+                Ok(())
+            },
+            get: |c| c.min_insync_replicas.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "unclean.leader.election.enable",
+            default: Some("false"),
+            doc: "Let an out-of-sync replica lead when no in-sync one is alive (may lose records)",
+            apply: |c, k, v| {
+                c.unclean_leader_election = Some(parse::bool_value(k, v)?);
+                Ok(())
+            },
+            get: |c| c.unclean_leader_election.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "compression.type",
+            default: Some("producer"),
+            doc: "producer or uncompressed; the codecs are refused until compression is supported",
+            apply: |_, k, v| parse::compression(k, v, &["producer", "uncompressed"]),
+            get: |_| None,
+        },
+    ],
+    ignored: &[
+        "preallocate",
+        "segment.index.bytes",
+        "segment.jitter.ms",
+        "file.delete.delay.ms",
+        "message.downconversion.enable",
+        "message.timestamp.difference.max.ms",
+        "message.timestamp.before.max.ms",
+        "message.timestamp.after.max.ms",
+        "follower.replication.throttled.replicas",
+        "leader.replication.throttled.replicas",
+        "delete.retention.ms",
+        "min.compaction.lag.ms",
+        "max.compaction.lag.ms",
+        "min.cleanable.dirty.ratio",
+    ],
+    refused: &[(
+        "remote.storage.enable",
+        "tiered storage is not supported; every segment stays in the data directory",
+    )],
+};
 
 /// How a topic is laid out and kept: partitions, replication, retention.
 ///
@@ -130,6 +248,7 @@ pub struct TopicConfig {
     pub(crate) index_interval_bytes: Option<u32>,
     pub(crate) min_insync_replicas: Option<u32>,
     pub(crate) unclean_leader_election: Option<bool>,
+    pub(crate) ignored: Vec<String>,
 }
 
 impl TopicConfig {
@@ -204,108 +323,61 @@ impl TopicConfig {
 
     /// Sets a value by its Kafka topic-level name, e.g. `"retention.ms"`.
     ///
+    /// Kafka's topic keys that mean nothing here (`preallocate`,
+    /// replication throttles, compaction tuning, ...) are accepted and
+    /// listed by [`ignored_keys`](Self::ignored_keys).
+    ///
     /// # Errors
-    /// [`Error::InvalidConfig`] for an unknown key or a value it cannot take.
+    /// [`Error::InvalidConfig`] for an unknown key (with the closest known
+    /// one), a refused one or a value it cannot take.
     pub fn set(mut self, key: &str, value: &str) -> Result<Self> {
-        match key {
-            "partitions" | "num.partitions" => {
-                self.partitions = Some(parse::positive_u32(key, value)?)
+        let mut ignored = std::mem::take(&mut self.ignored);
+        let result = TOPIC.set(&mut self, &mut ignored, key, value);
+        self.ignored = ignored;
+        result.map(|()| self)
+    }
+
+    /// The Kafka keys that were set but have no effect, in the order they
+    /// were first set.
+    pub fn ignored_keys(&self) -> &[String] {
+        &self.ignored
+    }
+
+    properties_loading!();
+
+    /// Checks every value once, whichever setter put it there; a topic that
+    /// passes can be persisted and read back.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let at_least_one = [
+            ("partitions", self.partitions.map(u64::from)),
+            ("replication.factor", self.replication_factor.map(u64::from)),
+            ("segment.bytes", self.segment_bytes),
+            ("max.message.bytes", self.max_message_bytes.map(u64::from)),
+            (
+                "index.interval.bytes",
+                self.index_interval_bytes.map(u64::from),
+            ),
+            (
+                "min.insync.replicas",
+                self.min_insync_replicas.map(u64::from),
+            ),
+        ];
+        for (key, value) in at_least_one {
+            if value == Some(0) {
+                return Err(Error::config(key, "0", "must be at least 1"));
             }
-            "replication.factor" => {
-                self.replication_factor = Some(parse::positive_u32(key, value)?)
-            }
-            "retention.ms" => self.retention = Some(parse::optional_duration(key, value, 1)?),
-            "retention.bytes" => self.retention_bytes = Some(parse::optional_u64(key, value)?),
-            "segment.bytes" => self.segment_bytes = Some(parse::positive_u64(key, value)?),
-            "segment.ms" => self.segment_ms = Some(parse::duration(key, value, 1)?),
-            "max.message.bytes" => self.max_message_bytes = Some(parse::size_u32(key, value)?),
-            "cleanup.policy" => self.cleanup_policy = Some(CleanupPolicy::parse(key, value)?),
-            "message.timestamp.type" => {
-                self.timestamp_type = Some(TimestampType::parse(key, value)?)
-            }
-            "flush.messages" => self.flush_messages = Some(parse::optional_u64(key, value)?),
-            "flush.ms" => self.flush_ms = Some(parse::optional_duration(key, value, 1)?),
-            "index.interval.bytes" => {
-                self.index_interval_bytes = Some(parse::positive_u32(key, value)?)
-            }
-            "min.insync.replicas" => {
-                self.min_insync_replicas = Some(parse::positive_u32(key, value)?)
-            }
-            "unclean.leader.election.enable" => {
-                self.unclean_leader_election = Some(parse::bool_value(key, value)?)
-            }
-            _ => return Err(parse::unknown(key, value, "topic")),
         }
-        Ok(self)
+        Ok(())
     }
 
     /// The set values as `key=value` lines, the form persisted on disk.
     pub(crate) fn to_properties(&self) -> String {
-        let mut out = String::new();
-        let mut put = |k: &str, v: String| {
-            let _ = writeln!(out, "{k}={v}");
-        };
-        let ms = |d: Option<Duration>| d.map_or("-1".to_string(), |d| d.as_millis().to_string());
-        let opt = |n: Option<u64>| n.map_or("-1".to_string(), |n| n.to_string());
-        if let Some(v) = self.partitions {
-            put("partitions", v.to_string())
-        }
-        if let Some(v) = self.replication_factor {
-            put("replication.factor", v.to_string())
-        }
-        if let Some(v) = self.retention {
-            put("retention.ms", ms(v))
-        }
-        if let Some(v) = self.retention_bytes {
-            put("retention.bytes", opt(v))
-        }
-        if let Some(v) = self.segment_bytes {
-            put("segment.bytes", v.to_string())
-        }
-        if let Some(v) = self.segment_ms {
-            put("segment.ms", v.as_millis().to_string())
-        }
-        if let Some(v) = self.max_message_bytes {
-            put("max.message.bytes", v.to_string())
-        }
-        if let Some(v) = self.cleanup_policy {
-            put("cleanup.policy", v.as_str().to_string())
-        }
-        if let Some(v) = self.timestamp_type {
-            put("message.timestamp.type", v.as_str().to_string())
-        }
-        if let Some(v) = self.flush_messages {
-            put("flush.messages", opt(v))
-        }
-        if let Some(v) = self.flush_ms {
-            put("flush.ms", ms(v))
-        }
-        if let Some(v) = self.index_interval_bytes {
-            put("index.interval.bytes", v.to_string())
-        }
-        if let Some(v) = self.min_insync_replicas {
-            put("min.insync.replicas", v.to_string())
-        }
-        if let Some(v) = self.unclean_leader_election {
-            put("unclean.leader.election.enable", v.to_string())
-        }
-        out
+        TOPIC.to_properties(self)
     }
 
     /// Parses what [`TopicConfig::to_properties`] wrote.
     pub(crate) fn from_properties(text: &str) -> Result<Self> {
-        let mut config = TopicConfig::new();
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            let (key, value) = line
-                .split_once('=')
-                .ok_or_else(|| Error::config(line, "", "expected key=value"))?;
-            config = config.set(key.trim(), value.trim())?;
-        }
-        Ok(config)
+        TopicConfig::new().set_all(properties::parse(text)?)
     }
 }
 

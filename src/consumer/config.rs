@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-#[cfg(test)]
-use crate::config::KeyDoc;
-use crate::config::{parse, AssignmentStrategy};
+use crate::config::{parse, properties_loading, AssignmentStrategy, KeyDoc, Scope};
 use crate::error::{Error, Result};
 
 /// Where a consumer starts when it has no valid position.
@@ -33,71 +31,207 @@ impl OffsetReset {
             )),
         }
     }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            OffsetReset::Earliest => "earliest",
+            OffsetReset::Latest => "latest",
+            OffsetReset::None => "none",
+        }
+    }
 }
 
-#[cfg(test)]
-pub(crate) const KEYS: &[KeyDoc] = &[
-    KeyDoc {
-        name: "group.id",
-        default: "billing",
-        doc: "Consumer group to join on subscribe (no default: unset means no group)",
-    },
-    KeyDoc {
-        name: "client.id",
-        default: "consumer",
-        doc: "Name used in member ids and thread names",
-    },
-    KeyDoc {
-        name: "auto.offset.reset",
-        default: "latest",
-        doc: "earliest, latest or none: where to start without a valid position",
-    },
-    KeyDoc {
-        name: "enable.auto.commit",
-        default: "true",
-        doc: "Commit the previous poll's offsets every auto.commit.interval.ms",
-    },
-    KeyDoc {
-        name: "auto.commit.interval.ms",
-        default: "5000",
-        doc: "Interval between automatic commits",
-    },
-    KeyDoc {
-        name: "max.poll.records",
-        default: "500",
-        doc: "Most records one poll returns",
-    },
-    KeyDoc {
-        name: "fetch.max.bytes",
-        default: "52428800",
-        doc: "Most bytes one poll reads over all partitions",
-    },
-    KeyDoc {
-        name: "max.partition.fetch.bytes",
-        default: "1048576",
-        doc: "Most bytes one poll reads from one partition",
-    },
-    KeyDoc {
-        name: "session.timeout.ms",
-        default: "45000",
-        doc: "A member without heartbeats for this long is removed from the group",
-    },
-    KeyDoc {
-        name: "heartbeat.interval.ms",
-        default: "3000",
-        doc: "How often the background thread heartbeats",
-    },
-    KeyDoc {
-        name: "max.poll.interval.ms",
-        default: "300000",
-        doc: "A member that does not poll for this long leaves the group",
-    },
-    KeyDoc {
-        name: "partition.assignment.strategy",
-        default: "range",
-        doc: "range, roundrobin or cooperative-sticky",
-    },
-];
+/// Every consumer key: the README's consumer table is checked against it.
+pub(crate) const CONSUMER: Scope<ConsumerConfig> = Scope {
+    name: "consumer",
+    keys: &[
+        KeyDoc {
+            name: "group.id",
+            default: None,
+            doc: "Consumer group to join on subscribe (no default: unset means no group)",
+            apply: |c, k, v| {
+                c.group_id = Some(parse::non_empty(k, v)?);
+                Ok(())
+            },
+            get: |c| c.group_id.clone(),
+        },
+        KeyDoc {
+            name: "client.id",
+            default: Some("consumer"),
+            doc: "Name used in member ids and thread names",
+            apply: |c, k, v| {
+                c.client_id = parse::non_empty(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.client_id.clone()),
+        },
+        KeyDoc {
+            name: "auto.offset.reset",
+            default: Some("latest"),
+            doc: "earliest, latest or none: where to start without a valid position",
+            apply: |c, k, v| {
+                c.auto_offset_reset = OffsetReset::parse(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.auto_offset_reset.as_str().to_string()),
+        },
+        KeyDoc {
+            name: "enable.auto.commit",
+            default: Some("true"),
+            doc: "Commit the previous poll's offsets every auto.commit.interval.ms",
+            apply: |c, k, v| {
+                c.enable_auto_commit = parse::bool_value(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.enable_auto_commit.to_string()),
+        },
+        KeyDoc {
+            name: "auto.commit.interval.ms",
+            default: Some("5000"),
+            doc: "Interval between automatic commits",
+            apply: |c, k, v| {
+                c.auto_commit_interval = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.auto_commit_interval)),
+        },
+        KeyDoc {
+            name: "max.poll.records",
+            default: Some("500"),
+            doc: "Most records one poll returns",
+            apply: |c, k, v| {
+                c.max_poll_records = parse::positive_u32(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.max_poll_records.to_string()),
+        },
+        KeyDoc {
+            name: "fetch.max.bytes",
+            default: Some("52428800"),
+            doc: "Most bytes one poll reads over all partitions",
+            apply: |c, k, v| {
+                c.fetch_max_bytes = parse::positive_u32(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.fetch_max_bytes.to_string()),
+        },
+        KeyDoc {
+            name: "max.partition.fetch.bytes",
+            default: Some("1048576"),
+            doc: "Most bytes one poll reads from one partition",
+            apply: |c, k, v| {
+                c.max_partition_fetch_bytes = parse::positive_u32(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.max_partition_fetch_bytes.to_string()),
+        },
+        KeyDoc {
+            name: "session.timeout.ms",
+            default: Some("45000"),
+            doc: "A member without heartbeats for this long is removed from the group",
+            apply: |c, k, v| {
+                c.session_timeout = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.session_timeout)),
+        },
+        KeyDoc {
+            name: "heartbeat.interval.ms",
+            default: Some("3000"),
+            doc: "How often the background thread heartbeats",
+            apply: |c, k, v| {
+                c.heartbeat_interval = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.heartbeat_interval)),
+        },
+        KeyDoc {
+            name: "max.poll.interval.ms",
+            default: Some("300000"),
+            doc: "A member that does not poll for this long leaves the group",
+            apply: |c, k, v| {
+                c.max_poll_interval = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.max_poll_interval)),
+        },
+        KeyDoc {
+            name: "partition.assignment.strategy",
+            default: Some("range"),
+            doc: "range, roundrobin or cooperative-sticky",
+            apply: |c, k, v| {
+                c.assignment_strategy = AssignmentStrategy::parse(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.assignment_strategy.name().to_string()),
+        },
+        KeyDoc {
+            name: "isolation.level",
+            default: Some("read_uncommitted"),
+            doc: "read_uncommitted; read_committed is refused, as transactions are not supported",
+            apply: |_, k, v| isolation_level(k, v),
+            get: |_| Some("read_uncommitted".to_string()),
+        },
+    ],
+    ignored: &[
+        "bootstrap.servers",
+        "key.deserializer",
+        "value.deserializer",
+        "client.dns.lookup",
+        "client.rack",
+        "connections.max.idle.ms",
+        "default.api.timeout.ms",
+        "request.timeout.ms",
+        "metadata.max.age.ms",
+        "reconnect.backoff.ms",
+        "reconnect.backoff.max.ms",
+        "retry.backoff.ms",
+        "retry.backoff.max.ms",
+        "receive.buffer.bytes",
+        "send.buffer.bytes",
+        "socket.connection.setup.timeout.ms",
+        "socket.connection.setup.timeout.max.ms",
+        "fetch.min.bytes",
+        "fetch.max.wait.ms",
+        "check.crcs",
+        "exclude.internal.topics",
+        "allow.auto.create.topics",
+        "interceptor.classes",
+        "group.protocol",
+        "auto.include.jmx.reporter",
+        "enable.metrics.push",
+        "metric.reporters",
+        "metrics.",
+        "security.protocol",
+        "security.providers",
+        "ssl.",
+        "sasl.",
+    ],
+    refused: &[
+        (
+            "group.instance.id",
+            "static group membership is not supported; leave it unset",
+        ),
+        (
+            "group.remote.assignor",
+            "server-side assignors are not supported; use partition.assignment.strategy",
+        ),
+    ],
+};
+
+/// `isolation.level`: without transactions every record is committed, so
+/// only `read_uncommitted` has a meaning.
+fn isolation_level(key: &str, value: &str) -> Result<()> {
+    match value.trim() {
+        "read_uncommitted" => Ok(()),
+        "read_committed" => Err(Error::config(
+            key,
+            value,
+            "transactions are not supported, so there is nothing to wait for; use read_uncommitted",
+        )),
+        _ => Err(Error::config(key, value, "expected read_uncommitted")),
+    }
+}
 
 /// How a [`Consumer`](crate::Consumer) reads, commits and joins its group.
 ///
@@ -125,6 +259,7 @@ pub struct ConsumerConfig {
     pub(crate) heartbeat_interval: Duration,
     pub(crate) max_poll_interval: Duration,
     pub(crate) assignment_strategy: AssignmentStrategy,
+    pub(crate) ignored: Vec<String>,
 }
 
 impl Default for ConsumerConfig {
@@ -142,6 +277,7 @@ impl Default for ConsumerConfig {
             heartbeat_interval: Duration::from_millis(3000),
             max_poll_interval: Duration::from_millis(300_000),
             assignment_strategy: AssignmentStrategy::Range,
+            ignored: Vec::new(),
         }
     }
 }
@@ -184,7 +320,7 @@ impl ConsumerConfig {
     /// Default: 500. Kafka: `max.poll.records`. Range: ≥ 1.
     #[must_use]
     pub fn max_poll_records(mut self, records: u32) -> Self {
-        self.max_poll_records = records.max(1);
+        self.max_poll_records = records;
         self
     }
 
@@ -228,30 +364,54 @@ impl ConsumerConfig {
 
     /// Sets a value by its Kafka consumer name, e.g. `"auto.offset.reset"`.
     ///
+    /// Kafka's client keys that mean nothing in-process (`bootstrap.servers`,
+    /// deserializers, `security.*`, `ssl.*`, `sasl.*`, ...) are accepted and
+    /// listed by [`ignored_keys`](Self::ignored_keys).
+    ///
     /// # Errors
-    /// [`Error::InvalidConfig`] naming the key, for an unknown key or a bad value.
+    /// [`Error::InvalidConfig`] naming the key, for an unknown key (with the
+    /// closest known one), a refused one (`group.instance.id`,
+    /// `isolation.level=read_committed`) or a bad value.
     pub fn set(mut self, key: &str, value: &str) -> Result<Self> {
-        match key {
-            "group.id" => self.group_id = Some(parse::non_empty(key, value)?),
-            "client.id" => self.client_id = parse::non_empty(key, value)?,
-            "auto.offset.reset" => self.auto_offset_reset = OffsetReset::parse(key, value)?,
-            "enable.auto.commit" => self.enable_auto_commit = parse::bool_value(key, value)?,
-            "auto.commit.interval.ms" => {
-                self.auto_commit_interval = parse::duration(key, value, 1)?
+        let mut ignored = std::mem::take(&mut self.ignored);
+        let result = CONSUMER.set(&mut self, &mut ignored, key, value);
+        self.ignored = ignored;
+        result.map(|()| self)
+    }
+
+    /// The Kafka keys that were set but have no effect in-process, in the
+    /// order they were first set; Kafka's clients warn about such keys.
+    pub fn ignored_keys(&self) -> &[String] {
+        &self.ignored
+    }
+
+    properties_loading!();
+
+    /// Checks every value once, whichever setter put it there.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let at_least_one = [
+            ("max.poll.records", u64::from(self.max_poll_records)),
+            ("fetch.max.bytes", u64::from(self.fetch_max_bytes)),
+            (
+                "max.partition.fetch.bytes",
+                u64::from(self.max_partition_fetch_bytes),
+            ),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                return Err(Error::config(key, "0", "must be at least 1"));
             }
-            "max.poll.records" => self.max_poll_records = parse::positive_u32(key, value)?,
-            "fetch.max.bytes" => self.fetch_max_bytes = parse::positive_u32(key, value)?,
-            "max.partition.fetch.bytes" => {
-                self.max_partition_fetch_bytes = parse::positive_u32(key, value)?
-            }
-            "session.timeout.ms" => self.session_timeout = parse::duration(key, value, 1)?,
-            "heartbeat.interval.ms" => self.heartbeat_interval = parse::duration(key, value, 1)?,
-            "max.poll.interval.ms" => self.max_poll_interval = parse::duration(key, value, 1)?,
-            "partition.assignment.strategy" => {
-                self.assignment_strategy = AssignmentStrategy::parse(key, value)?
-            }
-            _ => return Err(parse::unknown(key, value, "consumer")),
         }
-        Ok(self)
+        if self.client_id.trim().is_empty() {
+            return Err(Error::config(
+                "client.id",
+                &self.client_id,
+                "must not be empty",
+            ));
+        }
+        if let Some(group) = self.group_id.as_deref().filter(|g| g.trim().is_empty()) {
+            return Err(Error::config("group.id", group, "must not be empty"));
+        }
+        Ok(())
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Log;
-use crate::config::LogConfig;
+use crate::config::{properties_loading, LogConfig};
 use crate::error::Result;
 
 /// Opens a [`Log`](crate::Log) with settings other than the defaults.
@@ -101,6 +101,15 @@ impl LogBuilder {
         self.config.set(key, value)?;
         Ok(self)
     }
+
+    /// The Kafka broker keys that were set but mean nothing in-process
+    /// (`broker.id`, `listeners`, `num.io.threads`, ...), in the order they
+    /// were first set.
+    pub fn ignored_keys(&self) -> &[String] {
+        &self.config.ignored
+    }
+
+    properties_loading!();
 
     /// Opens the Log with these settings.
     ///

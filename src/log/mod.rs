@@ -113,6 +113,7 @@ impl Log {
     /// ```
     pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<Topic> {
         let name = TopicName::new(name)?;
+        config.validate()?;
         self.core.create_topic(&name, config)?;
         self.topic(name.as_str())
     }
@@ -184,6 +185,7 @@ impl Log {
     /// # Errors
     /// [`Error::InvalidConfig`] for inconsistent settings.
     pub fn consumer(&self, config: ConsumerConfig) -> Result<Consumer> {
+        config.validate()?;
         let mut consumer = Consumer::new(Arc::clone(&self.core), config)?;
         consumer.attach_groups(Arc::clone(&self.groups));
         Ok(consumer)

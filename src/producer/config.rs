@@ -3,79 +3,192 @@
 use std::time::Duration;
 
 use super::{Partitioner, PartitionerRef};
-#[cfg(test)]
-use crate::config::KeyDoc;
-use crate::config::{parse, Acks};
+use crate::config::{parse, properties_loading, Acks, KeyDoc, Scope};
 use crate::error::{Error, Result};
 
-#[cfg(test)]
-pub(crate) const KEYS: &[KeyDoc] = &[
-    KeyDoc {
-        name: "acks",
-        default: "all",
-        doc: "0: do not wait; 1: the leader appended; all: every in-sync replica has it",
-    },
-    KeyDoc {
-        name: "linger.ms",
-        default: "5",
-        doc: "How long a batch waits for more records before it is sent",
-    },
-    KeyDoc {
-        name: "batch.size",
-        default: "16384",
-        doc: "Bytes at which a partition's batch is sent without waiting",
-    },
-    KeyDoc {
-        name: "buffer.memory",
-        default: "33554432",
-        doc: "Bytes of unsent records a producer holds before send blocks",
-    },
-    KeyDoc {
-        name: "max.block.ms",
-        default: "60000",
-        doc: "How long send blocks on a full buffer before it fails",
-    },
-    KeyDoc {
-        name: "max.request.size",
-        default: "1048576",
-        doc: "Largest record a producer sends",
-    },
-    KeyDoc {
-        name: "delivery.timeout.ms",
-        default: "120000",
-        doc: "Upper bound on the time from send to success or failure",
-    },
-    KeyDoc {
-        name: "request.timeout.ms",
-        default: "30000",
-        doc: "How long one append waits for its acknowledgement",
-    },
-    KeyDoc {
-        name: "enable.idempotence",
-        default: "true",
-        doc: "Producer id and sequence numbers so retries never duplicate",
-    },
-    KeyDoc {
-        name: "retries",
-        default: "2147483647",
-        doc: "How often a retriable failure is retried within delivery.timeout.ms",
-    },
-    KeyDoc {
-        name: "retry.backoff.ms",
-        default: "100",
-        doc: "First wait before a retry",
-    },
-    KeyDoc {
-        name: "retry.backoff.max.ms",
-        default: "1000",
-        doc: "Longest wait between retries (the backoff doubles up to it)",
-    },
-    KeyDoc {
-        name: "client.id",
-        default: "producer",
-        doc: "Name used in thread names and errors",
-    },
-];
+/// Every producer key: the README's producer table is checked against it.
+pub(crate) const PRODUCER: Scope<ProducerConfig> = Scope {
+    name: "producer",
+    keys: &[
+        KeyDoc {
+            name: "acks",
+            default: Some("all"),
+            doc: "0: do not wait; 1: the leader appended; all: every in-sync replica has it",
+            apply: |c, k, v| {
+                c.acks = Acks::parse(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.acks.as_str().to_string()),
+        },
+        KeyDoc {
+            name: "linger.ms",
+            default: Some("5"),
+            doc: "How long a batch waits for more records before it is sent",
+            apply: |c, k, v| {
+                c.linger = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.linger)),
+        },
+        KeyDoc {
+            name: "batch.size",
+            default: Some("16384"),
+            doc: "Bytes at which a partition's batch is sent without waiting",
+            apply: |c, k, v| {
+                c.batch_size = parse::positive_u32(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.batch_size.to_string()),
+        },
+        KeyDoc {
+            name: "buffer.memory",
+            default: Some("33554432"),
+            doc: "Bytes of unsent records a producer holds before send blocks",
+            apply: |c, k, v| {
+                c.buffer_memory = parse::positive_u64(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.buffer_memory.to_string()),
+        },
+        KeyDoc {
+            name: "max.block.ms",
+            default: Some("60000"),
+            doc: "How long send blocks on a full buffer before it fails",
+            apply: |c, k, v| {
+                c.max_block = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.max_block)),
+        },
+        KeyDoc {
+            name: "max.request.size",
+            default: Some("1048576"),
+            doc: "Largest record a producer sends",
+            apply: |c, k, v| {
+                c.max_request_size = parse::size_u32(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.max_request_size.to_string()),
+        },
+        KeyDoc {
+            name: "delivery.timeout.ms",
+            default: Some("120000"),
+            doc: "Upper bound on the time from send to success or failure",
+            apply: |c, k, v| {
+                c.delivery_timeout = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.delivery_timeout)),
+        },
+        KeyDoc {
+            name: "request.timeout.ms",
+            default: Some("30000"),
+            doc: "How long one append waits for its acknowledgement",
+            apply: |c, k, v| {
+                c.request_timeout = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.request_timeout)),
+        },
+        KeyDoc {
+            name: "enable.idempotence",
+            default: Some("true"),
+            doc: "Producer id and sequence numbers so retries never duplicate",
+            apply: |c, k, v| {
+                c.enable_idempotence = parse::bool_value(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.enable_idempotence.to_string()),
+        },
+        KeyDoc {
+            name: "retries",
+            default: Some("2147483647"),
+            doc: "How often a retriable failure is retried within delivery.timeout.ms",
+            apply: |c, k, v| {
+                let n = parse::u64_value(k, v)?;
+                c.retries = u32::try_from(n).unwrap_or(u32::MAX);
+                Ok(())
+            },
+            get: |c| Some(c.retries.to_string()),
+        },
+        KeyDoc {
+            name: "retry.backoff.ms",
+            default: Some("100"),
+            doc: "First wait before a retry",
+            apply: |c, k, v| {
+                c.retry_backoff = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.retry_backoff)),
+        },
+        KeyDoc {
+            name: "retry.backoff.max.ms",
+            default: Some("1000"),
+            doc: "Longest wait between retries (the backoff doubles up to it)",
+            apply: |c, k, v| {
+                c.retry_backoff_max = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.retry_backoff_max)),
+        },
+        KeyDoc {
+            name: "client.id",
+            default: Some("producer"),
+            doc: "Name used in thread names and errors",
+            apply: |c, k, v| {
+                c.client_id = parse::non_empty(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.client_id.clone()),
+        },
+        KeyDoc {
+            name: "compression.type",
+            default: Some("none"),
+            doc: "none; gzip, snappy, lz4 and zstd are refused until compression is supported",
+            apply: |_, k, v| parse::compression(k, v, &["none"]),
+            get: |_| Some("none".to_string()),
+        },
+    ],
+    ignored: &[
+        "bootstrap.servers",
+        "key.serializer",
+        "value.serializer",
+        "client.dns.lookup",
+        "connections.max.idle.ms",
+        "max.in.flight.requests.per.connection",
+        "metadata.max.age.ms",
+        "metadata.max.idle.ms",
+        "reconnect.backoff.ms",
+        "reconnect.backoff.max.ms",
+        "receive.buffer.bytes",
+        "send.buffer.bytes",
+        "socket.connection.setup.timeout.ms",
+        "socket.connection.setup.timeout.max.ms",
+        "interceptor.classes",
+        "partitioner.adaptive.partitioning.enable",
+        "partitioner.availability.timeout.ms",
+        "auto.include.jmx.reporter",
+        "enable.metrics.push",
+        "metric.reporters",
+        "metrics.",
+        "security.protocol",
+        "security.providers",
+        "ssl.",
+        "sasl.",
+    ],
+    refused: &[
+        ("transactional.id", "transactions are not supported"),
+        ("transaction.timeout.ms", "transactions are not supported"),
+        (
+            "partitioner.class",
+            "a class name cannot be loaded in Rust; pass a Partitioner to ProducerConfig::partitioner",
+        ),
+        (
+            "partitioner.ignore.keys",
+            "keys always choose the partition; pass a Partitioner to ProducerConfig::partitioner to change that",
+        ),
+    ],
+};
 
 /// How a [`Producer`](crate::Producer) batches, waits and retries.
 ///
@@ -103,6 +216,7 @@ pub struct ProducerConfig {
     pub(crate) retry_backoff_max: Duration,
     pub(crate) client_id: String,
     pub(crate) partitioner: Option<PartitionerRef>,
+    pub(crate) ignored: Vec<String>,
 }
 
 impl Default for ProducerConfig {
@@ -122,6 +236,7 @@ impl Default for ProducerConfig {
             retry_backoff_max: Duration::from_millis(1000),
             client_id: "producer".to_string(),
             partitioner: None,
+            ignored: Vec::new(),
         }
     }
 }
@@ -279,30 +394,27 @@ impl ProducerConfig {
 
     /// Sets a value by its Kafka producer name, e.g. `"linger.ms"`.
     ///
+    /// Kafka's client keys that mean nothing in-process (`bootstrap.servers`,
+    /// serializers, `security.*`, `ssl.*`, `sasl.*`, ...) are accepted and
+    /// listed by [`ignored_keys`](Self::ignored_keys).
+    ///
     /// # Errors
-    /// [`Error::InvalidConfig`] naming the key, for an unknown key or a bad value.
+    /// [`Error::InvalidConfig`] naming the key, for an unknown key (with the
+    /// closest known one), a refused one (`transactional.id`) or a bad value.
     pub fn set(mut self, key: &str, value: &str) -> Result<Self> {
-        match key {
-            "acks" => self.acks = Acks::parse(key, value)?,
-            "linger.ms" => self.linger = parse::duration(key, value, 1)?,
-            "batch.size" => self.batch_size = parse::positive_u32(key, value)?,
-            "buffer.memory" => self.buffer_memory = parse::positive_u64(key, value)?,
-            "max.block.ms" => self.max_block = parse::duration(key, value, 1)?,
-            "max.request.size" => self.max_request_size = parse::size_u32(key, value)?,
-            "delivery.timeout.ms" => self.delivery_timeout = parse::duration(key, value, 1)?,
-            "request.timeout.ms" => self.request_timeout = parse::duration(key, value, 1)?,
-            "enable.idempotence" => self.enable_idempotence = parse::bool_value(key, value)?,
-            "retries" => {
-                let n = parse::u64_value(key, value)?;
-                self.retries = u32::try_from(n).unwrap_or(u32::MAX);
-            }
-            "retry.backoff.ms" => self.retry_backoff = parse::duration(key, value, 1)?,
-            "retry.backoff.max.ms" => self.retry_backoff_max = parse::duration(key, value, 1)?,
-            "client.id" => self.client_id = parse::non_empty(key, value)?,
-            _ => return Err(parse::unknown(key, value, "producer")),
-        }
-        Ok(self)
+        let mut ignored = std::mem::take(&mut self.ignored);
+        let result = PRODUCER.set(&mut self, &mut ignored, key, value);
+        self.ignored = ignored;
+        result.map(|()| self)
     }
+
+    /// The Kafka keys that were set but have no effect in-process, in the
+    /// order they were first set; Kafka's clients warn about such keys.
+    pub fn ignored_keys(&self) -> &[String] {
+        &self.ignored
+    }
+
+    properties_loading!();
 }
 
 #[cfg(test)]

@@ -42,10 +42,16 @@ fn a_failed_fsync_poisons_every_later_write() {
         std::io::Error::other("EIO"),
     )));
     assert!(matches!(failure, Err(Error::Io { .. })));
-    assert!(matches!(
-        log.append_as_leader(&mut batch("b", 1, 0), 0, true),
-        Err(Error::Poisoned { .. })
-    ));
+    let refused = log.append_as_leader(&mut batch("b", 1, 0), 0, true);
+    // The refusal keeps the fsync failure itself as its source.
+    match refused {
+        Err(Error::Poisoned { source, .. }) => {
+            assert!(matches!(*source, Error::Io { op: "fsync", .. }));
+            let cause = std::error::Error::source(&*source).map(ToString::to_string);
+            assert_eq!(cause.as_deref(), Some("EIO"));
+        }
+        other => panic!("expected Poisoned, got {other:?}"),
+    }
     assert!(matches!(log.flush(), Err(Error::Poisoned { .. })));
     assert!(matches!(log.truncate_to(0), Err(Error::Poisoned { .. })));
     assert!(matches!(log.roll(), Err(Error::Poisoned { .. })));
