@@ -80,6 +80,32 @@
 //! `set_all(pairs)`: keys that mean nothing in-process (`bootstrap.servers`,
 //! serializers, `ssl.*`, ...) are accepted and listed by `ignored_keys()`.
 //!
+//! # Kafka features and their status
+//!
+//! Only what the code does today is listed as working.
+//!
+//! | feature | status |
+//! |---|---|
+//! | topics and partitions | works: [`Log::create_topic`], [`TopicConfig`], [`Topic::partitions`] |
+//! | send modes, `acks`, batching, idempotence | works: [`Producer::send`], [`Producer::send_sync`], [`Producer::send_with_callback`], [`Acks`]; `enable.idempotence` is on by default |
+//! | keys, headers, timestamps, partitioners | works: [`ProducerRecord::key`], [`ProducerRecord::header`], [`ProducerRecord::timestamp`], murmur2 placement, [`Partitioner`], [`TimestampType`] |
+//! | consuming, seeking, offsets by time | works: [`Consumer::poll`], [`Consumer::seek`], [`Consumer::offsets_for_times`] |
+//! | consumer groups | works: [`Consumer::subscribe`], [`AssignmentStrategy`] (range, roundrobin, cooperative-sticky), [`RebalanceListener`], commits |
+//! | group admin (lag, reset) | works: [`ConsumerGroup::lag`], [`ConsumerGroup::reset_offsets`], [`ConsumerGroup::plan_reset_offsets`] |
+//! | replication and failover | works, with simulated brokers (threads): [`Cluster`], [`Broker`] |
+//! | retention by time and size | works (`cleanup.policy=delete`) |
+//! | segment inspection | works: [`dump_segment`], [`decode_batches`], [`recover_partition`] |
+//! | Kafka's command-line tools | works offline: the `tidelog` binary (cargo feature `cli`) |
+//! | compression | coming; `compression.type` is refused today |
+//! | log compaction | coming; `cleanup.policy=compact` is refused today |
+//! | Kafka wire protocol (`tidelog serve`) | coming, behind a cargo feature `kafka` |
+//! | a Kafka backend for more than one machine | coming |
+//! | pause/resume, regex subscribe, static membership, metrics, `delete_records`, alter-configs | missing, not scheduled |
+//! | transactions, `read_committed`, exactly-once | out of scope: they need a transaction coordinator, markers in the log and a last stable offset; the idempotent producer already removes retry duplicates |
+//! | SASL, SSL, ACLs, quotas | out of scope: there is no network; the process is the security boundary |
+//! | KRaft, multi-machine clusters | out of scope: the controller is a thread and the metadata a file |
+//! | byte-compatible segment files | out of scope: Kafka's v2 batch layout, but CRC-32 instead of CRC-32C |
+//!
 //! # Errors
 //!
 //! Every failure is a variant of [`Error`], whose message says what happened

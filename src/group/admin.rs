@@ -216,19 +216,37 @@ impl ConsumerGroup {
         if !group.describe().members().is_empty() {
             return Err(Error::GroupNotEmpty(self.name.clone()));
         }
-        let core = self.groups.core();
-        let partitions = core.partition_count(topic)?;
-        let mut offsets = Offsets::new();
-        for p in 0..partitions {
-            let tp = TopicPartition::new(topic, p);
-            let target = self.target(&tp, spec)?;
-            offsets.insert(tp, OffsetAndMetadata::new(target));
-        }
+        let offsets: Offsets = self
+            .plan_reset_offsets(topic, spec)?
+            .into_iter()
+            .map(|(tp, offset)| (tp, OffsetAndMetadata::new(offset)))
+            .collect();
         group.admin_commit(&offsets)?;
         Ok(offsets
             .into_iter()
             .map(|(tp, o)| (tp, o.offset()))
             .collect())
+    }
+
+    /// The offsets [`reset_offsets`](Self::reset_offsets) would commit for
+    /// every partition of `topic`, without committing anything: the dry run
+    /// of Kafka's `kafka-consumer-groups --reset-offsets`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`], and whatever reading the offsets can fail with.
+    pub fn plan_reset_offsets(
+        &self,
+        topic: &str,
+        spec: OffsetSpec,
+    ) -> Result<Vec<(TopicPartition, u64)>> {
+        let partitions = self.groups.core().partition_count(topic)?;
+        (0..partitions)
+            .map(|p| {
+                let tp = TopicPartition::new(topic, p);
+                let target = self.target(&tp, spec)?;
+                Ok((tp, target))
+            })
+            .collect()
     }
 
     fn target(&self, tp: &TopicPartition, spec: OffsetSpec) -> Result<u64> {
