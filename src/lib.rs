@@ -98,9 +98,10 @@ pub use group::{
 };
 pub use log::{Log, PartitionInfo, Topic};
 pub use producer::{Partitioner, Producer};
-pub use record::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};
+pub use record::{Compression, ConsumerRecord, Header, ProducerRecord, RecordMetadata};
 pub use storage::{
-    decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
+    decode_batches, dump_segment, encode_batch, encode_compressed_batch, recover_partition,
+    BatchSummary, PartitionSummary,
 };
 pub use topic::TopicPartition;
 

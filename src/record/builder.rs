@@ -2,12 +2,14 @@
 //!
 //! One growing `BytesMut` holds the whole batch; each record's length is
 //! computed before its bytes are written, so no record needs a buffer of its
-//! own.
+//! own. A compressing builder compresses the records as one unit when the
+//! batch is finished.
 
 use bytes::{BufMut, BytesMut};
 
 use super::batch::{compute_crc, ProducerStamp, HEADER_LEN, LOG_OVERHEAD, MAGIC};
 use super::codec::{put_varint, put_varlong, varint_len, varlong_len};
+use super::compression::{compress, Compression};
 use super::types::Header;
 
 /// Kafka's "no timestamp" value, used for the first timestamp of an empty batch.
@@ -20,6 +22,7 @@ pub(crate) struct BatchBuilder {
     first_timestamp: i64,
     max_timestamp: i64,
     count: u32,
+    compression: Compression,
 }
 
 /// Length of a byte string as Kafka encodes it: -1 for null.
@@ -54,7 +57,15 @@ impl BatchBuilder {
             first_timestamp: NO_TIMESTAMP,
             max_timestamp: NO_TIMESTAMP,
             count: 0,
+            compression: Compression::None,
         }
+    }
+
+    /// Compresses the records with `compression` when the batch is finished.
+    #[must_use]
+    pub(crate) fn compressed(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
     }
 
     /// Upper bound of the encoded size of one record.
@@ -109,7 +120,7 @@ impl BatchBuilder {
         offset_delta
     }
 
-    /// Encoded size so far, header included.
+    /// Encoded size so far, header included (before any compression).
     pub(crate) fn size_in_bytes(&self) -> usize {
         self.buf.len()
     }
@@ -119,13 +130,27 @@ impl BatchBuilder {
     }
 
     /// Fills in the header and CRC; base offset 0 and leader epoch -1 until a leader stamps them.
+    ///
+    /// A compressing builder replaces the records with their compressed form.
+    /// Should the codec fail (it cannot on in-memory data, short of inputs
+    /// far beyond any batch limit) the batch is stored uncompressed, which
+    /// every reader accepts.
     pub(crate) fn finish(self, stamp: ProducerStamp) -> BytesMut {
         let BatchBuilder {
             mut buf,
             first_timestamp,
             max_timestamp,
             count,
+            compression,
         } = self;
+        let mut codec = Compression::None;
+        if compression != Compression::None {
+            if let Ok(packed) = compress(compression, buf.get(HEADER_LEN..).unwrap_or_default()) {
+                buf.truncate(HEADER_LEN);
+                buf.extend_from_slice(&packed);
+                codec = compression;
+            }
+        }
         let count = i32::try_from(count).unwrap_or(i32::MAX);
         let batch_length = i32::try_from(buf.len() - LOG_OVERHEAD).unwrap_or(i32::MAX);
         let mut header = [0u8; HEADER_LEN];
@@ -135,7 +160,7 @@ impl BatchBuilder {
         out.put_i32(-1);
         out.put_u8(MAGIC);
         out.put_u32(0);
-        out.put_i16(0);
+        out.put_i16(codec.id());
         out.put_i32(count - 1);
         out.put_i64(first_timestamp);
         out.put_i64(max_timestamp);

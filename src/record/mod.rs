@@ -3,6 +3,7 @@
 mod batch;
 mod builder;
 mod codec;
+mod compression;
 mod types;
 
 #[allow(unused_imports, reason = "part of the record API contract")]
@@ -11,6 +12,7 @@ pub(crate) use batch::{
     BatchHeader, BatchIter, DecodedRecord, ProducerStamp, RecordBatch, HEADER_LEN, MAGIC,
 };
 pub(crate) use builder::BatchBuilder;
+pub use compression::Compression;
 pub use types::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ mod segment;
 
 pub(crate) use checkpoint::{sync_dir, write_atomically};
 pub use inspect::{
-    decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
+    decode_batches, dump_segment, encode_batch, encode_compressed_batch, recover_partition,
+    BatchSummary, PartitionSummary,
 };
 pub(crate) use partition_log::{AppendInfo, PartitionLog, PartitionLogConfig};
 
