@@ -80,7 +80,7 @@ impl Compression {
         match self {
             Compression::None => true,
             Compression::Gzip => cfg!(feature = "gzip"),
-            Compression::Snappy => false,
+            Compression::Snappy => cfg!(feature = "snappy"),
             Compression::Lz4 => false,
             Compression::Zstd => false,
         }
@@ -136,6 +136,8 @@ pub(crate) fn compress(codec: Compression, data: &[u8]) -> std::io::Result<Vec<u
         Compression::None => Ok(data.to_vec()),
         #[cfg(feature = "gzip")]
         Compression::Gzip => gzip::compress(data),
+        #[cfg(feature = "snappy")]
+        Compression::Snappy => snappy::compress(data),
         #[allow(unreachable_patterns, reason = "reached when a codec feature is off")]
         other => Err(std::io::Error::new(
             std::io::ErrorKind::Unsupported,
@@ -154,6 +156,8 @@ pub(crate) fn decompress(
         Compression::None => bounded_copy(data, cap),
         #[cfg(feature = "gzip")]
         Compression::Gzip => gzip::decompress(data, cap),
+        #[cfg(feature = "snappy")]
+        Compression::Snappy => snappy::decompress(data, cap),
         #[allow(unreachable_patterns, reason = "reached when a codec feature is off")]
         other => Err(CorruptionKind::UnsupportedCodec(other.id() as u8)),
     }
@@ -220,6 +224,78 @@ mod gzip {
     /// Concatenated gzip members are one stream, as Java's GZIPInputStream reads them.
     pub(super) fn decompress(data: &[u8], cap: usize) -> Result<Vec<u8>, CorruptionKind> {
         read_capped(MultiGzDecoder::new(data), cap, data.len() * 4, "gzip")
+    }
+}
+
+#[cfg(feature = "snappy")]
+mod snappy {
+    use crate::error::CorruptionKind;
+
+    /// snappy-java's stream magic, then version 1 and compatible version 1.
+    const MAGIC: [u8; 8] = [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0];
+    const HEADER_LEN: usize = 16;
+    const VERSION: i32 = 1;
+    /// snappy-java's default block size (uncompressed bytes per block).
+    const BLOCK: usize = 32 * 1024;
+
+    const CODEC: &str = "snappy";
+
+    pub(super) fn compress(data: &[u8]) -> std::io::Result<Vec<u8>> {
+        let mut encoder = snap::raw::Encoder::new();
+        let mut out = Vec::with_capacity(HEADER_LEN + data.len() / 2 + 64);
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&VERSION.to_be_bytes());
+        out.extend_from_slice(&VERSION.to_be_bytes());
+        for block in data.chunks(BLOCK) {
+            let compressed = encoder.compress_vec(block)?;
+            let len = i32::try_from(compressed.len())
+                .map_err(|_| std::io::Error::other("snappy block too large"))?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(&compressed);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn decompress(data: &[u8], cap: usize) -> Result<Vec<u8>, CorruptionKind> {
+        let mut out = Vec::new();
+        match data.strip_prefix(&MAGIC[..]) {
+            Some(rest) => {
+                let mut blocks = rest
+                    .get(HEADER_LEN - MAGIC.len()..)
+                    .ok_or(CorruptionKind::Truncated)?;
+                while let Some((len, rest)) = blocks.split_first_chunk::<4>() {
+                    let len = usize::try_from(i32::from_be_bytes(*len))
+                        .map_err(|_| CorruptionKind::Decompression(CODEC))?;
+                    let block = rest.get(..len).ok_or(CorruptionKind::Truncated)?;
+                    inflate_block(block, &mut out, cap)?;
+                    blocks = rest.get(len..).unwrap_or_default();
+                }
+                if !blocks.is_empty() {
+                    return Err(CorruptionKind::Truncated);
+                }
+            }
+            None => inflate_block(data, &mut out, cap)?,
+        }
+        Ok(out)
+    }
+
+    /// Appends one raw snappy block; its declared length is checked against
+    /// the cap before any room is made for it.
+    fn inflate_block(block: &[u8], out: &mut Vec<u8>, cap: usize) -> Result<(), CorruptionKind> {
+        let len =
+            snap::raw::decompress_len(block).map_err(|_| CorruptionKind::Decompression(CODEC))?;
+        let start = out.len();
+        let end = start.checked_add(len).filter(|&end| end <= cap);
+        let end = end.ok_or(super::too_large(cap))?;
+        out.resize(end, 0);
+        let slot = out.get_mut(start..).unwrap_or_default();
+        let written = snap::raw::Decoder::new()
+            .decompress(block, slot)
+            .map_err(|_| CorruptionKind::Decompression(CODEC))?;
+        if written != len {
+            return Err(CorruptionKind::Decompression(CODEC));
+        }
+        Ok(())
     }
 }
 

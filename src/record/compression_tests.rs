@@ -130,6 +130,20 @@ fn an_empty_compressed_batch_decodes_to_no_records() {
     }
 }
 
+#[cfg(feature = "snappy")]
+#[test]
+fn snappy_reads_the_raw_block_some_clients_send() {
+    let text = json_like(100);
+    let raw = snap::raw::Encoder::new().compress_vec(&text).unwrap();
+    assert_eq!(
+        decompress(Compression::Snappy, &raw, 1 << 20).unwrap(),
+        text
+    );
+    let framed = compress(Compression::Snappy, &text).unwrap();
+    assert_eq!(&framed[..8], b"\x82SNAPPY\0");
+    assert_eq!(&framed[8..16], [0, 0, 0, 1, 0, 0, 0, 1]);
+}
+
 #[test]
 fn truncated_and_damaged_data_are_typed_errors() {
     let text = json_like(500);
