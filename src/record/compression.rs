@@ -82,7 +82,7 @@ impl Compression {
             Compression::Gzip => cfg!(feature = "gzip"),
             Compression::Snappy => cfg!(feature = "snappy"),
             Compression::Lz4 => cfg!(feature = "lz4"),
-            Compression::Zstd => false,
+            Compression::Zstd => cfg!(feature = "zstd"),
         }
     }
 
@@ -140,6 +140,8 @@ pub(crate) fn compress(codec: Compression, data: &[u8]) -> std::io::Result<Vec<u
         Compression::Snappy => snappy::compress(data),
         #[cfg(feature = "lz4")]
         Compression::Lz4 => lz4::compress(data),
+        #[cfg(feature = "zstd")]
+        Compression::Zstd => zstd::compress(data),
         #[allow(unreachable_patterns, reason = "reached when a codec feature is off")]
         other => Err(std::io::Error::new(
             std::io::ErrorKind::Unsupported,
@@ -162,6 +164,8 @@ pub(crate) fn decompress(
         Compression::Snappy => snappy::decompress(data, cap),
         #[cfg(feature = "lz4")]
         Compression::Lz4 => lz4::decompress(data, cap),
+        #[cfg(feature = "zstd")]
+        Compression::Zstd => zstd::decompress(data, cap),
         #[allow(unreachable_patterns, reason = "reached when a codec feature is off")]
         other => Err(CorruptionKind::UnsupportedCodec(other.id() as u8)),
     }
@@ -336,6 +340,29 @@ mod lz4 {
             return Err(CorruptionKind::Truncated);
         }
         Ok(out)
+    }
+}
+
+#[cfg(feature = "zstd")]
+mod zstd {
+    use super::read_capped;
+    use crate::error::CorruptionKind;
+
+    /// Kafka's default zstd level.
+    const LEVEL: i32 = 3;
+    /// The largest window a frame may ask for (64 MiB, the decompressed
+    /// cap): the decoder's own buffer stays within the cap too.
+    const WINDOW_LOG_MAX: u32 = 26;
+
+    pub(super) fn compress(data: &[u8]) -> std::io::Result<Vec<u8>> {
+        ::zstd::bulk::compress(data, LEVEL)
+    }
+
+    pub(super) fn decompress(data: &[u8], cap: usize) -> Result<Vec<u8>, CorruptionKind> {
+        let error = |_| CorruptionKind::Decompression("zstd");
+        let mut decoder = ::zstd::stream::read::Decoder::with_buffer(data).map_err(error)?;
+        decoder.window_log_max(WINDOW_LOG_MAX).map_err(error)?;
+        read_capped(decoder, cap, data.len() * 4, "zstd")
     }
 }
 
