@@ -283,6 +283,11 @@ impl RecordBatch {
         }
     }
 
+    /// The whole batch, header included, as stored.
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.data
+    }
+
     /// The encoded records: a slice of the batch, or their decompressed copy.
     pub(crate) fn record_bytes(&self) -> Result<Bytes, CorruptionKind> {
         let compressed = self.data.slice(HEADER_LEN.min(self.data.len())..);

@@ -4,6 +4,7 @@ mod batch;
 mod builder;
 mod codec;
 mod compression;
+mod rewrite;
 mod types;
 
 #[allow(unused_imports, reason = "part of the record API contract")]
@@ -13,6 +14,7 @@ pub(crate) use batch::{
 };
 pub(crate) use builder::BatchBuilder;
 pub use compression::Compression;
+pub(crate) use rewrite::rebuild_batch;
 pub use types::{ConsumerRecord, Header, ProducerRecord, RecordMetadata};
 
 #[cfg(test)]

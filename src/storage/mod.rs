@@ -3,6 +3,7 @@
 //! Knows nothing about brokers or clients.
 
 mod checkpoint;
+mod cleaner;
 mod index;
 mod inspect;
 mod layout;
@@ -11,14 +12,24 @@ mod read;
 mod recovery;
 mod retention;
 mod segment;
+mod swap;
 
 pub(crate) use checkpoint::{sync_dir, write_atomically};
+#[allow(
+    unused_imports,
+    reason = "the compaction API the cluster runtime will drive"
+)]
+pub(crate) use cleaner::{CleanOutcome, CleanerConfig, CleanerState};
 pub use inspect::{
     decode_batches, dump_segment, encode_batch, encode_compressed_batch, recover_partition,
     BatchSummary, PartitionSummary,
 };
 pub(crate) use partition_log::{AppendInfo, PartitionLog, PartitionLogConfig};
 
+#[cfg(test)]
+mod cleaner_crash_tests;
+#[cfg(test)]
+mod cleaner_tests;
 #[cfg(test)]
 mod corpus;
 #[cfg(test)]
