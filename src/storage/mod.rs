@@ -1,4 +1,5 @@
-//! One replica of one partition on disk: segments, indexes, recovery, retention.
+//! One replica of one partition on disk: segments, indexes, recovery,
+//! retention, compaction.
 //!
 //! Knows nothing about brokers or clients.
 
