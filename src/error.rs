@@ -40,6 +40,18 @@ pub enum CorruptionKind {
     },
     /// Any other structural problem, named.
     Malformed(&'static str),
+    /// The batch names a compression codec that is unknown or not compiled
+    /// in (enable the codec's cargo feature).
+    UnsupportedCodec(u8),
+    /// The compressed records of a batch do not decompress with the codec
+    /// the batch names.
+    Decompression(&'static str),
+    /// The records of a compressed batch expand past the allowed size (a
+    /// decompression bomb, or a batch larger than any producer sends).
+    DecompressedTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
 }
 
 impl std::fmt::Display for CorruptionKind {
@@ -58,6 +70,14 @@ impl std::fmt::Display for CorruptionKind {
                 write!(f, "offset {found} where at least {expected} was expected")
             }
             Self::Malformed(what) => write!(f, "malformed data: {what}"),
+            Self::UnsupportedCodec(id) => write!(
+                f,
+                "compression codec {id} is unknown or not compiled in (enable its cargo feature)"
+            ),
+            Self::Decompression(codec) => write!(f, "{codec} data does not decompress"),
+            Self::DecompressedTooLarge { limit } => {
+                write!(f, "compressed records expand past {limit} bytes")
+            }
         }
     }
 }

@@ -4,7 +4,8 @@
 //! record batches from bytes ([`decode_batches`]) or a segment file
 //! ([`dump_segment`]), check and repair a partition directory
 //! ([`recover_partition`]), and encode records into batch bytes
-//! ([`encode_batch`]) for tools and tests that build segment files.
+//! ([`encode_batch`], [`encode_compressed_batch`]) for tools and tests that
+//! build segment files.
 //!
 //! # Examples
 //! ```
@@ -17,5 +18,6 @@
 //! ```
 
 pub use crate::storage::{
-    decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
+    decode_batches, dump_segment, encode_batch, encode_compressed_batch, recover_partition,
+    BatchSummary, PartitionSummary,
 };

@@ -141,7 +141,7 @@ pub use group::{
 pub use log::{Log, LogBuilder, PartitionOffsets, Topic};
 pub use producer::{Partitioner, Producer, ProducerConfig};
 pub use record::{
-    ConsumerRecord, Header, IntoPayload, ProducerRecord, RecordMetadata, TimestampType,
+    Compression, ConsumerRecord, Header, IntoPayload, ProducerRecord, RecordMetadata, TimestampType,
 };
 pub use topic::TopicPartition;
 

@@ -28,6 +28,7 @@ fn main() {
         .sample_size(10)
         .configure_from_args();
     codec::benches(&mut criterion);
+    codec::compression_benches(&mut criterion);
     append::benches(&mut criterion);
     read::benches(&mut criterion);
     index::benches(&mut criterion);

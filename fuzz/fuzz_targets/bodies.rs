@@ -4,8 +4,11 @@
 
 use std::fs;
 
-use tidelog::inspect::{decode_batches, dump_segment, encode_batch, recover_partition};
-use tidelog::{Error, ProducerRecord};
+use tidelog::inspect::{
+    decode_batches, dump_segment, encode_batch, encode_compressed_batch, recover_partition,
+    BatchSummary,
+};
+use tidelog::{Compression, CorruptionKind, Error, ProducerRecord};
 
 /// Decoding arbitrary bytes as record batches never panics; whatever
 /// decodes re-encodes to batches that decode to the same records.
@@ -17,35 +20,95 @@ pub(crate) fn record_batch_decode(data: &[u8]) {
     };
     for batch in &batches {
         assert!(batch.base_offset() <= batch.last_offset());
-        let records: Vec<ProducerRecord> = batch
-            .records()
-            .iter()
-            .map(|r| {
-                let mut out = match r.value() {
-                    Some(v) => ProducerRecord::new("t", v),
-                    None => ProducerRecord::tombstone("t"),
-                };
-                if let Some(k) = r.key() {
-                    out = out.key(k);
-                }
-                for h in r.headers() {
-                    out = out.header(h.name(), h.value_bytes().clone());
-                }
-                out.timestamp(r.timestamp())
-            })
-            .collect();
-        if records.is_empty() {
-            continue;
+        assert_reencodes(batch, batch.compression());
+    }
+}
+
+/// Arbitrary bytes as the compressed records of a batch with a valid
+/// header and checksum (so every input reaches the decompressors) decode or
+/// fail with a corruption error, never a panic or an unbounded allocation;
+/// whatever decodes re-encodes with the same codec to the same records.
+///
+/// Input layout: one selector byte (bits 0-2: codec code modulo 5, bits
+/// 3-7: declared record count), then the records bytes.
+pub(crate) fn compressed_batch_decode(data: &[u8]) {
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let codec = Compression::ALL[usize::from(selector & 0x07) % Compression::ALL.len()];
+    let batch = forge_batch(codec, i32::from(selector >> 3), body);
+    match decode_batches(&batch) {
+        Ok(batches) => {
+            assert_eq!(batches.len(), 1);
+            assert_eq!(batches[0].compression(), codec);
+            assert_reencodes(&batches[0], codec);
         }
-        let again = decode_batches(&encode_batch(&records)).expect("re-encoded batch decodes");
-        let decoded = again[0].records();
-        assert_eq!(decoded.len(), batch.records().len());
-        for (a, b) in decoded.iter().zip(batch.records()) {
-            assert_eq!(
-                (a.key(), a.value(), a.headers()),
-                (b.key(), b.value(), b.headers())
-            );
-        }
+        Err(Error::Corrupt {
+            kind: CorruptionKind::ChecksumMismatch { .. },
+            ..
+        }) => panic!("forge_batch must compute the batch checksum as the decoder does"),
+        Err(Error::Corrupt { .. }) => {}
+        Err(other) => panic!("decode returned a non-corruption error: {other}"),
+    }
+}
+
+/// Builds one batch around `records` (the bytes after the header) under
+/// `codec`, with a consistent length, record count and checksum.
+pub(crate) fn forge_batch(codec: Compression, record_count: i32, records: &[u8]) -> Vec<u8> {
+    let template = encode_batch(&[ProducerRecord::new("t", "x").timestamp(0)]);
+    let mut batch = template[..HEADER_LEN].to_vec();
+    batch.extend_from_slice(records);
+    let length = i32::try_from(batch.len() - 12).expect("fuzz inputs are small");
+    let code: i16 = match codec {
+        Compression::None => 0,
+        Compression::Gzip => 1,
+        Compression::Snappy => 2,
+        Compression::Lz4 => 3,
+        Compression::Zstd => 4,
+    };
+    batch[8..12].copy_from_slice(&length.to_be_bytes());
+    batch[21..23].copy_from_slice(&code.to_be_bytes());
+    batch[23..27].copy_from_slice(&(record_count.max(1) - 1).to_be_bytes());
+    batch[57..61].copy_from_slice(&record_count.to_be_bytes());
+    // The batch checksum: CRC-32 over everything after the CRC field.
+    let crc = crc32fast::hash(&batch[21..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+    batch
+}
+
+const HEADER_LEN: usize = 61;
+
+/// Re-encoding a decoded batch's records with `codec` gives the same records.
+fn assert_reencodes(batch: &BatchSummary, codec: Compression) {
+    let records: Vec<ProducerRecord> = batch
+        .records()
+        .iter()
+        .map(|r| {
+            let mut out = match r.value_bytes() {
+                Some(v) => ProducerRecord::new("t", v.clone()),
+                None => ProducerRecord::tombstone("t"),
+            };
+            if let Some(k) = r.key_bytes() {
+                out = out.key(k.clone());
+            }
+            for h in r.headers() {
+                out = out.header(h.name(), h.value_bytes().clone());
+            }
+            out.timestamp(r.timestamp())
+        })
+        .collect();
+    if records.is_empty() {
+        return;
+    }
+    let bytes = encode_compressed_batch(&records, codec);
+    let again = decode_batches(&bytes).expect("re-encoded batch decodes");
+    let decoded = again[0].records();
+    assert_eq!(decoded.len(), batch.records().len());
+    for (a, b) in decoded.iter().zip(batch.records()) {
+        assert_eq!(
+            (a.key(), a.value(), a.headers()),
+            (b.key(), b.value(), b.headers())
+        );
     }
 }
 

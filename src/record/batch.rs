@@ -11,15 +11,19 @@
 //! The CRC starts after the leader epoch and CRC fields, so a leader stamps the
 //! base offset and its epoch into a finished batch without recomputing it.
 //!
+//! When the codec bits name a codec, everything after the header is the
+//! records compressed as one unit (see [`super::compression`]); decoding
+//! decompresses transparently, within a bounded size.
+//!
 //! Differences from Kafka's bytes: the checksum is CRC-32 (IEEE, as
 //! `crc32fast` computes it), not Kafka's CRC-32C, so tidelog segments are not
-//! byte-compatible with Kafka's; compression is not supported (codec bits
-//! must be 0); and a null header value decodes as an empty value, since
-//! [`Header`] holds plain bytes.
+//! byte-compatible with Kafka's; and a null header value decodes as an empty
+//! value, since [`Header`] holds plain bytes.
 
 use bytes::Bytes;
 
 use super::codec::Cursor;
+use super::compression::{decompress, decompressed_cap, Compression};
 use super::types::Header;
 use crate::error::CorruptionKind;
 use crate::record::TimestampType;
@@ -38,8 +42,6 @@ const MAX_TIMESTAMP_AT: usize = 35;
 const PRODUCER_ID_AT: usize = 43;
 /// Attribute bit 3: the timestamps are the broker's append time.
 const LOG_APPEND_TIME_FLAG: i16 = 0x08;
-/// Attribute bits 0-2: the compression codec; tidelog writes only "none".
-const COMPRESSION_MASK: i16 = 0x07;
 
 /// The decoded fixed header of one batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,11 +99,9 @@ impl BatchHeader {
         if self.base_offset < 0 {
             return Err(CorruptionKind::Malformed("negative base offset"));
         }
-        if self.attributes & COMPRESSION_MASK != 0 {
-            return Err(CorruptionKind::Malformed(
-                "compressed batches are not supported",
-            ));
-        }
+        // A codec this build lacks is refused when the records are decoded,
+        // not here: recovery must not truncate a log at a valid batch.
+        Compression::from_attributes(self.attributes)?;
         if self.last_offset_delta < 0 || self.record_count < 0 {
             return Err(CorruptionKind::Malformed(
                 "a batch must hold at least one record",
@@ -129,6 +129,11 @@ impl BatchHeader {
     /// base_offset + last_offset_delta.
     pub(crate) fn last_offset(&self) -> i64 {
         self.base_offset + i64::from(self.last_offset_delta)
+    }
+
+    /// The codec of the records (attribute bits 0-2; `parse` checked them).
+    pub(crate) fn compression(&self) -> Compression {
+        Compression::from_attributes(self.attributes).unwrap_or_default()
     }
 
     pub(crate) fn timestamp_type(&self) -> TimestampType {
@@ -259,24 +264,51 @@ impl RecordBatch {
         &self.header
     }
 
-    /// Decodes the records lazily; a malformed record yields an error and ends the iteration.
+    /// Decodes the records lazily, decompressing them first if the batch is
+    /// compressed; a malformed record yields an error and ends the iteration.
     pub(crate) fn records(
         &self,
     ) -> impl Iterator<Item = Result<DecodedRecord, CorruptionKind>> + '_ {
+        let (body, pending) = match self.record_bytes() {
+            Ok(body) => (body, None),
+            Err(kind) => (Bytes::new(), Some(kind)),
+        };
         RecordIter {
-            batch: self,
-            pos: HEADER_LEN,
+            header: &self.header,
+            body,
+            pos: 0,
             left: self.header.record_count,
+            pending,
             done: false,
+        }
+    }
+
+    /// The whole batch, header included, as stored.
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// The encoded records: a slice of the batch, or their decompressed copy.
+    pub(crate) fn record_bytes(&self) -> Result<Bytes, CorruptionKind> {
+        let compressed = self.data.slice(HEADER_LEN.min(self.data.len())..);
+        match self.header.compression() {
+            Compression::None => Ok(compressed),
+            codec => {
+                let cap = decompressed_cap(self.header.record_count)?;
+                decompress(codec, &compressed, cap).map(Bytes::from)
+            }
         }
     }
 }
 
 /// Walks the records of one batch.
 struct RecordIter<'a> {
-    batch: &'a RecordBatch,
+    header: &'a BatchHeader,
+    body: Bytes,
     pos: usize,
     left: i32,
+    /// A decompression failure, reported as the first item.
+    pending: Option<CorruptionKind>,
     done: bool,
 }
 
@@ -287,9 +319,13 @@ impl Iterator for RecordIter<'_> {
         if self.done {
             return None;
         }
+        if let Some(kind) = self.pending.take() {
+            self.done = true;
+            return Some(Err(kind));
+        }
         if self.left == 0 {
             self.done = true;
-            if self.pos != self.batch.data.len() {
+            if self.pos != self.body.len() {
                 return Some(Err(CorruptionKind::Malformed(
                     "bytes after the last record",
                 )));
@@ -297,7 +333,7 @@ impl Iterator for RecordIter<'_> {
             return None;
         }
         self.left -= 1;
-        let result = decode_record(self.batch, &mut self.pos);
+        let result = decode_record(self.header, &self.body, &mut self.pos);
         if result.is_err() {
             self.done = true;
         }
@@ -305,9 +341,12 @@ impl Iterator for RecordIter<'_> {
     }
 }
 
-/// Decodes the record at `*pos`, advancing past it.
-fn decode_record(batch: &RecordBatch, pos: &mut usize) -> Result<DecodedRecord, CorruptionKind> {
-    let data = &batch.data;
+/// Decodes the record at `*pos` of the records `data`, advancing past it.
+fn decode_record(
+    header: &BatchHeader,
+    data: &Bytes,
+    pos: &mut usize,
+) -> Result<DecodedRecord, CorruptionKind> {
     let mut cursor = Cursor::at(data, *pos);
     let length = cursor.varint()?;
     let length = usize::try_from(length).map_err(|_| CorruptionKind::BadLength(length.into()))?;
@@ -318,7 +357,7 @@ fn decode_record(batch: &RecordBatch, pos: &mut usize) -> Result<DecodedRecord, 
     let _attributes = cursor.i8()?;
     let timestamp_delta = cursor.varlong()?;
     let offset_delta = cursor.varint()?;
-    if offset_delta < 0 || offset_delta > batch.header.last_offset_delta {
+    if offset_delta < 0 || offset_delta > header.last_offset_delta {
         return Err(CorruptionKind::Malformed(
             "record offset delta outside the batch",
         ));
@@ -332,12 +371,12 @@ fn decode_record(batch: &RecordBatch, pos: &mut usize) -> Result<DecodedRecord, 
         ));
     }
     *pos = end;
-    let timestamp = match batch.header.timestamp_type() {
-        TimestampType::LogAppendTime => batch.header.max_timestamp,
-        TimestampType::CreateTime => batch.header.first_timestamp.wrapping_add(timestamp_delta),
+    let timestamp = match header.timestamp_type() {
+        TimestampType::LogAppendTime => header.max_timestamp,
+        TimestampType::CreateTime => header.first_timestamp.wrapping_add(timestamp_delta),
     };
     Ok(DecodedRecord {
-        offset: batch.header.base_offset + i64::from(offset_delta),
+        offset: header.base_offset + i64::from(offset_delta),
         timestamp,
         key,
         value,

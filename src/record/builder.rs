@@ -2,12 +2,14 @@
 //!
 //! One growing `BytesMut` holds the whole batch; each record's length is
 //! computed before its bytes are written, so no record needs a buffer of its
-//! own.
+//! own. A compressing builder compresses the records as one unit when the
+//! batch is finished.
 
 use bytes::{BufMut, BytesMut};
 
-use super::batch::{compute_crc, ProducerStamp, HEADER_LEN, LOG_OVERHEAD, MAGIC};
+use super::batch::{compute_crc, BatchHeader, ProducerStamp, HEADER_LEN, LOG_OVERHEAD, MAGIC};
 use super::codec::{put_varint, put_varlong, varint_len, varlong_len};
+use super::compression::{compress, Compression};
 use super::types::Header;
 
 /// Kafka's "no timestamp" value, used for the first timestamp of an empty batch.
@@ -20,6 +22,7 @@ pub(crate) struct BatchBuilder {
     first_timestamp: i64,
     max_timestamp: i64,
     count: u32,
+    compression: Compression,
 }
 
 /// Length of a byte string as Kafka encodes it: -1 for null.
@@ -54,7 +57,15 @@ impl BatchBuilder {
             first_timestamp: NO_TIMESTAMP,
             max_timestamp: NO_TIMESTAMP,
             count: 0,
+            compression: Compression::None,
         }
+    }
+
+    /// Compresses the records with `compression` when the batch is finished.
+    #[must_use]
+    pub(crate) fn compressed(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
     }
 
     /// Upper bound of the encoded size of one record.
@@ -85,31 +96,19 @@ impl BatchBuilder {
         }
         let timestamp_delta = timestamp.wrapping_sub(self.first_timestamp);
         let offset_delta_wire = i32::try_from(offset_delta).unwrap_or(i32::MAX);
-        let body = 1
-            + varlong_len(timestamp_delta)
-            + varint_len(offset_delta_wire)
-            + nullable_size(key)
-            + nullable_size(value)
-            + headers_size(headers);
-        let body_wire = i32::try_from(body).unwrap_or(i32::MAX);
-        let buf = &mut self.buf;
-        buf.reserve(body + varint_len(body_wire));
-        put_varint(buf, body_wire);
-        buf.put_i8(0);
-        put_varlong(buf, timestamp_delta);
-        put_varint(buf, offset_delta_wire);
-        put_nullable(buf, key);
-        put_nullable(buf, value);
-        put_varint(buf, i32::try_from(headers.len()).unwrap_or(i32::MAX));
-        for header in headers {
-            put_nullable(buf, Some(header.name().as_bytes()));
-            put_nullable(buf, Some(header.value()));
-        }
+        put_record(
+            &mut self.buf,
+            offset_delta_wire,
+            timestamp_delta,
+            key,
+            value,
+            headers,
+        );
         self.count += 1;
         offset_delta
     }
 
-    /// Encoded size so far, header included.
+    /// Encoded size so far, header included (before any compression).
     pub(crate) fn size_in_bytes(&self) -> usize {
         self.buf.len()
     }
@@ -119,38 +118,104 @@ impl BatchBuilder {
     }
 
     /// Fills in the header and CRC; base offset 0 and leader epoch -1 until a leader stamps them.
+    ///
+    /// A compressing builder replaces the records with their compressed form.
+    /// Should the codec fail (it cannot on in-memory data, short of inputs
+    /// far beyond any batch limit) the batch is stored uncompressed, which
+    /// every reader accepts.
     pub(crate) fn finish(self, stamp: ProducerStamp) -> BytesMut {
         let BatchBuilder {
             mut buf,
             first_timestamp,
             max_timestamp,
             count,
+            compression,
         } = self;
+        let mut codec = Compression::None;
+        if compression != Compression::None {
+            if let Ok(packed) = compress(compression, buf.get(HEADER_LEN..).unwrap_or_default()) {
+                buf.truncate(HEADER_LEN);
+                buf.extend_from_slice(&packed);
+                codec = compression;
+            }
+        }
         let count = i32::try_from(count).unwrap_or(i32::MAX);
-        let batch_length = i32::try_from(buf.len() - LOG_OVERHEAD).unwrap_or(i32::MAX);
-        let mut header = [0u8; HEADER_LEN];
-        let mut out = &mut header[..];
-        out.put_i64(0);
-        out.put_i32(batch_length);
-        out.put_i32(-1);
-        out.put_u8(MAGIC);
-        out.put_u32(0);
-        out.put_i16(0);
-        out.put_i32(count - 1);
-        out.put_i64(first_timestamp);
-        out.put_i64(max_timestamp);
-        out.put_i64(stamp.producer_id);
-        out.put_i16(stamp.producer_epoch);
-        out.put_i32(stamp.base_sequence);
-        out.put_i32(count);
-        if let Some(slot) = buf.get_mut(..HEADER_LEN) {
-            slot.copy_from_slice(&header);
-        }
-        let crc = compute_crc(&buf);
-        if let Some(slot) = buf.get_mut(17..21) {
-            slot.copy_from_slice(&crc.to_be_bytes());
-        }
+        let header = BatchHeader {
+            base_offset: 0,
+            batch_length: 0,
+            leader_epoch: -1,
+            magic: MAGIC,
+            crc: 0,
+            attributes: codec.id(),
+            last_offset_delta: count - 1,
+            first_timestamp,
+            max_timestamp,
+            producer_id: stamp.producer_id,
+            producer_epoch: stamp.producer_epoch,
+            base_sequence: stamp.base_sequence,
+            record_count: count,
+        };
+        seal(&mut buf, &header);
         buf
+    }
+}
+
+/// Appends one record with explicit offset and timestamp deltas.
+#[inline]
+pub(super) fn put_record(
+    buf: &mut BytesMut,
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[Header],
+) {
+    let body = 1
+        + varlong_len(timestamp_delta)
+        + varint_len(offset_delta)
+        + nullable_size(key)
+        + nullable_size(value)
+        + headers_size(headers);
+    let body_wire = i32::try_from(body).unwrap_or(i32::MAX);
+    buf.reserve(body + varint_len(body_wire));
+    put_varint(buf, body_wire);
+    buf.put_i8(0);
+    put_varlong(buf, timestamp_delta);
+    put_varint(buf, offset_delta);
+    put_nullable(buf, key);
+    put_nullable(buf, value);
+    put_varint(buf, i32::try_from(headers.len()).unwrap_or(i32::MAX));
+    for header in headers {
+        put_nullable(buf, Some(header.name().as_bytes()));
+        put_nullable(buf, Some(header.value()));
+    }
+}
+
+/// Writes `header` (its batch length taken from `buf`) over the first
+/// `HEADER_LEN` bytes of `buf`, then the CRC over the rest.
+pub(super) fn seal(buf: &mut BytesMut, header: &BatchHeader) {
+    let batch_length = i32::try_from(buf.len() - LOG_OVERHEAD).unwrap_or(i32::MAX);
+    let mut bytes = [0u8; HEADER_LEN];
+    let mut out = &mut bytes[..];
+    out.put_i64(header.base_offset);
+    out.put_i32(batch_length);
+    out.put_i32(header.leader_epoch);
+    out.put_u8(MAGIC);
+    out.put_u32(0);
+    out.put_i16(header.attributes);
+    out.put_i32(header.last_offset_delta);
+    out.put_i64(header.first_timestamp);
+    out.put_i64(header.max_timestamp);
+    out.put_i64(header.producer_id);
+    out.put_i16(header.producer_epoch);
+    out.put_i32(header.base_sequence);
+    out.put_i32(header.record_count);
+    if let Some(slot) = buf.get_mut(..HEADER_LEN) {
+        slot.copy_from_slice(&bytes);
+    }
+    let crc = compute_crc(buf);
+    if let Some(slot) = buf.get_mut(17..21) {
+        slot.copy_from_slice(&crc.to_be_bytes());
     }
 }
 

@@ -3,7 +3,9 @@
 mod batch;
 mod builder;
 mod codec;
+mod compression;
 mod payload;
+mod rewrite;
 mod types;
 
 #[allow(unused_imports, reason = "part of the record API contract")]
@@ -12,7 +14,9 @@ pub(crate) use batch::{
     BatchHeader, BatchIter, DecodedRecord, ProducerStamp, RecordBatch, HEADER_LEN, MAGIC,
 };
 pub(crate) use builder::BatchBuilder;
+pub use compression::Compression;
 pub use payload::IntoPayload;
+pub(crate) use rewrite::rebuild_batch;
 pub use types::{ConsumerRecord, Header, ProducerRecord, RecordMetadata, TimestampType};
 
 #[cfg(test)]

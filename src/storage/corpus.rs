@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::partition_log::PartitionLogConfig;
 use super::tests::{batch, config, open};
 use crate::record::TimestampType;
-use crate::record::{BatchBuilder, Header, ProducerStamp, HEADER_LEN};
+use crate::record::{BatchBuilder, Compression, Header, ProducerStamp, HEADER_LEN};
 
 fn corpus_dir(target: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -71,6 +71,24 @@ fn write_fuzz_seed_corpus() {
     fs::write(decode.join("torn-tail"), &log[..log.len() - 7]).unwrap();
     fs::write(decode.join("flipped-bit"), &flipped).unwrap();
     fs::write(decode.join("zero-header"), [0u8; HEADER_LEN]).unwrap();
+
+    let compressed = corpus_dir("compressed_batch_decode");
+    for codec in Compression::ALL {
+        let mut builder = BatchBuilder::new(0).compressed(codec);
+        for i in 0..4 {
+            let value = format!("{{\"id\":{i},\"kind\":\"sample\"}}");
+            builder.push(i, Some(b"key"), Some(value.as_bytes()), &[]);
+        }
+        let batch = builder.finish(ProducerStamp::NONE).to_vec();
+        fs::write(decode.join(format!("compressed-{codec}")), &batch).unwrap();
+        // Selector: codec code in bits 0-2, record count (4) in bits 3-7.
+        let mut seed = vec![codec.id() as u8 | 4 << 3];
+        seed.extend_from_slice(&batch[HEADER_LEN..]);
+        fs::write(compressed.join(codec.name()), &seed).unwrap();
+        let mut cut = seed.clone();
+        cut.truncate(seed.len() / 2);
+        fs::write(compressed.join(format!("{codec}-truncated")), &cut).unwrap();
+    }
 
     let recovery = corpus_dir("segment_recovery");
     let mut zero_tail = log.clone();

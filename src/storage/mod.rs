@@ -1,8 +1,10 @@
-//! One replica of one partition on disk: segments, indexes, recovery, retention.
+//! One replica of one partition on disk: segments, indexes, recovery,
+//! retention, compaction.
 //!
 //! Knows nothing about brokers or clients.
 
 mod checkpoint;
+mod cleaner;
 mod epoch_checkpoint;
 mod index;
 mod inspect;
@@ -12,14 +14,25 @@ mod read;
 mod recovery;
 mod retention;
 mod segment;
+mod swap;
 
 pub(crate) use checkpoint::{sync_dir, write_atomically};
+#[allow(
+    unused_imports,
+    reason = "the compaction API the cluster runtime will drive"
+)]
+pub(crate) use cleaner::{CleanOutcome, CleanerConfig, CleanerState};
 pub(crate) use epoch_checkpoint::{EpochEntry, LeaderEpochCheckpoint};
 pub use inspect::{
-    decode_batches, dump_segment, encode_batch, recover_partition, BatchSummary, PartitionSummary,
+    decode_batches, dump_segment, encode_batch, encode_compressed_batch, recover_partition,
+    BatchSummary, PartitionSummary,
 };
 pub(crate) use partition_log::{AppendInfo, PartitionLog, PartitionLogConfig};
 
+#[cfg(test)]
+mod cleaner_crash_tests;
+#[cfg(test)]
+mod cleaner_tests;
 #[cfg(test)]
 mod corpus;
 #[cfg(test)]

@@ -17,6 +17,7 @@ use parking_lot::{Mutex, RwLock};
 use super::checkpoint::{
     read_offset_checkpoint, sync_dir, sync_parent, write_atomically, write_offset_checkpoint,
 };
+use super::cleaner::CleanerState;
 use super::layout::{CLEAN_SHUTDOWN, LOG_START_OFFSET, RECOVERY_POINT};
 use super::recovery::{open_segments, RecoveryPlan};
 use super::segment::Segment;
@@ -78,6 +79,9 @@ pub(crate) struct PartitionLog {
     /// ("fsyncgate"), so nothing more is acknowledged until a reopen runs
     /// recovery against what is really on disk.
     pub(super) poison: Mutex<Option<Error>>,
+    /// What the log cleaner did; held through a cleaning pass, so passes
+    /// never overlap.
+    pub(super) cleaner: Mutex<CleanerState>,
 }
 
 pub(super) fn now_ms() -> i64 {
@@ -140,6 +144,7 @@ impl PartitionLog {
             log_end_offset: AtomicU64::new(log_end_offset),
             closed: AtomicBool::new(false),
             poison: Mutex::new(None),
+            cleaner: Mutex::new(CleanerState::default()),
         })
     }
 

@@ -1,7 +1,8 @@
 //! Opening a partition directory: find the segments, verify what may be
 //! torn, cut it off, and make the indexes match the log.
 //!
-//! The steps, in order: [`list_segments`] → [`verify_segment`] (the active
+//! The steps, in order: finish or discard an interrupted compaction swap
+//! (see [`swap`](super::swap)) → [`list_segments`] → [`verify_segment`] (the active
 //! segment, and every segment after the recovery point after an unclean
 //! shutdown) → [`truncate_torn_tail`] → [`rebuild_index`]. Segments before
 //! the recovery point were fsynced when they were rolled; their indexes are
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use super::index::{IndexFile, OffsetEntry, TimeEntry};
 use super::layout::{parse_segment_file, segment_path, FileKind};
 use super::segment::{open_log_file, Segment, SegmentState};
+use super::swap::finish_interrupted_swaps;
 use crate::error::{CorruptionKind, Error, Result};
 use crate::record::{verify, BatchHeader, HEADER_LEN};
 
@@ -75,6 +77,7 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<u64>> {
 
 /// Opens every segment of `dir` according to `plan`. `Ok(empty)` if none.
 pub(crate) fn open_segments(dir: &Path, plan: &RecoveryPlan) -> Result<Vec<Arc<Segment>>> {
+    finish_interrupted_swaps(dir)?;
     let bases = list_segments(dir)?;
     let scan_from = bases
         .iter()

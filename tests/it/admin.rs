@@ -83,7 +83,10 @@ fn deleted_records_are_gone_on_the_leader_its_followers_and_after_a_reopen() {
     let err = topic.delete_records(0, 11).unwrap_err();
     assert!(matches!(err, Error::OffsetOutOfRange { .. }), "{err}");
     let offsets = topic.partition(0).unwrap();
-    assert_eq!((offsets.log_start_offset(), offsets.log_end_offset()), (6, 10));
+    assert_eq!(
+        (offsets.log_start_offset(), offsets.log_end_offset()),
+        (6, 10)
+    );
     let offsets_of = |records: &[tidelog::ConsumerRecord]| -> Vec<u64> {
         records.iter().map(|r| r.offset()).collect()
     };
@@ -103,7 +106,8 @@ fn deleted_records_are_gone_on_the_leader_its_followers_and_after_a_reopen() {
     });
     let offsets = topic.partition(0).unwrap();
     assert_eq!(
-        offsets.log_start_offset(), 6,
+        offsets.log_start_offset(),
+        6,
         "the new leader deleted them too"
     );
     let records = read_topic(&log, "events", 5).unwrap();

@@ -7,12 +7,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use tidelog::inspect::{decode_batches, dump_segment, recover_partition};
-use tidelog::Error;
+use tidelog::{Compression, Error};
 
 #[path = "../../fuzz/fuzz_targets/bodies.rs"]
 mod bodies;
 
-pub(crate) use bodies::{record_batch_decode, segment_recovery};
+pub(crate) use bodies::{compressed_batch_decode, record_batch_decode, segment_recovery};
 
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -39,6 +39,22 @@ fn record_batch_decode_seeds_replay_without_panicking() {
         decoded += usize::from(decode_batches(&bytes).is_ok());
     }
     assert!(decoded >= 3, "the valid seeds must decode");
+}
+
+#[test]
+fn compressed_batch_decode_seeds_replay_and_cover_every_codec() {
+    let mut decoded = Vec::new();
+    for (_, bytes) in corpus("compressed_batch_decode") {
+        compressed_batch_decode(&bytes);
+        let codec = Compression::ALL[usize::from(bytes[0] & 7) % Compression::ALL.len()];
+        let batch = bodies::forge_batch(codec, i32::from(bytes[0] >> 3), &bytes[1..]);
+        if decode_batches(&batch).is_ok_and(|b| !b[0].records().is_empty()) {
+            decoded.push(codec);
+        }
+    }
+    for codec in Compression::ALL {
+        assert!(decoded.contains(&codec), "no valid {codec} seed");
+    }
 }
 
 #[test]

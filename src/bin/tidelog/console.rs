@@ -236,7 +236,7 @@ fn print_records(
 ) -> Result<u64, CliError> {
     let mut consumer = log.consumer(config)?;
     if options.group.is_some() {
-        consumer.subscribe(&[topic])?;
+        consumer.subscribe([topic])?;
     } else {
         let partitions = log.topic(topic)?.partition_count();
         let all: Vec<_> = (0..partitions)
@@ -311,9 +311,9 @@ fn print_record(out: &mut impl Write, record: &ConsumerRecord, format: &Format) 
         write!(out, "Offset:{}{sep}", record.offset())?;
     }
     if format.print_key {
-        write!(out, "{}{sep}", text(record.key().map(|k| &k[..])))?;
+        write!(out, "{}{sep}", text(record.key()))?;
     }
-    writeln!(out, "{}", text(record.value().map(|v| &v[..])))
+    writeln!(out, "{}", text(record.value()))
 }
 
 fn text(bytes: Option<&[u8]>) -> String {

@@ -70,8 +70,8 @@ fn print_batch(out: &mut impl Write, batch: &BatchSummary, records: bool) -> io:
                 record.offset(),
                 batch.timestamp_type(),
                 record.timestamp(),
-                text(record.key().map(|k| &k[..])),
-                text(record.value().map(|v| &v[..])),
+                text(record.key()),
+                text(record.value()),
             )?;
         }
     }

@@ -1,0 +1,436 @@
+//! Log compaction (`cleanup.policy=compact`): keep the newest record of
+//! every key below a bound, as Kafka's log cleaner does.
+//!
+//! One pass: (1) measure the dirty ratio — bytes of sealed segments below
+//! the bound that are past the cleaner checkpoint, over all bytes of sealed
+//! segments below the bound; (2) build a key → newest offset map over the
+//! dirty segments, oldest first, stopping at a segment boundary once the
+//! map passes its memory budget; (3) rewrite every segment from the start of
+//! the log to the end of the mapped range, oldest first, each into a file of
+//! its own beside the old one, then swap it in (see [`swap`](super::swap));
+//! (4) checkpoint the end of the mapped range as the new first dirty offset.
+//!
+//! What a rewrite keeps: a record without a key (a compacted topic refuses
+//! them on produce, but the cleaner never loses one that is there); a keyed
+//! record unless the map holds a newer offset for its key; a tombstone (a
+//! null value) only while its segment's newest timestamp is within
+//! `delete.retention.ms` of now. Offsets never change, so readers see gaps.
+//! A batch whose records all go is dropped, except that an empty batch
+//! (header only) is kept when it is the last batch of its segment, so the
+//! segment still ends at the same offset, or the last batch of its
+//! producer id below the bound, so the producer's epoch and sequence
+//! survive for idempotence (Kafka keeps the same batch for the same reason).
+//!
+//! Segments are rewritten oldest first: a tombstone is only dropped after
+//! every older segment, where the values it deleted lived, was rewritten, so
+//! a crash part-way never brings a deleted value back.
+//!
+//! Not done here: merging small cleaned segments into one (Kafka groups
+//! them up to `segment.bytes`); each segment is cleaned in place.
+
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::checkpoint::{read_offset_checkpoint, write_offset_checkpoint};
+use super::layout::{suffixed_log_path, CLEANED_SUFFIX, CLEANER_CHECKPOINT};
+use super::partition_log::PartitionLog;
+use super::recovery::scan_batches;
+use super::segment::Segment;
+use crate::error::{Error, Result};
+use crate::record::{rebuild_batch, BatchHeader, DecodedRecord, RecordBatch, HEADER_LEN};
+
+/// Bytes read per call while a segment is walked.
+const READ_CHUNK: usize = 1 << 20;
+/// Rough memory of one map entry beyond its key bytes.
+const MAP_ENTRY_OVERHEAD: usize = 48;
+
+/// Settings of a cleaning pass (Kafka's names in the field docs).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CleanerConfig {
+    /// `delete.retention.ms`: how long tombstones stay readable.
+    pub(crate) delete_retention_ms: i64,
+    /// `min.cleanable.dirty.ratio`: a pass below this ratio does nothing.
+    pub(crate) min_cleanable_dirty_ratio: f64,
+    /// `log.cleaner.dedupe.buffer.size`: memory budget of the key map.
+    pub(crate) max_map_bytes: usize,
+}
+
+impl Default for CleanerConfig {
+    /// Kafka's defaults: one day, 0.5, 128 MiB.
+    fn default() -> Self {
+        CleanerConfig {
+            delete_retention_ms: 86_400_000,
+            min_cleanable_dirty_ratio: 0.5,
+            max_map_bytes: 128 << 20,
+        }
+    }
+}
+
+/// What the cleaner of one partition has done, for metrics and tools.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct CleanerState {
+    /// When the last pass ran (ms since the epoch), if one did.
+    pub(crate) last_run_ms: Option<i64>,
+    /// Passes that rewrote at least one segment.
+    pub(crate) passes: u64,
+    /// Bytes of segments read and rewritten, over all passes.
+    pub(crate) bytes_cleaned: u64,
+    /// Bytes those segments shrank to.
+    pub(crate) bytes_written: u64,
+    /// Records removed, over all passes.
+    pub(crate) records_removed: u64,
+    /// The dirty ratio the last pass measured.
+    pub(crate) dirty_ratio: f64,
+    /// Offsets below this have been compacted.
+    pub(crate) first_dirty_offset: u64,
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct CleanOutcome {
+    pub(crate) dirty_ratio: f64,
+    pub(crate) segments_cleaned: usize,
+    pub(crate) bytes_read: u64,
+    pub(crate) bytes_written: u64,
+    pub(crate) records_removed: u64,
+    /// The new first dirty offset.
+    pub(crate) cleaned_up_to: u64,
+}
+
+/// The newest offset of every key in the mapped range, and the newest
+/// batch of every producer id below its end.
+#[derive(Debug, Default)]
+struct OffsetMap {
+    latest: HashMap<Bytes, i64>,
+    producers: HashMap<i64, i64>,
+    bytes: usize,
+    /// Segments wholly below this offset are rewritten.
+    end: u64,
+}
+
+impl OffsetMap {
+    fn note_batch(&mut self, header: &BatchHeader) {
+        if header.producer_id >= 0 {
+            self.producers
+                .insert(header.producer_id, header.base_offset);
+        }
+    }
+
+    fn note_record(&mut self, record: &DecodedRecord) {
+        let Some(key) = &record.key else {
+            return;
+        };
+        match self.latest.get_mut(&key[..]) {
+            Some(offset) => *offset = (*offset).max(record.offset),
+            None => {
+                self.bytes += key.len() + MAP_ENTRY_OVERHEAD;
+                // A copy: a slice would pin the whole read buffer.
+                self.latest
+                    .insert(Bytes::copy_from_slice(key), record.offset);
+            }
+        }
+    }
+
+    /// Whether the record survives cleaning.
+    fn keeps(&self, record: &DecodedRecord, tombstones_expired: bool) -> bool {
+        let Some(key) = &record.key else {
+            return true;
+        };
+        if self
+            .latest
+            .get(&key[..])
+            .is_some_and(|&newest| newest > record.offset)
+        {
+            return false;
+        }
+        record.value.is_some() || !tombstones_expired
+    }
+
+    /// Whether an emptied batch must stay as the producer's newest.
+    fn is_producers_newest(&self, header: &BatchHeader) -> bool {
+        header.producer_id >= 0
+            && self.producers.get(&header.producer_id) == Some(&header.base_offset)
+    }
+}
+
+#[allow(dead_code, reason = "driven by the cleaner thread, not wired yet")]
+impl PartitionLog {
+    /// The cleaner's record of what it has done.
+    pub(crate) fn cleaner_state(&self) -> CleanerState {
+        self.cleaner.lock().clone()
+    }
+
+    #[allow(dead_code, reason = "driven by the cleaner thread, not wired yet")]
+    /// The dirty ratio of the sealed segments wholly below `bound`.
+    pub(crate) fn dirty_ratio(&self, bound: u64) -> Result<f64> {
+        let first_dirty = self.first_dirty_offset()?;
+        Ok(dirty_ratio(&self.cleanable_segments(bound), first_dirty))
+    }
+
+    #[allow(dead_code, reason = "driven by the cleaner thread, not wired yet")]
+    /// Compacts the sealed segments wholly below `bound` if their dirty
+    /// ratio reaches `config.min_cleanable_dirty_ratio`. The caller passes
+    /// the smallest of the high watermark, the active segment's base offset
+    /// and the `min.compaction.lag.ms` cut. Appends and reads go on while it
+    /// runs; only the swap of each segment takes the writer lock.
+    ///
+    /// # Errors
+    /// `Error::Corrupt` if a segment does not decode (nothing of it is
+    /// swapped); `Error::Io` on file errors.
+    pub(crate) fn clean(
+        &self,
+        bound: u64,
+        now_ms: i64,
+        config: &CleanerConfig,
+    ) -> Result<CleanOutcome> {
+        let mut state = self.cleaner.lock();
+        self.check_writable()?;
+        let first_dirty = self.first_dirty_offset()?;
+        let candidates = self.cleanable_segments(bound);
+        let ratio = dirty_ratio(&candidates, first_dirty);
+        state.last_run_ms = Some(now_ms);
+        state.dirty_ratio = ratio;
+        state.first_dirty_offset = first_dirty;
+        let mut outcome = CleanOutcome {
+            dirty_ratio: ratio,
+            cleaned_up_to: first_dirty,
+            ..CleanOutcome::default()
+        };
+        if ratio <= 0.0 || ratio < config.min_cleanable_dirty_ratio {
+            return Ok(outcome);
+        }
+        let map = build_map(&candidates, first_dirty, config.max_map_bytes)?;
+        for segment in candidates.iter().take_while(|s| s.base_offset() < map.end) {
+            let done = self.clean_segment(segment, &map, now_ms, config)?;
+            outcome.segments_cleaned += usize::from(done.is_some());
+            if let Some((read, written, removed)) = done {
+                outcome.bytes_read += read;
+                outcome.bytes_written += written;
+                outcome.records_removed += removed;
+            }
+        }
+        write_offset_checkpoint(&self.dir.join(CLEANER_CHECKPOINT), map.end)?;
+        outcome.cleaned_up_to = map.end;
+        state.passes += 1;
+        state.bytes_cleaned += outcome.bytes_read;
+        state.bytes_written += outcome.bytes_written;
+        state.records_removed += outcome.records_removed;
+        state.first_dirty_offset = map.end;
+        Ok(outcome)
+    }
+
+    /// The checkpointed first dirty offset, within the log's offsets.
+    fn first_dirty_offset(&self) -> Result<u64> {
+        let checkpoint = read_offset_checkpoint(&self.dir.join(CLEANER_CHECKPOINT))?;
+        let start = self.log_start_offset();
+        // Past the log end (the log was truncated since): start over.
+        Ok(checkpoint
+            .filter(|&c| c <= self.log_end_offset())
+            .map_or(start, |c| c.max(start)))
+    }
+
+    /// Non-empty sealed segments whose every offset is below `bound`.
+    fn cleanable_segments(&self, bound: u64) -> Vec<Arc<Segment>> {
+        let segments = self.segments.read();
+        let sealed = segments.len().saturating_sub(1);
+        segments
+            .iter()
+            .take(sealed)
+            .take_while(|s| s.next_offset() <= bound)
+            .filter(|s| s.size() > 0)
+            .cloned()
+            .collect()
+    }
+
+    /// Rewrites one segment and swaps it in; `None` if the log changed
+    /// under it (retention or truncation took the segment meanwhile).
+    /// Returns bytes read, bytes written and records removed.
+    fn clean_segment(
+        &self,
+        segment: &Arc<Segment>,
+        map: &OffsetMap,
+        now_ms: i64,
+        config: &CleanerConfig,
+    ) -> Result<Option<(u64, u64, u64)>> {
+        let size = segment.size();
+        let newest = segment.max_timestamp();
+        let expired =
+            newest != i64::MIN && now_ms.saturating_sub(newest) > config.delete_retention_ms;
+        let cleaned = suffixed_log_path(&self.dir, segment.base_offset(), CLEANED_SUFFIX);
+        let (written, removed) = write_cleaned(segment, size, &cleaned, map, expired)?;
+        let swapped = self.swap_in(segment, size, &cleaned)?;
+        Ok(swapped.then_some((size, written, removed)))
+    }
+}
+
+fn dirty_ratio(candidates: &[Arc<Segment>], first_dirty: u64) -> f64 {
+    let total: u64 = candidates.iter().map(|s| s.size()).sum();
+    let dirty: u64 = candidates
+        .iter()
+        .filter(|s| s.next_offset() > first_dirty)
+        .map(|s| s.size())
+        .sum();
+    if total == 0 {
+        return 0.0;
+    }
+    dirty as f64 / total as f64
+}
+
+/// Maps keys over the dirty candidates, oldest first, and producers over
+/// every candidate up to where the map stopped.
+fn build_map(candidates: &[Arc<Segment>], first_dirty: u64, budget: usize) -> Result<OffsetMap> {
+    let mut map = OffsetMap::default();
+    for segment in candidates {
+        if segment.next_offset() <= first_dirty {
+            note_producers(segment, &mut map)?;
+        } else {
+            for_each_batch(segment, segment.size(), |batch| {
+                map.note_batch(batch.header());
+                for record in batch.records() {
+                    let record = record.map_err(|kind| corrupt(segment, 0, kind))?;
+                    if record.offset >= i64::try_from(first_dirty).unwrap_or(i64::MAX) {
+                        map.note_record(&record);
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        map.end = segment.next_offset();
+        if map.bytes > budget && map.end > first_dirty {
+            break;
+        }
+    }
+    Ok(map)
+}
+
+/// Notes the producer of every batch of an already clean segment (headers only).
+fn note_producers(segment: &Segment, map: &mut OffsetMap) -> Result<()> {
+    let end = scan_batches(
+        segment.file(),
+        segment.log_path(),
+        0,
+        u64::MAX,
+        false,
+        |_, header| {
+            map.note_batch(header);
+            Ok(())
+        },
+    )?;
+    match end.problem {
+        Some(kind) if end.valid_size < segment.size() => {
+            Err(corrupt(segment, end.valid_size, kind))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Writes the kept batches of `segment` to `path` and fsyncs it. Returns
+/// bytes written and records removed.
+fn write_cleaned(
+    segment: &Segment,
+    size: u64,
+    path: &PathBuf,
+    map: &OffsetMap,
+    tombstones_expired: bool,
+) -> Result<(u64, u64)> {
+    let file = std::fs::File::create(path).map_err(|e| Error::io("create", path, e))?;
+    let mut out = BufWriter::with_capacity(READ_CHUNK, file);
+    let mut written = 0u64;
+    let mut removed = 0u64;
+    let mut pending: Option<(RecordBatch, Vec<DecodedRecord>)> = None;
+    let mut emit = |batch: &RecordBatch, kept: &[DecodedRecord], last: bool| -> Result<()> {
+        let header = batch.header();
+        let count = usize::try_from(header.record_count).unwrap_or(0);
+        removed += (count - kept.len().min(count)) as u64;
+        let bytes = if kept.len() == count {
+            batch.bytes().clone()
+        } else if kept.is_empty() && !last && !map.is_producers_newest(header) {
+            return Ok(());
+        } else {
+            rebuild_batch(header, kept).freeze()
+        };
+        out.write_all(&bytes)
+            .map_err(|e| Error::io("write", path, e))?;
+        written += bytes.len() as u64;
+        Ok(())
+    };
+    for_each_batch(segment, size, |batch| {
+        let mut kept = Vec::new();
+        for record in batch.records() {
+            let record = record.map_err(|kind| corrupt(segment, 0, kind))?;
+            if map.keeps(&record, tombstones_expired) {
+                kept.push(record);
+            }
+        }
+        if let Some((previous, previous_kept)) = pending.replace((batch, kept)) {
+            emit(&previous, &previous_kept, false)?;
+        }
+        Ok(())
+    })?;
+    if let Some((last, kept)) = pending.take() {
+        emit(&last, &kept, true)?;
+    }
+    let file = out
+        .into_inner()
+        .map_err(|e| Error::io("write", path, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io("fsync", path, e))?;
+    Ok((written, removed))
+}
+
+/// Calls `visit` with every batch of the first `end` bytes of `segment`,
+/// reading a chunk at a time.
+fn for_each_batch(
+    segment: &Segment,
+    end: u64,
+    mut visit: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let mut position = 0u64;
+    while position < end {
+        let want = usize::try_from(end - position)
+            .unwrap_or(usize::MAX)
+            .min(READ_CHUNK);
+        let mut buf = vec![0u8; want];
+        let got = segment.read_at(&mut buf, position)?;
+        buf.truncate(got);
+        let first = BatchHeader::parse(&buf).map_err(|kind| corrupt(segment, position, kind))?;
+        if first.size() > buf.len() {
+            // One batch larger than a chunk: read it whole.
+            buf.resize(first.size(), 0);
+            let got = segment.read_at(&mut buf, position)?;
+            if got < first.size() {
+                let kind = crate::error::CorruptionKind::Truncated;
+                return Err(corrupt(segment, position, kind));
+            }
+        }
+        let chunk = Bytes::from(buf);
+        let mut at = 0usize;
+        while let Some(rest) = chunk.get(at..).filter(|r| r.len() >= HEADER_LEN) {
+            let header = BatchHeader::parse(rest).map_err(|k| corrupt(segment, position, k))?;
+            if header.size() > rest.len() {
+                break;
+            }
+            let bytes = chunk.slice(at..at + header.size());
+            let batch = RecordBatch::new(bytes).map_err(|k| corrupt(segment, position, k))?;
+            visit(batch)?;
+            at += header.size();
+            position += header.size() as u64;
+        }
+        if at == 0 {
+            let kind = crate::error::CorruptionKind::Truncated;
+            return Err(corrupt(segment, position, kind));
+        }
+    }
+    Ok(())
+}
+
+fn corrupt(segment: &Segment, position: u64, kind: crate::error::CorruptionKind) -> Error {
+    Error::Corrupt {
+        path: segment.log_path().to_path_buf(),
+        position,
+        kind,
+    }
+}
