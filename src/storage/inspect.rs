@@ -225,10 +225,11 @@ pub fn encode_batch(records: &[ProducerRecord]) -> Bytes {
 ///
 /// # Examples
 /// ```
-/// use tidelog::{encode_compressed_batch, Compression, ProducerRecord};
+/// use tidelog::inspect::{decode_batches, encode_compressed_batch};
+/// use tidelog::{Compression, ProducerRecord};
 /// let records = vec![ProducerRecord::new("t", "same value"); 100];
 /// let bytes = encode_compressed_batch(&records, Compression::Lz4);
-/// let batches = tidelog::decode_batches(&bytes)?;
+/// let batches = decode_batches(&bytes)?;
 /// assert_eq!(batches[0].compression(), Compression::Lz4);
 /// assert_eq!(batches[0].records().len(), 100);
 /// # Ok::<(), tidelog::Error>(())
