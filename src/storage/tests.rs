@@ -475,12 +475,19 @@ fn deleting_records_moves_the_start_drops_whole_segments_and_survives_reopen() {
     let left = read_all(&log, 9);
     assert_eq!(left.first().map(|(o, _)| *o), Some(9));
     assert_eq!(left.len(), 11);
-    assert!(segment_files(dir.path()) < before, "whole segments below 9 went");
+    assert!(
+        segment_files(dir.path()) < before,
+        "whole segments below 9 went"
+    );
     assert_eq!(log.delete_records_before(4).unwrap(), 9, "never moves back");
     drop(log);
     let log = open(dir.path(), config.clone());
     assert_eq!(log.log_start_offset(), 9);
-    assert_eq!(log.delete_records_before(500).unwrap(), 20, "capped at the end");
+    assert_eq!(
+        log.delete_records_before(500).unwrap(),
+        20,
+        "capped at the end"
+    );
     drop(log);
     let log = open(dir.path(), config);
     assert_eq!((log.log_start_offset(), log.log_end_offset()), (20, 20));
