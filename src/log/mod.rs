@@ -337,8 +337,9 @@ impl Topic {
     /// over the brokers (with the topic's replication factor), elects their
     /// leaders and persists them. Producers pick them up the next time they
     /// look the topic up (a record sent to a new partition number does so at
-    /// once); existing partitions and their records are untouched. Keys hash
-    /// over the new count from then on, as in Kafka.
+    /// once), and consumer groups subscribed to the topic rebalance onto them
+    /// at their next heartbeat; existing partitions and their records are
+    /// untouched. Keys hash over the new count from then on, as in Kafka.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] unless `new_total` exceeds the current count

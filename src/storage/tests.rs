@@ -443,3 +443,52 @@ fn retention_never_deletes_at_or_above_the_given_offset() {
     assert!(log.log_start_offset() >= kept_from);
     assert_eq!(log.log_start_offset(), 20);
 }
+
+#[test]
+fn deleting_records_moves_the_start_drops_whole_segments_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = PartitionLogConfig {
+        segment_bytes: 300,
+        ..config()
+    };
+    let segment_files = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().ends_with(".log")
+            })
+            .count()
+    };
+    let log = open(dir.path(), config.clone());
+    for i in 0..10 {
+        log.append_as_leader(&mut batch("r", 2, i), 0, false)
+            .unwrap();
+    }
+    let before = segment_files(dir.path());
+    // Offset 9 is the second record of the batch at 8.
+    assert_eq!(log.delete_records_before(9).unwrap(), 9);
+    assert!(matches!(
+        log.read(8, 100, u64::MAX),
+        Err(Error::OffsetOutOfRange { .. })
+    ));
+    let left = read_all(&log, 9);
+    assert_eq!(left.first().map(|(o, _)| *o), Some(9));
+    assert_eq!(left.len(), 11);
+    assert!(
+        segment_files(dir.path()) < before,
+        "whole segments below 9 went"
+    );
+    assert_eq!(log.delete_records_before(4).unwrap(), 9, "never moves back");
+    drop(log);
+    let log = open(dir.path(), config.clone());
+    assert_eq!(log.log_start_offset(), 9);
+    assert_eq!(
+        log.delete_records_before(500).unwrap(),
+        20,
+        "capped at the end"
+    );
+    drop(log);
+    let log = open(dir.path(), config);
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (20, 20));
+}

@@ -121,3 +121,37 @@ fn deleted_records_are_gone_on_the_leader_its_followers_and_after_a_reopen() {
     let offsets = log.topic("events").unwrap().partition(0).unwrap();
     assert_eq!(offsets.log_start_offset(), 6);
 }
+
+#[test]
+fn a_subscribed_group_rebalances_onto_new_partitions() {
+    let (_dir, log) = open_log();
+    let mut topic = log
+        .create_topic("jobs", TopicConfig::new().partitions(1))
+        .unwrap();
+    let mut consumer = log
+        .consumer(
+            tidelog::ConsumerConfig::new()
+                .group_id("workers")
+                .set("auto.offset.reset", "earliest")
+                .unwrap()
+                .set("heartbeat.interval.ms", "50")
+                .unwrap(),
+        )
+        .unwrap();
+    consumer.subscribe(&["jobs"]).unwrap();
+    consumer.poll(std::time::Duration::from_millis(50)).unwrap();
+    topic.create_partitions(3).unwrap();
+    let producer = reliable_producer(&log);
+    producer
+        .send_sync(ProducerRecord::new("jobs", "late").partition(2))
+        .unwrap();
+    let deadline = std::time::Instant::now() + crate::replication::WAIT;
+    let mut got = Vec::new();
+    while got.is_empty() && std::time::Instant::now() < deadline {
+        got = consumer
+            .poll(std::time::Duration::from_millis(100))
+            .unwrap();
+    }
+    assert_eq!(got.len(), 1, "the record on the new partition arrives");
+    assert_eq!((got[0].partition(), text(&got[0])), (2, "late".to_string()));
+}

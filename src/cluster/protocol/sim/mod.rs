@@ -409,10 +409,11 @@ impl Sim {
         r.history.truncate_from_end(leo);
         r.hw = r.hw.min(leo);
         self.log(&format!("restart {id}"));
-        if !self.replicas[id as usize].isolated {
-            let changes = self.controller.register(id, now);
-            self.deliver(&changes);
-        }
+        // As in the runtime, a new incarnation registers even while cut off
+        // (it fences the old one early, which is safe); it only hears back
+        // once healed.
+        let changes = self.controller.register(id, now);
+        self.deliver(&changes);
         self.resync(id);
     }
 
