@@ -370,6 +370,15 @@ impl TopicConfig {
         Ok(())
     }
 
+    /// The config a topic is created with: validated, and without the
+    /// list of ignored keys, which is a report to the caller rather than a
+    /// setting (it is not persisted either).
+    pub(crate) fn validated(mut self) -> Result<Self> {
+        self.validate()?;
+        self.ignored.clear();
+        Ok(self)
+    }
+
     /// The set values as `key=value` lines, the form persisted on disk.
     pub(crate) fn to_properties(&self) -> String {
         TOPIC.to_properties(self)
