@@ -223,7 +223,8 @@ pub(crate) const TOPIC: Scope<TopicConfig> = Scope {
 /// How a topic is laid out and kept: partitions, replication, retention.
 ///
 /// Unset values inherit the Log's (broker-level) defaults when the topic is
-/// created. Kafka's topic-level names are accepted through [`TopicConfig::set`].
+/// created. Kafka's topic-level names are accepted through [`TopicConfig::set`],
+/// [`set_all`](Self::set_all) and [`load_file`](Self::load_file).
 ///
 /// # Examples
 /// ```
