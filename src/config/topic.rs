@@ -223,7 +223,8 @@ pub(crate) const TOPIC: Scope<TopicConfig> = Scope {
 /// How a topic is laid out and kept: partitions, replication, retention.
 ///
 /// Unset values inherit the Log's (broker-level) defaults when the topic is
-/// created. Kafka's topic-level names are accepted through [`TopicConfig::set`].
+/// created. Kafka's topic-level names are accepted through [`TopicConfig::set`],
+/// [`set_all`](Self::set_all) and [`load_file`](Self::load_file).
 ///
 /// # Examples
 /// ```
@@ -368,6 +369,15 @@ impl TopicConfig {
             }
         }
         Ok(())
+    }
+
+    /// The config a topic is created with: validated, and without the
+    /// list of ignored keys, which is a report to the caller rather than a
+    /// setting (it is not persisted either).
+    pub(crate) fn validated(mut self) -> Result<Self> {
+        self.validate()?;
+        self.ignored.clear();
+        Ok(self)
     }
 
     /// The set values as `key=value` lines, the form persisted on disk.

@@ -235,6 +235,11 @@ fn isolation_level(key: &str, value: &str) -> Result<()> {
 
 /// How a [`Consumer`](crate::Consumer) reads, commits and joins its group.
 ///
+/// Kafka's names go through [`set`](Self::set), a list of pairs through
+/// [`set_all`](Self::set_all) and a Kafka `.properties` file through
+/// [`load_file`](Self::load_file); [`ignored_keys`](Self::ignored_keys)
+/// lists the Kafka keys that were accepted but mean nothing in-process.
+///
 /// # Examples
 /// ```
 /// use tidelog::{ConsumerConfig, OffsetReset};

@@ -9,6 +9,11 @@ use crate::error::Result;
 
 /// Opens a [`Log`](crate::Log) with settings other than the defaults.
 ///
+/// Kafka's names go through [`set`](Self::set), a list of pairs through
+/// [`set_all`](Self::set_all) and a Kafka `.properties` file through
+/// [`load_file`](Self::load_file); [`ignored_keys`](Self::ignored_keys)
+/// lists the Kafka keys that were accepted but mean nothing in-process.
+///
 /// # Examples
 /// ```
 /// # let dir = tempfile::tempdir()?;

@@ -100,6 +100,7 @@ impl Log {
     ///
     /// # Errors
     /// [`Error::InvalidTopicName`], [`Error::TopicAlreadyExists`],
+    /// [`Error::InvalidConfig`] for a value out of range (`partitions(0)`),
     /// [`Error::InvalidReplicationFactor`], [`Error::Io`].
     ///
     /// # Examples
@@ -113,8 +114,7 @@ impl Log {
     /// ```
     pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<Topic> {
         let name = TopicName::new(name)?;
-        config.validate()?;
-        self.core.create_topic(&name, config)?;
+        self.core.create_topic(&name, config.validated()?)?;
         self.topic(name.as_str())
     }
 

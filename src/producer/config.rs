@@ -192,6 +192,11 @@ pub(crate) const PRODUCER: Scope<ProducerConfig> = Scope {
 
 /// How a [`Producer`](crate::Producer) batches, waits and retries.
 ///
+/// Kafka's names go through [`set`](Self::set), a list of pairs through
+/// [`set_all`](Self::set_all) and a Kafka `.properties` file through
+/// [`load_file`](Self::load_file); [`ignored_keys`](Self::ignored_keys)
+/// lists the Kafka keys that were accepted but mean nothing in-process.
+///
 /// # Examples
 /// ```
 /// use std::time::Duration;

@@ -123,7 +123,11 @@ fn a_topic_with_zero_partitions_is_refused_and_the_log_reopens() -> Result<()> {
         let error = log.create_topic("zero", config).unwrap_err();
         assert!(matches!(error, Error::InvalidConfig { .. }), "{error}");
     }
-    log.create_topic("fine", TopicConfig::new().partitions(2))?;
+    let config = TopicConfig::new()
+        .partitions(2)
+        .set("preallocate", "true")?;
+    assert_eq!(config.ignored_keys(), ["preallocate"]);
+    log.create_topic("fine", config)?;
     log.close()?;
     let log = Log::open(dir.path())?;
     assert_eq!(log.topic("fine")?.partition_count(), 2);
