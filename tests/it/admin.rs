@@ -138,7 +138,7 @@ fn a_subscribed_group_rebalances_onto_new_partitions() {
                 .unwrap(),
         )
         .unwrap();
-    consumer.subscribe(&["jobs"]).unwrap();
+    consumer.subscribe(["jobs"]).unwrap();
     consumer.poll(std::time::Duration::from_millis(50)).unwrap();
     topic.create_partitions(3).unwrap();
     let producer = reliable_producer(&log);
