@@ -543,12 +543,14 @@ fn concurrent_members(log: &Log, group: &str, strategy: AssignmentStrategy) -> R
             let (ledger, read, closed, killed) = (ledger.clone(), &read, &closed, &killed);
             let name = format!("member-{n}");
             scope.spawn(move || -> Result<()> {
-                // A longer session than elsewhere: a live member evicted
-                // because a loaded machine starved its heartbeat thread
-                // would (rightly) trip the ledger.
+                // A much longer session than elsewhere: a live member evicted
+                // because a loaded machine starved its heartbeat thread is a
+                // zombie that still holds its partitions until its next poll,
+                // and would (rightly) trip the ledger. Starvation of close to
+                // a second has been seen on a loaded 2-core machine.
                 let config = member_config(group)
                     .assignment_strategy(strategy)
-                    .session_timeout(SESSION * 3)
+                    .session_timeout(Duration::from_secs(3))
                     .max_poll_records(5);
                 let mut consumer = log.consumer(config)?;
                 let listener = LedgerListener {
