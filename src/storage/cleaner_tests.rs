@@ -307,6 +307,7 @@ fn the_newest_batch_of_each_producer_survives_as_an_empty_batch() {
     assert_eq!(producer[0].base_sequence, 1);
 }
 
+#[cfg(feature = "lz4")]
 #[test]
 fn compressed_batches_are_rewritten_with_their_codec() {
     let dir = tempfile::tempdir().unwrap();
