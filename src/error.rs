@@ -301,6 +301,18 @@ pub enum Error {
     /// An admin operation needs a group with no active members.
     #[error("consumer group {0:?} has active members; stop them before this operation")]
     GroupNotEmpty(String),
+
+    /// The data directory was written in an on-disk format version this
+    /// build does not read (see ARCHITECTURE.md, "Format versions").
+    #[error("{} is in tidelog's on-disk format version {found}; this build reads only version {supported}: open it with the release that wrote it, or start from an empty directory", path.display())]
+    UnsupportedFormatVersion {
+        /// The file that names the version.
+        path: PathBuf,
+        /// The version found on disk.
+        found: u32,
+        /// The version this build reads and writes.
+        supported: u32,
+    },
 }
 
 impl Error {

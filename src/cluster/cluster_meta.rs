@@ -5,7 +5,7 @@
 //! one fact per line, ending in a CRC-32 of everything before it:
 //!
 //! ```text
-//! tidelog-cluster-metadata 1
+//! tidelog-cluster-metadata 2
 //! next-producer-id 12
 //! placements 6
 //! topic orders 3 partitions=3;retention.ms=60000
@@ -23,7 +23,11 @@ use crate::storage::write_atomically;
 
 /// File name inside the log directory.
 pub(crate) const FILE_NAME: &str = "cluster-metadata";
-const HEADER: &str = "tidelog-cluster-metadata 1";
+/// The on-disk format version of the whole data directory. 2: record batches
+/// carry Kafka's CRC-32C (version 1 used CRC-32/IEEE).
+pub(crate) const FORMAT_VERSION: u32 = 2;
+const HEADER_WORD: &str = "tidelog-cluster-metadata";
+const HEADER: &str = "tidelog-cluster-metadata 2";
 
 /// Where one partition's replicas are and who leads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,11 +68,14 @@ impl ClusterMetadata {
     pub(crate) fn load(dir: &Path) -> Result<ClusterMetadata> {
         let path = Self::path(dir);
         match std::fs::read(&path) {
-            Ok(bytes) => decode(&bytes).map_err(|(position, kind)| Error::Corrupt {
-                path,
-                position,
-                kind,
-            }),
+            Ok(bytes) => {
+                check_format_version(&path, &bytes)?;
+                decode(&bytes).map_err(|(position, kind)| Error::Corrupt {
+                    path,
+                    position,
+                    kind,
+                })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ClusterMetadata::default()),
             Err(e) => Err(Error::io("read", &path, e)),
         }
@@ -174,6 +181,25 @@ pub(crate) fn decode(bytes: &[u8]) -> Parse<ClusterMetadata> {
         }
     }
     Ok(meta)
+}
+
+/// Refuses a directory written in another format version before anything in
+/// it is read, so old batches are never taken for damaged ones.
+fn check_format_version(path: &Path, bytes: &[u8]) -> Result<()> {
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let first = String::from_utf8_lossy(first);
+    let mut words = first.split(' ');
+    if words.next() != Some(HEADER_WORD) {
+        return Ok(());
+    }
+    match words.next().and_then(|v| v.parse::<u32>().ok()) {
+        Some(found) if found != FORMAT_VERSION => Err(Error::UnsupportedFormatVersion {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn parse_line(meta: &mut ClusterMetadata, line: &str) -> std::result::Result<(), &'static str> {

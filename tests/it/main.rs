@@ -9,6 +9,7 @@ mod consumer;
 mod failover;
 mod fuzz_corpus;
 mod groups;
+mod kafka_format;
 mod log;
 mod offsets;
 mod ordering;
