@@ -79,6 +79,8 @@ mod config;
 mod consumer;
 mod error;
 mod group;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod log;
 mod producer;
 mod record;

@@ -322,3 +322,16 @@ pub struct PartitionInfo {
     /// The offset the next record will get.
     pub log_end_offset: u64,
 }
+
+#[cfg(feature = "kafka")]
+impl Log {
+    /// The cluster seam, for the Kafka listener.
+    pub(crate) fn core(&self) -> &Arc<ClusterCore> {
+        &self.core
+    }
+
+    /// The group registry and committed offsets, for the Kafka listener.
+    pub(crate) fn groups(&self) -> &Arc<Groups> {
+        &self.groups
+    }
+}

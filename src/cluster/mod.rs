@@ -21,6 +21,7 @@ mod replica;
 mod retention;
 mod signal;
 mod transport;
+mod wire;
 
 // The seam's types, named by clients of the core even where this build does not.
 #[allow(unused_imports)]
