@@ -126,6 +126,9 @@ fn dispatch(ctx: &Ctx<'_>, header: &RequestHeader, request: RequestKind) -> Answ
         RequestKind::ListOffsets(r) => {
             ResponseKind::ListOffsets(data::list_offsets(ctx, r, version))
         }
+        RequestKind::OffsetForLeaderEpoch(r) => {
+            ResponseKind::OffsetForLeaderEpoch(data::offset_for_leader_epoch(ctx, r))
+        }
         RequestKind::InitProducerId(r) => {
             ResponseKind::InitProducerId(data::init_producer_id(ctx, &r))
         }

@@ -14,11 +14,15 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
+use kafka_protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderTopicResult,
+};
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{
     BrokerId, FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse,
-    ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse, ProduceRequest,
-    ProduceResponse, ProducerId, TopicName,
+    ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
+    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, ProduceRequest, ProduceResponse,
+    ProducerId, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -473,4 +477,45 @@ pub(crate) fn init_producer_id(
     response
         .with_producer_id(ProducerId(id))
         .with_producer_epoch(0)
+}
+
+/// Where a leader epoch's records end, so a consumer can tell whether the
+/// log it read from was truncated under it (KIP-320).
+pub(crate) fn offset_for_leader_epoch(
+    ctx: &Ctx<'_>,
+    request: OffsetForLeaderEpochRequest,
+) -> OffsetForLeaderEpochResponse {
+    let topics = request
+        .topics
+        .into_iter()
+        .map(|topic| {
+            let partitions = topic
+                .partitions
+                .iter()
+                .map(|p| {
+                    let response = EpochEndOffset::default()
+                        .with_partition(p.partition)
+                        .with_leader_epoch(-1)
+                        .with_end_offset(-1);
+                    let Some(tp) = tp_of(&topic.topic, p.partition) else {
+                        return response.with_error_code(codes::UNKNOWN_TOPIC_OR_PARTITION);
+                    };
+                    if let Err(code) = lead(ctx, &tp) {
+                        return response.with_error_code(code);
+                    }
+                    match ctx.shared.log.core().epoch_end_offset(&tp, p.leader_epoch) {
+                        Ok(Some((epoch, end))) => response
+                            .with_leader_epoch(epoch)
+                            .with_end_offset(offset_i64(end)),
+                        Ok(None) => response,
+                        Err(e) => response.with_error_code(codes::of(&e)),
+                    }
+                })
+                .collect();
+            OffsetForLeaderTopicResult::default()
+                .with_topic(topic.topic)
+                .with_partitions(partitions)
+        })
+        .collect();
+    OffsetForLeaderEpochResponse::default().with_topics(topics)
 }
