@@ -7,14 +7,15 @@
 //!
 //! Prints `bootstrap=host:port,...` once listening, then reads commands on
 //! stdin, one a line: `kill N`, `restart N`, `shutdown N` (broker N),
-//! `leaders TOPIC` (prints `leader P N` per partition), `quit`. It stops
+//! `create TOPIC PARTITIONS`, `leaders TOPIC` (prints `leader P N` per
+//! partition), `quit`. It stops
 //! cleanly on `quit` or when stdin closes.
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;
 
 use tidelog::kafka::KafkaServer;
-use tidelog::Log;
+use tidelog::{Log, TopicConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -32,6 +33,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ["kill", id] => log.cluster().broker(id.parse()?)?.kill(),
             ["restart", id] => log.cluster().broker(id.parse()?)?.restart(),
             ["shutdown", id] => log.cluster().broker(id.parse()?)?.shutdown(),
+            ["create", topic, partitions] => log
+                .create_topic(topic, TopicConfig::new().partitions(partitions.parse()?))
+                .map(|_| ()),
             ["leaders", topic] => {
                 for p in 0..log.topic(topic)?.partition_count() {
                     let leader = log.cluster().partition(topic, p)?.leader();

@@ -430,10 +430,48 @@ impl Iterator for BatchIter {
 
 #[cfg(test)]
 mod crc_tests {
+    use super::*;
 
     /// Kafka's `Crc32C` check value: CRC-32C of the ASCII digits 1 to 9.
     #[test]
     fn crc32c_check_value() {
         assert_eq!(crc32c::crc32c(b"123456789"), 0xE306_9283);
+    }
+
+    /// A batch kcat (librdkafka 2.0.2) built for one record, key "k", value
+    /// "v", as a tidelog leader stored it: only the base offset and the
+    /// leader epoch (1) were stamped, both outside the CRC.
+    const KCAT_BATCH: &str = "00000000000000000000003a0000000102809e3a840000000000000000\
+        01a23ca0f22f000001a23ca0f22fffffffffffffffffffffffffffff0000000110000000026b027600";
+
+    fn unhex(hex: &str) -> Vec<u8> {
+        let digits: Vec<u8> = hex.bytes().filter(u8::is_ascii_hexdigit).collect();
+        digits
+            .chunks(2)
+            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_built_by_a_kafka_client_verifies() {
+        let bytes = unhex(KCAT_BATCH);
+        let batch = RecordBatch::new(Bytes::from(bytes.clone())).unwrap();
+        assert_eq!(batch.header().crc, 0x809E_3A84);
+        assert_eq!(compute_crc(&bytes), 0x809E_3A84);
+        let records: Vec<_> = batch.records().map(|r| r.unwrap()).collect();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].key.as_deref(), Some(&b"k"[..]));
+        assert_eq!(records[0].value.as_deref(), Some(&b"v"[..]));
+    }
+
+    #[test]
+    fn a_flipped_bit_in_a_kafka_batch_fails_its_crc() {
+        let mut bytes = unhex(KCAT_BATCH);
+        let last = bytes.len() - 2;
+        bytes[last] ^= 1;
+        assert!(matches!(
+            verify(&bytes),
+            Err(CorruptionKind::ChecksumMismatch { .. })
+        ));
     }
 }

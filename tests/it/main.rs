@@ -10,6 +10,8 @@ mod failover;
 mod fuzz_corpus;
 mod groups;
 mod kafka_format;
+#[cfg(feature = "kafka")]
+mod kafka_wire;
 mod log;
 mod offsets;
 mod ordering;
