@@ -2,9 +2,10 @@
 //! for the client test scripts.
 //!
 //! ```text
-//! cargo run --features kafka --example kafka_serve -- DIR [HOST]
+//! cargo run --features kafka --example kafka_serve -- DIR [HOST [PORT]]
 //! ```
 //!
+//! Broker N listens on PORT + N (all ports chosen by the OS without PORT).
 //! Prints `bootstrap=host:port,...` once listening, then reads commands on
 //! stdin, one a line: `kill N`, `restart N`, `shutdown N` (broker N),
 //! `create TOPIC PARTITIONS`, `leaders TOPIC` (prints `leader P N` per
@@ -19,10 +20,21 @@ use tidelog::{Log, TopicConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dir = args.next().ok_or("usage: kafka_serve DIR [HOST]")?;
+    let dir = args.next().ok_or("usage: kafka_serve DIR [HOST [PORT]]")?;
     let host = args.next().unwrap_or_else(|| "127.0.0.1".to_string());
     let log = Arc::new(Log::open(&dir)?);
-    let server = KafkaServer::start(Arc::clone(&log), &host)?;
+    let server = match args.next() {
+        Some(port) => {
+            let first: u16 = port.parse()?;
+            let brokers = log.cluster().brokers().len();
+            let ports: Vec<u16> = (0..brokers)
+                .map(|n| u16::try_from(n).ok().and_then(|n| first.checked_add(n)))
+                .collect::<Option<_>>()
+                .ok_or("PORT + broker count exceeds 65535")?;
+            KafkaServer::start_on(Arc::clone(&log), &host, &ports)?
+        }
+        None => KafkaServer::start(Arc::clone(&log), &host)?,
+    };
     println!("bootstrap={}", server.bootstrap_servers());
     std::io::stdout().flush()?;
     for line in std::io::stdin().lock().lines() {

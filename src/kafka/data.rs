@@ -1,4 +1,5 @@
-//! The data path: Metadata, Produce, Fetch, ListOffsets and InitProducerId.
+//! The data path: Metadata, Produce, Fetch, ListOffsets, OffsetForLeaderEpoch
+//! and InitProducerId.
 //!
 //! Produce appends the client's batch as sent (the leader stamps only the
 //! base offset and its epoch), so its producer id, epoch and sequence reach

@@ -1,5 +1,5 @@
-//! A Kafka wire-protocol listener over an embedded [`Log`](crate::Log):
-//! kcat, librdkafka, kafka-python or Java clients connect to it as to a
+//! A Kafka wire-protocol listener over an embedded [`Log`]:
+//! kcat, librdkafka, kafka-python and other Kafka clients connect to it as to a
 //! Kafka cluster (feature `kafka`).
 //!
 //! [`KafkaServer::start`] binds one TCP port per simulated broker, so a

@@ -290,3 +290,21 @@ fn records_cross_between_tidelog_clients_and_kcat() {
         .count();
     assert_eq!(keyed, 50);
 }
+
+#[path = "../../fuzz/fuzz_targets/kafka_bodies.rs"]
+mod kafka_bodies;
+
+#[test]
+fn kafka_request_decode_seeds_replay_without_harm() {
+    let (_dir, log, server) = serve();
+    log.create_topic("orders", TopicConfig::new()).unwrap();
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/kafka_request_decode");
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        kafka_bodies::kafka_request_decode(server.addresses()[0], &bytes);
+        seeds += 1;
+    }
+    assert!(seeds >= 5, "the corpus has its seeds");
+}
