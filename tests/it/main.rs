@@ -9,6 +9,8 @@ mod consumer;
 mod failover;
 mod fuzz_corpus;
 mod groups;
+#[cfg(feature = "kafka")]
+mod kafka_data;
 mod kafka_format;
 #[cfg(feature = "kafka")]
 mod kafka_wire;
