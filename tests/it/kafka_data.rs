@@ -251,3 +251,21 @@ fn a_waiting_fetch_is_woken_by_an_append_and_returns_stored_bytes() {
     let (_, response): (_, FetchResponse) = receive(&mut stream, ApiKey::Fetch, 11);
     assert_eq!(response.responses[0].partitions[0].error_code, 1);
 }
+
+#[test]
+fn shutdown_ends_a_waiting_fetch() {
+    let wire = serve("stop");
+    let mut stream = wire.connect("stop", true);
+    send(
+        &mut stream,
+        ApiKey::Fetch,
+        11,
+        3,
+        &fetch_request("stop", 0, 600_000),
+    );
+    // Returns only once the connection thread is joined: without the
+    // wake-up it would sit out the client's ten-minute wait.
+    wire.server.shutdown();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+}
