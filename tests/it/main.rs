@@ -13,6 +13,8 @@ mod groups;
 mod kafka_data;
 mod kafka_format;
 #[cfg(feature = "kafka")]
+mod kafka_groups;
+#[cfg(feature = "kafka")]
 mod kafka_wire;
 mod log;
 mod offsets;
