@@ -1,7 +1,8 @@
 //! The listener's data path on a real socket: acks=0 gets no response,
 //! Fetch long-polls until an append wakes it, a retried idempotent batch
-//! is not stored twice, compressed batches and requests to a follower are
-//! refused with Kafka's codes.
+//! is not stored twice, compressed batches are stored as sent, and
+//! undecodable batches and requests to a follower are refused with Kafka's
+//! codes.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -16,8 +17,9 @@ use kafka_protocol::messages::{
     ResponseHeader, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use tidelog::inspect::{decode_batches, encode_batch, encode_compressed_batch};
 use tidelog::kafka::KafkaServer;
-use tidelog::{encode_batch, Log, ProducerConfig, ProducerRecord, TopicConfig};
+use tidelog::{Compression, Log, ProducerConfig, ProducerRecord, TopicConfig};
 
 struct Wire {
     _dir: tempfile::TempDir,
@@ -176,14 +178,19 @@ fn a_retried_idempotent_batch_is_stored_once() {
 }
 
 #[test]
-fn compressed_batches_and_followers_are_refused_with_kafkas_codes() {
+fn undecodable_batches_and_followers_are_refused_with_kafkas_codes() {
     let wire = serve("refuse");
     let mut leader = wire.connect("refuse", true);
-    let mut compressed = batch(&["a"]);
-    compressed[22] |= 1; // gzip
+    // Codec bits naming gzip over records that are not gzip data: the
+    // records do not decode, so the batch is refused, not stored.
+    let mut not_gzip = batch(&["a"]);
+    not_gzip[22] |= 1;
+    let crc = crc32c::crc32c(&not_gzip[21..]);
+    not_gzip[17..21].copy_from_slice(&crc.to_be_bytes());
     assert_eq!(
-        produce(&mut leader, "refuse", Bytes::from(compressed)).0,
-        76
+        produce(&mut leader, "refuse", Bytes::from(not_gzip)).0,
+        2,
+        "CORRUPT_MESSAGE"
     );
     let mut damaged = batch(&["a"]);
     let last = damaged.len() - 1;
@@ -238,8 +245,8 @@ fn a_waiting_fetch_is_woken_by_an_append_and_returns_stored_bytes() {
     assert_eq!(partition.error_code, 0);
     assert_eq!(partition.high_watermark, 1);
     let records = partition.records.clone().unwrap();
-    let batches = tidelog::decode_batches(&records).unwrap();
-    assert_eq!(batches[0].records()[0].value().unwrap().as_ref(), b"wake");
+    let batches = decode_batches(&records).unwrap();
+    assert_eq!(batches[0].records()[0].value().unwrap(), b"wake");
     // Out of range is Kafka's OFFSET_OUT_OF_RANGE.
     send(
         &mut stream,
@@ -268,4 +275,44 @@ fn shutdown_ends_a_waiting_fetch() {
     wire.server.shutdown();
     let mut rest = Vec::new();
     let _ = stream.read_to_end(&mut rest);
+}
+
+#[test]
+fn a_compressed_batch_is_stored_as_sent_and_served_byte_for_byte() {
+    let wire = serve("zipped");
+    let mut stream = wire.connect("zipped", true);
+    let records: Vec<_> = (0..50)
+        .map(|i| ProducerRecord::new("t", format!("{{\"order\":{i},\"state\":\"new\"}}")))
+        .collect();
+    for codec in Compression::ALL {
+        if codec == Compression::None {
+            continue;
+        }
+        let sent = encode_compressed_batch(&records, codec);
+        let (code, base) = produce(&mut stream, "zipped", sent.clone());
+        assert_eq!(code, 0, "{codec:?} accepted");
+        send(
+            &mut stream,
+            ApiKey::Fetch,
+            11,
+            1,
+            &fetch_request("zipped", base, 0),
+        );
+        let (_, response): (_, FetchResponse) = receive(&mut stream, ApiKey::Fetch, 11);
+        let stored = response.responses[0].partitions[0].records.clone().unwrap();
+        // Only the base offset (bytes 0..8) and the leader epoch (12..16)
+        // are the leader's; everything else is what the client sent.
+        assert_eq!(stored[8..12], sent[8..12]);
+        assert_eq!(
+            stored[16..sent.len()],
+            sent[16..],
+            "{codec:?} stored as sent"
+        );
+        let batch = &decode_batches(&stored[..sent.len()]).unwrap()[0];
+        assert_eq!(batch.compression(), codec);
+        assert_eq!(
+            batch.records()[49].value().unwrap(),
+            b"{\"order\":49,\"state\":\"new\"}"
+        );
+    }
 }
