@@ -129,7 +129,9 @@ mod topic;
 
 pub use bytes::Bytes;
 pub use cluster::{Broker, Cluster, PartitionReplicas};
-pub use config::{Acks, AssignmentStrategy, CleanupPolicy, TopicConfig};
+pub use config::{
+    Acks, AssignmentStrategy, CleanupPolicy, ConfigChange, ConfigEntry, ConfigSource, TopicConfig,
+};
 pub use consumer::{
     Consumer, ConsumerConfig, OffsetAndTimestamp, OffsetReset, RebalanceListener, WakeupHandle,
 };

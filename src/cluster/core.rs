@@ -18,7 +18,7 @@ use super::runtime::effects::ProduceCallback;
 use super::runtime::replica_host::Partition;
 use super::runtime::retention::Retention;
 use super::runtime::signal::Signal;
-use crate::config::{Acks, LogConfig, TopicConfig};
+use crate::config::{describe_topic_config, Acks, ConfigChange, ConfigEntry, LogConfig, TopicConfig};
 use crate::error::{Error, Result};
 use crate::topic::{TopicName, TopicPartition};
 
@@ -112,27 +112,39 @@ impl ClusterCore {
             .unwrap_or(broker.default_replication_factor);
         let partitions = config.partitions.unwrap_or(broker.num_partitions);
         config.partitions = Some(partitions);
-        let min_insync = config
-            .min_insync_replicas
-            .unwrap_or_else(|| broker.min_insync_for(replicas));
-        if min_insync > replicas {
-            // The high watermark only advances while min.insync.replicas
-            // replicas are in sync: such a topic could never be read.
-            return Err(Error::config(
-                "min.insync.replicas",
-                min_insync.to_string(),
-                format!(
-                    "exceeds the topic's replication factor {replicas}; lower it or add replicas"
-                ),
-            ));
-        }
-        if min_insync != broker.min_insync_replicas {
-            config.min_insync_replicas = Some(min_insync);
-        }
+        settle_min_insync(broker, &mut config, replicas)?;
         self.brokers.decide(Commit::Always, |c| {
             let changes = c.create_topic(name.as_str(), config, partitions, replicas)?;
             Ok(((), changes))
         })
+    }
+
+    /// Applies `changes` to a topic's settings: validated as a new topic's
+    /// would be, persisted, then in force on every hosted replica.
+    pub(crate) fn alter_topic_config(&self, name: &str, changes: &[ConfigChange]) -> Result<()> {
+        self.check_open()?;
+        let broker = self.brokers.config();
+        self.brokers.alter_topic_config(name, |current, replicas| {
+            let mut config = current.altered(changes)?.validated()?;
+            settle_min_insync(broker, &mut config, replicas)?;
+            Ok(config)
+        })
+    }
+
+    /// Every topic-level setting of `name` in force now, with its source.
+    pub(crate) fn describe_topic_config(&self, name: &str) -> Result<Vec<ConfigEntry>> {
+        self.check_open()?;
+        let routes = self.brokers.routes();
+        let topic = routes.topics.get(name).ok_or_else(|| unknown_topic(name))?;
+        let partitions = u32::try_from(topic.partitions.len()).unwrap_or(u32::MAX);
+        let replicas = topic.partitions.first().map_or(0, |p| p.replicas.len());
+        let replicas = u32::try_from(replicas).unwrap_or(u32::MAX);
+        Ok(describe_topic_config(
+            self.brokers.config(),
+            &topic.config,
+            partitions,
+            replicas,
+        ))
     }
 
     /// Grows a topic to `total` partitions; the controller places and
@@ -302,6 +314,26 @@ impl Retention for ClusterCore {
     fn enforce_retention(&self) -> Result<()> {
         self.brokers.enforce_retention()
     }
+}
+
+/// Fills in the `min.insync.replicas` a topic with `replicas` replicas
+/// runs with when it sets none, and refuses one it could never meet: the
+/// high watermark only advances while that many replicas are in sync.
+fn settle_min_insync(broker: &LogConfig, config: &mut TopicConfig, replicas: u32) -> Result<()> {
+    let min_insync = config
+        .min_insync_replicas
+        .unwrap_or_else(|| broker.min_insync_for(replicas));
+    if min_insync > replicas {
+        return Err(Error::config(
+            "min.insync.replicas",
+            min_insync.to_string(),
+            format!("exceeds the topic's replication factor {replicas}; lower it or add replicas"),
+        ));
+    }
+    if min_insync != broker.min_insync_replicas {
+        config.min_insync_replicas = Some(min_insync);
+    }
+    Ok(())
 }
 
 fn offsets_of(partition: &Partition) -> PartitionOffsets {

@@ -8,7 +8,9 @@
 //! configuration tables are checked against. The producer's and consumer's
 //! tables live with those clients; the topic and broker tables here.
 
+mod alter;
 mod broker;
+mod describe;
 mod keys;
 pub(crate) mod parse;
 pub(crate) mod properties;
@@ -17,6 +19,9 @@ mod topic;
 
 pub(crate) use broker::LogConfig;
 pub(crate) use keys::{KeyDoc, Scope};
+pub use alter::ConfigChange;
+pub(crate) use describe::describe_topic_config;
+pub use describe::{ConfigEntry, ConfigSource};
 pub use shared::{Acks, AssignmentStrategy};
 pub use topic::{CleanupPolicy, TopicConfig};
 
