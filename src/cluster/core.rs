@@ -7,6 +7,7 @@
 //! leadership.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,9 @@ use super::runtime::effects::ProduceCallback;
 use super::runtime::replica_host::Partition;
 use super::runtime::retention::Retention;
 use super::runtime::signal::Signal;
-use crate::config::{describe_topic_config, Acks, ConfigChange, ConfigEntry, LogConfig, TopicConfig};
+use crate::config::{
+    describe_topic_config, Acks, ConfigChange, ConfigEntry, LogConfig, TopicConfig,
+};
 use crate::error::{Error, Result};
 use crate::topic::{TopicName, TopicPartition};
 
@@ -41,13 +44,19 @@ pub(crate) struct FetchResult {
 /// The clients' way in: routes each call to the partition's leader.
 pub(crate) struct ClusterCore {
     brokers: Arc<Brokers>,
+    /// Bumped after every topic config alteration, so clients that cache a
+    /// topic setting (the producer's size limit) know to read it again.
+    config_changes: AtomicU64,
 }
 
 impl ClusterCore {
     /// Opens the cluster under `root`: metadata, every broker, their threads.
     pub(crate) fn open(root: &Path, config: LogConfig) -> Result<Arc<ClusterCore>> {
         let brokers = Brokers::open(root, config)?;
-        Ok(Arc::new(ClusterCore { brokers }))
+        Ok(Arc::new(ClusterCore {
+            brokers,
+            config_changes: AtomicU64::new(0),
+        }))
     }
 
     /// The running brokers, for the public `Cluster` handle.
@@ -128,7 +137,24 @@ impl ClusterCore {
             let mut config = current.altered(changes)?.validated()?;
             settle_min_insync(broker, &mut config, replicas)?;
             Ok(config)
-        })
+        })?;
+        self.config_changes.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// How many topic config alterations succeeded so far.
+    pub(crate) fn config_changes(&self) -> u64 {
+        self.config_changes.load(Ordering::Acquire)
+    }
+
+    /// The largest batch topic `name` takes now: its `max.message.bytes`,
+    /// else the Log's `message.max.bytes`.
+    pub(crate) fn max_message_bytes(&self, name: &str) -> u32 {
+        let routes = self.brokers.routes();
+        let topic = routes.topics.get(name);
+        topic
+            .and_then(|t| t.config.max_message_bytes)
+            .unwrap_or(self.brokers.config().message_max_bytes)
     }
 
     /// Every topic-level setting of `name` in force now, with its source.

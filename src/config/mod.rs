@@ -17,11 +17,11 @@ pub(crate) mod properties;
 mod shared;
 mod topic;
 
-pub(crate) use broker::LogConfig;
-pub(crate) use keys::{KeyDoc, Scope};
 pub use alter::ConfigChange;
+pub(crate) use broker::LogConfig;
 pub(crate) use describe::describe_topic_config;
 pub use describe::{ConfigEntry, ConfigSource};
+pub(crate) use keys::{KeyDoc, Scope};
 pub use shared::{Acks, AssignmentStrategy};
 pub use topic::{CleanupPolicy, TopicConfig};
 

@@ -389,7 +389,8 @@ impl Producer {
         let value = record.value.as_deref();
         let bound = BatchBuilder::record_size_bound(key, value, &record.headers);
         let mut topic = shared.topics.get(&record.topic, &shared.core)?;
-        self.check_size(HEADER_LEN + bound, topic.shared.max_message_bytes)?;
+        let limit = topic.shared.max_message_bytes(&shared.core);
+        self.check_size(HEADER_LEN + bound, limit)?;
         if record
             .partition
             .is_some_and(|p| p >= topic.partition_count())
