@@ -94,13 +94,14 @@
 //! | group admin (lag, reset) | works: [`ConsumerGroup::lag`], [`ConsumerGroup::reset_offsets`], [`ConsumerGroup::plan_reset_offsets`] |
 //! | replication and failover | works, with simulated brokers (threads): [`Cluster`], [`Broker`] |
 //! | retention by time and size | works (`cleanup.policy=delete`) |
-//! | segment inspection | works: [`dump_segment`], [`decode_batches`], [`recover_partition`] |
+//! | segment inspection | works: [`inspect::dump_segment`], [`inspect::decode_batches`], [`inspect::recover_partition`] |
 //! | Kafka's command-line tools | works offline: the `tidelog` binary (cargo feature `cli`) |
 //! | compression | coming; `compression.type` is refused today |
 //! | log compaction | coming; `cleanup.policy=compact` is refused today |
 //! | Kafka wire protocol (`tidelog serve`) | coming, behind a cargo feature `kafka` |
 //! | a Kafka backend for more than one machine | coming |
-//! | pause/resume, regex subscribe, static membership, metrics, `delete_records`, alter-configs | missing, not scheduled |
+//! | topic administration | works: [`Topic::create_partitions`], [`Topic::delete_records`], [`Topic::alter_config`], [`Topic::describe_config`] |
+//! | pause/resume, regex subscribe, static membership, metrics | missing, not scheduled |
 //! | transactions, `read_committed`, exactly-once | out of scope: they need a transaction coordinator, markers in the log and a last stable offset; the idempotent producer already removes retry duplicates |
 //! | SASL, SSL, ACLs, quotas | out of scope: there is no network; the process is the security boundary |
 //! | KRaft, multi-machine clusters | out of scope: the controller is a thread and the metadata a file |
