@@ -1,13 +1,13 @@
 //! Altering a live topic's settings, and the view of every setting in force.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tidelog::{
     Acks, ConfigChange, ConfigSource, Error, Log, ProducerConfig, ProducerRecord, Topic,
     TopicConfig,
 };
 
-use crate::replication::{fast, impatient_producer, wait_for, wait_full_isr, WAIT};
+use crate::replication::{impatient_producer, reliable_producer, wait_for, wait_full_isr, WAIT};
 use crate::support::{consumer_from_start, open_log, open_log_with, read_records};
 
 fn now_ms() -> i64 {
@@ -120,7 +120,7 @@ fn max_message_bytes_raised_and_lowered_governs_produce_and_survives_a_reopen() 
 
 #[test]
 fn every_replica_takes_the_change_even_on_a_broker_that_was_down() {
-    let (_dir, log) = open_log_with(fast);
+    let (_dir, log) = open_log();
     let topic = log.create_topic("orders", TopicConfig::new()).unwrap();
     let cluster = log.cluster();
     wait_full_isr(&cluster, "orders", 0);
@@ -139,7 +139,14 @@ fn every_replica_takes_the_change_even_on_a_broker_that_was_down() {
     wait_for(&cluster, "orders", 0, "the restarted broker to lead", |s| {
         s.leader() == Some(down)
     });
-    let producer = impatient_producer(&log, Acks::Leader);
+    // Retries ride out a leadership move; a size refusal is never retried.
+    let producer = log
+        .producer(
+            ProducerConfig::new()
+                .acks(Acks::Leader)
+                .retry_backoff(Duration::from_millis(20)),
+        )
+        .unwrap();
     assert!(too_large(producer.send_sync(sized("orders", 800))));
     producer.send_sync(sized("orders", 100)).unwrap();
     producer.close();
@@ -148,7 +155,7 @@ fn every_replica_takes_the_change_even_on_a_broker_that_was_down() {
 
 #[test]
 fn min_insync_replicas_changes_what_acks_all_needs_at_once() {
-    let (_dir, log) = open_log_with(fast);
+    let (_dir, log) = open_log();
     let topic = log.create_topic("payments", TopicConfig::new()).unwrap();
     let cluster = log.cluster();
     wait_full_isr(&cluster, "payments", 0);
@@ -173,6 +180,8 @@ fn min_insync_replicas_changes_what_acks_all_needs_at_once() {
     topic
         .alter_config([ConfigChange::delete("min.insync.replicas")])
         .unwrap();
+    producer.close();
+    let producer = reliable_producer(&log);
     producer
         .send_sync(ProducerRecord::new("payments", "b").partition(0))
         .unwrap();
