@@ -43,6 +43,19 @@ pub(crate) fn supports(key: ApiKey, version: i16) -> bool {
     range(key).is_some_and(|(min, max)| (min..=max).contains(&version))
 }
 
+/// The lowest version ApiVersions advertises for `key`. Kafka 4 still
+/// advertises Produce from v0 though it serves only v3 and up
+/// (KAFKA-18659): librdkafka infers its gzip, snappy and lz4 support from
+/// Produce v0-v2 being listed, and without them sends those codecs
+/// uncompressed. A v0-v2 request itself is still refused.
+fn advertised_min(key: ApiKey, served_min: i16) -> i16 {
+    if key == ApiKey::Produce {
+        0
+    } else {
+        served_min
+    }
+}
+
 /// The ApiVersions answer, with `error_code` (0, or UNSUPPORTED_VERSION
 /// when the client asked in a version not served).
 pub(crate) fn api_versions(error_code: i16) -> ApiVersionsResponse {
@@ -50,6 +63,7 @@ pub(crate) fn api_versions(error_code: i16) -> ApiVersionsResponse {
         .iter()
         .filter_map(|(key, _, _)| {
             let (min, max) = range(*key)?;
+            let min = advertised_min(*key, min);
             Some(
                 ApiVersion::default()
                     .with_api_key(*key as i16)
@@ -73,6 +87,7 @@ mod tests {
             assert!(range(*key).is_some(), "{key:?}");
         }
         assert!(supports(ApiKey::Produce, 7));
+        assert!(!supports(ApiKey::Produce, 2), "advertised, not served");
         assert!(!supports(ApiKey::Fetch, 13));
         assert!(!supports(ApiKey::DescribeCluster, 0));
     }

@@ -7,6 +7,7 @@
 mod admin;
 mod borrowed;
 mod bounce;
+mod client_vectors;
 mod config_files;
 mod consumer;
 mod errors;
