@@ -241,7 +241,8 @@ fn produce(
 }
 
 fn consume(log: &Log, topic: &str, args: &Args) -> Result<f64, Box<dyn std::error::Error>> {
-    let mut consumer = log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
+    let mut consumer =
+        log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
     let partitions: Vec<_> = (0..args.partitions)
         .map(|p| TopicPartition::new(topic, p))
         .collect();

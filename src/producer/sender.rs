@@ -8,7 +8,7 @@
 //! back in front of its successors, and with idempotence the leader's
 //! sequence check keeps a successor that overtook it from being appended.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::mem;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,6 +43,11 @@ pub(crate) struct Sender {
     shared: Arc<Shared>,
     /// Indexed by `PartitionAccumulator::slot`.
     partitions: Vec<PartitionSend>,
+    /// Slots whose queue holds a batch: the only partitions a pass looks
+    /// at, so an idle partition costs nothing however many there are.
+    queued: BTreeSet<usize>,
+    /// Batches handed to the core and not yet completed, over all slots.
+    in_flight: usize,
     /// Buffers of completed batches, reused for the copies handed to the
     /// leader: a fresh allocation per batch costs page faults on top of
     /// the copy.
@@ -57,6 +62,8 @@ impl Sender {
         Sender {
             shared,
             partitions: Vec::new(),
+            queued: BTreeSet::new(),
+            in_flight: 0,
             spare: Vec::new(),
         }
     }
@@ -67,11 +74,8 @@ impl Sender {
         let mut work = Work::default();
         loop {
             let idle = self.is_idle();
-            let awaiting = self.partitions.iter().any(|p| p.in_flight > 0);
             let deadline = self.next_deadline();
-            self.shared
-                .queue
-                .take_work(&mut work, deadline, idle, awaiting);
+            self.shared.queue.take_work(&mut work, deadline, idle);
             if work.closing && work.is_empty() && self.is_idle() {
                 return;
             }
@@ -93,9 +97,7 @@ impl Sender {
     }
 
     fn is_idle(&self) -> bool {
-        self.partitions
-            .iter()
-            .all(|p| p.queue.is_empty() && p.in_flight == 0)
+        self.queued.is_empty() && self.in_flight == 0
     }
 
     /// The earliest future retry or delivery timeout among waiting batches.
@@ -104,10 +106,13 @@ impl Sender {
     /// the sender, and counting them would spin it.
     fn next_deadline(&self) -> Option<Instant> {
         let delivery = self.shared.config.delivery_timeout;
+        if self.queued.is_empty() {
+            return None;
+        }
         let now = Instant::now();
-        self.partitions
+        self.queued
             .iter()
-            .filter_map(|p| p.queue.front())
+            .filter_map(|&slot| self.partitions.get(slot)?.queue.front())
             .flat_map(|head| [head.retry_at, head.created.checked_add(delivery)])
             .flatten()
             .filter(|at| *at > now)
@@ -129,14 +134,22 @@ impl Sender {
             .rposition(|queued| queued.order < batch.order)
             .map_or(0, |i| i + 1);
         partition.queue.insert(at, batch);
+        self.queued.insert(slot);
     }
 
     fn dispatch_all(&mut self) {
         if self.shared.is_paused() {
             return self.expire_waiting();
         }
+        if self.queued.is_empty() {
+            return;
+        }
         let now = Instant::now();
-        for slot in 0..self.partitions.len() {
+        // Walked by position: sending may complete (and re-queue) a batch
+        // at once, changing the set.
+        let mut from = 0;
+        while let Some(&slot) = self.queued.range(from..).next() {
+            from = slot + 1;
             while let Some(batch) = self.next_sendable(slot, now) {
                 self.send(batch, now);
             }
@@ -160,7 +173,11 @@ impl Sender {
         if batch.attempts == 0 {
             partition.next_fresh += 1;
         }
+        if partition.queue.is_empty() {
+            self.queued.remove(&slot);
+        }
         partition.in_flight += 1;
+        self.in_flight += 1;
         Some(batch)
     }
 
@@ -173,6 +190,7 @@ impl Sender {
             let slot = batch.partition.slot;
             if let Some(partition) = self.partitions.get_mut(slot) {
                 partition.in_flight = partition.in_flight.saturating_sub(1);
+                self.in_flight = self.in_flight.saturating_sub(1);
             }
             self.give_up(batch, &delivery_timeout(config.delivery_timeout));
             return self.settle(slot);
@@ -226,6 +244,7 @@ impl Sender {
             return;
         };
         partition.in_flight = partition.in_flight.saturating_sub(1);
+        self.in_flight = self.in_flight.saturating_sub(1);
         match result {
             Ok(info) => {
                 partition.retrying = false;
@@ -315,6 +334,9 @@ impl Sender {
                 }
             }
         }
+        let partitions = &self.partitions;
+        self.queued
+            .retain(|&slot| partitions.get(slot).is_some_and(|p| !p.queue.is_empty()));
         for batch in expired {
             let slot = batch.partition.slot;
             self.give_up(batch, &delivery_timeout(timeout));
