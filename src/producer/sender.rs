@@ -8,7 +8,7 @@
 //! back in front of its successors, and with idempotence the leader's
 //! sequence check keeps a successor that overtook it from being appended.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::mem;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,14 +48,12 @@ pub(crate) struct Sender {
     queued: BTreeSet<usize>,
     /// Batches handed to the core and not yet completed, over all slots.
     in_flight: usize,
-    /// Buffers of completed batches, reused for the copies handed to the
-    /// leader: a fresh allocation per batch costs page faults on top of
-    /// the copy.
-    spare: Vec<BytesMut>,
+    /// The bytes of batches in flight, by batch id. The leader appends
+    /// them in place and leaves them here, and a retry resends them (the
+    /// offset and epoch it stamped are rewritten by the next append), so
+    /// no batch is copied on its way out.
+    sent_data: HashMap<u64, BytesMut>,
 }
-
-/// Spare buffers kept at most (about a megabyte with the default batch.size).
-const MAX_SPARE: usize = 64;
 
 impl Sender {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
@@ -64,7 +62,7 @@ impl Sender {
             partitions: Vec::new(),
             queued: BTreeSet::new(),
             in_flight: 0,
-            spare: Vec::new(),
+            sent_data: HashMap::new(),
         }
     }
 
@@ -200,15 +198,6 @@ impl Sender {
                 partition.identity.stamp(&mut batch);
             }
         }
-        // The core consumes the bytes; keep our own for a retry, which must
-        // resend them unchanged (same sequence) so the leader can dedupe.
-        let bytes = if config.retries > 0 {
-            let mut copy = self.spare.pop().unwrap_or_default();
-            copy.extend_from_slice(&batch.data);
-            copy
-        } else {
-            mem::take(&mut batch.data)
-        };
         #[cfg(test)]
         if let Some(error) = self.injected_failure(&batch) {
             return self.on_complete(batch, Err(error));
@@ -216,13 +205,20 @@ impl Sender {
         let timeout = config.request_timeout.min(remaining);
         let partition = Arc::clone(&batch.partition);
         let shared = Arc::clone(&self.shared);
-        self.shared.core.produce(
+        let id = batch.id;
+        // Taken out for the call: the callback owns the batch and may run
+        // on another thread, but its completion reaches `on_complete` only
+        // through the queue, on this thread, after the bytes are back in
+        // `sent_data`.
+        let mut bytes = mem::take(&mut batch.data);
+        self.shared.core.produce_in_place(
             &partition.tp,
-            bytes,
+            &mut bytes,
             config.acks,
             timeout,
             Box::new(move |result| shared.queue.complete(batch, result)),
         );
+        self.sent_data.insert(id, bytes);
     }
 
     #[cfg(test)]
@@ -239,6 +235,9 @@ impl Sender {
     }
 
     fn on_complete(&mut self, mut batch: ProducerBatch, result: Result<AppendInfo>) {
+        if let Some(data) = self.sent_data.remove(&batch.id) {
+            batch.data = data;
+        }
         let slot = batch.partition.slot;
         let Some(partition) = self.partitions.get_mut(slot) else {
             return;
@@ -250,7 +249,6 @@ impl Sender {
                 partition.retrying = false;
                 batch.succeed(&info);
                 self.shared.batch_done(&batch);
-                self.recycle(batch);
             }
             // Refused because an earlier batch was lost: goes again, in
             // order, under the partition's new identity.
@@ -282,17 +280,6 @@ impl Sender {
         if let Some(partition) = self.partitions.get_mut(slot) {
             let in_flight = partition.in_flight;
             partition.identity.settle(in_flight, &self.shared.core);
-        }
-    }
-
-    fn recycle(&mut self, mut batch: ProducerBatch) {
-        // Only ordinary batch-sized buffers: one huge record's buffer is not
-        // worth keeping.
-        let ordinary = batch.data.capacity() <= 2 * self.shared.config.batch_size as usize;
-        if self.spare.len() < MAX_SPARE && batch.data.capacity() > 0 && ordinary {
-            let mut buffer = mem::take(&mut batch.data);
-            buffer.clear();
-            self.spare.push(buffer);
         }
     }
 
