@@ -1,5 +1,5 @@
 //! The one sender thread: takes sealed and lingered batches, appends them
-//! to the leaders through `ClusterCore::produce`, retries retriable
+//! to the leaders through `ClusterCore::produce_in_place`, retries retriable
 //! failures with backoff until `delivery.timeout.ms`, and runs callbacks.
 //!
 //! Batches of one partition are sent in sealing order with at most
