@@ -260,6 +260,25 @@ impl ClusterCore {
         self.brokers.finish(effects);
     }
 
+    /// As `produce`, leaving the bytes with the caller (the producer's
+    /// sender keeps them for a retry instead of handing over a copy).
+    pub(crate) fn produce_in_place(
+        &self,
+        tp: &TopicPartition,
+        batch: &mut [u8],
+        acks: Acks,
+        timeout: Duration,
+        on_complete: ProduceCallback,
+    ) {
+        let leader = match self.leader(tp) {
+            Ok(leader) => leader,
+            Err(e) => return on_complete(Err(e)),
+        };
+        let effects = leader.produce_in_place(batch, acks, timeout, on_complete);
+        self.brokers.replication_signal().notify();
+        self.brokers.finish(effects);
+    }
+
     /// Whole batches from `offset`, up to `max_bytes` (at least one batch if
     /// any), never at or above the high watermark.
     pub(crate) fn fetch(

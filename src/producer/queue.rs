@@ -5,14 +5,13 @@
 //! sleeps on the condition variable until one of those or its own next
 //! deadline, and callers only signal it when it may be asleep past the
 //! moment they care about, so a steady stream of sends costs one lock per
-//! batch and no wake-ups.
+//! batch and at most one wake-up per batch (none while the sender is busy).
 
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use parking_lot::{Condvar, Mutex};
 
 use super::accumulator::PartitionAccumulator;
 use super::batch::ProducerBatch;
@@ -81,17 +80,9 @@ struct QueueState {
     sleep: Sleep,
 }
 
-/// How long the sender spins for new work before it sleeps. Under a steady
-/// stream a batch fills in tens of microseconds; parking and waking the
-/// sender for each one would cost a futex round trip on both sides.
-const SPIN: Duration = Duration::from_micros(50);
-
 pub(crate) struct SenderQueue {
     state: Mutex<QueueState>,
     wake: Condvar,
-    /// Set with every push (under the lock), read by the spinning sender
-    /// without it.
-    signalled: AtomicBool,
 }
 
 impl Default for SenderQueue {
@@ -106,7 +97,6 @@ impl Default for SenderQueue {
                 sleep: Sleep::Awake,
             }),
             wake: Condvar::new(),
-            signalled: AtomicBool::new(false),
         }
     }
 }
@@ -115,7 +105,6 @@ impl SenderQueue {
     pub(crate) fn push_ready(&self, batch: ProducerBatch) {
         let mut state = self.state.lock();
         state.ready.push(batch);
-        self.signalled.store(true, Ordering::Release);
         if state.sleep != Sleep::Awake {
             self.wake.notify_one();
         }
@@ -140,7 +129,6 @@ impl SenderQueue {
     pub(crate) fn complete(&self, batch: ProducerBatch, result: Result<AppendInfo>) {
         let mut state = self.state.lock();
         state.completions.push((batch, result));
-        self.signalled.store(true, Ordering::Release);
         if state.sleep != Sleep::Awake {
             self.wake.notify_one();
         }
@@ -149,32 +137,21 @@ impl SenderQueue {
     /// Asks the sender to finish what is queued and stop.
     pub(crate) fn close(&self) {
         self.state.lock().closing = true;
-        self.signalled.store(true, Ordering::Release);
         self.wake.notify_one();
     }
 
     pub(crate) fn wake(&self) {
         self.state.lock().kicked = true;
-        self.signalled.store(true, Ordering::Release);
         self.wake.notify_one();
     }
 
     /// Blocks until there is work, `own_deadline` passes, or (when the
-    /// sender is `idle`) the producer is closing with nothing left.
-    /// `awaiting` says batches are in flight: their completions come from
-    /// another thread later, so spinning for them would only burn the
-    /// core that thread needs.
-    pub(crate) fn take_work(
-        &self,
-        work: &mut Work,
-        own_deadline: Option<Instant>,
-        idle: bool,
-        awaiting: bool,
-    ) {
+    /// sender is `idle`) the producer is closing with nothing left. It
+    /// sleeps rather than spins: on a machine with few cores a spinning
+    /// sender takes the core the callers and the brokers need.
+    pub(crate) fn take_work(&self, work: &mut Work, own_deadline: Option<Instant>, idle: bool) {
         let mut state = self.state.lock();
-        let mut spun = awaiting;
         loop {
-            self.signalled.store(false, Ordering::Relaxed);
             let now = Instant::now();
             let closing = state.closing;
             while let Some(front) = state.lingering.peek() {
@@ -198,11 +175,6 @@ impl SenderQueue {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            if !spun && deadline.is_none_or(|d| d > now + SPIN) {
-                spun = true;
-                MutexGuard::unlocked(&mut state, || self.spin());
-                continue;
-            }
             state.sleep = deadline.map_or(Sleep::Forever, Sleep::Until);
             match deadline {
                 Some(deadline) => {
@@ -211,25 +183,6 @@ impl SenderQueue {
                 None => self.wake.wait(&mut state),
             }
             state.sleep = Sleep::Awake;
-        }
-    }
-
-    /// Spins until something is pushed or `SPIN` passes, yielding the
-    /// core between checks so a thread waiting for it (on a busy machine,
-    /// the very caller about to push) can run.
-    fn spin(&self) {
-        let start = Instant::now();
-        loop {
-            for _ in 0..64 {
-                if self.signalled.load(Ordering::Acquire) {
-                    return;
-                }
-                std::hint::spin_loop();
-            }
-            if start.elapsed() > SPIN {
-                return;
-            }
-            std::thread::yield_now();
         }
     }
 }

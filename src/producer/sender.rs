@@ -1,5 +1,5 @@
 //! The one sender thread: takes sealed and lingered batches, appends them
-//! to the leaders through `ClusterCore::produce`, retries retriable
+//! to the leaders through `ClusterCore::produce_in_place`, retries retriable
 //! failures with backoff until `delivery.timeout.ms`, and runs callbacks.
 //!
 //! Batches of one partition are sent in sealing order with at most
@@ -8,7 +8,7 @@
 //! back in front of its successors, and with idempotence the leader's
 //! sequence check keeps a successor that overtook it from being appended.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::mem;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,21 +43,26 @@ pub(crate) struct Sender {
     shared: Arc<Shared>,
     /// Indexed by `PartitionAccumulator::slot`.
     partitions: Vec<PartitionSend>,
-    /// Buffers of completed batches, reused for the copies handed to the
-    /// leader: a fresh allocation per batch costs page faults on top of
-    /// the copy.
-    spare: Vec<BytesMut>,
+    /// Slots whose queue holds a batch: the only partitions a pass looks
+    /// at, so an idle partition costs nothing however many there are.
+    queued: BTreeSet<usize>,
+    /// Batches handed to the core and not yet completed, over all slots.
+    in_flight: usize,
+    /// The bytes of batches in flight, by batch id. The leader appends
+    /// them in place and leaves them here, and a retry resends them (the
+    /// offset and epoch it stamped are rewritten by the next append), so
+    /// no batch is copied on its way out.
+    sent_data: HashMap<u64, BytesMut>,
 }
-
-/// Spare buffers kept at most (about a megabyte with the default batch.size).
-const MAX_SPARE: usize = 64;
 
 impl Sender {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Sender {
             shared,
             partitions: Vec::new(),
-            spare: Vec::new(),
+            queued: BTreeSet::new(),
+            in_flight: 0,
+            sent_data: HashMap::new(),
         }
     }
 
@@ -67,11 +72,8 @@ impl Sender {
         let mut work = Work::default();
         loop {
             let idle = self.is_idle();
-            let awaiting = self.partitions.iter().any(|p| p.in_flight > 0);
             let deadline = self.next_deadline();
-            self.shared
-                .queue
-                .take_work(&mut work, deadline, idle, awaiting);
+            self.shared.queue.take_work(&mut work, deadline, idle);
             if work.closing && work.is_empty() && self.is_idle() {
                 return;
             }
@@ -93,9 +95,7 @@ impl Sender {
     }
 
     fn is_idle(&self) -> bool {
-        self.partitions
-            .iter()
-            .all(|p| p.queue.is_empty() && p.in_flight == 0)
+        self.queued.is_empty() && self.in_flight == 0
     }
 
     /// The earliest future retry or delivery timeout among waiting batches.
@@ -104,10 +104,13 @@ impl Sender {
     /// the sender, and counting them would spin it.
     fn next_deadline(&self) -> Option<Instant> {
         let delivery = self.shared.config.delivery_timeout;
+        if self.queued.is_empty() {
+            return None;
+        }
         let now = Instant::now();
-        self.partitions
+        self.queued
             .iter()
-            .filter_map(|p| p.queue.front())
+            .filter_map(|&slot| self.partitions.get(slot)?.queue.front())
             .flat_map(|head| [head.retry_at, head.created.checked_add(delivery)])
             .flatten()
             .filter(|at| *at > now)
@@ -129,14 +132,22 @@ impl Sender {
             .rposition(|queued| queued.order < batch.order)
             .map_or(0, |i| i + 1);
         partition.queue.insert(at, batch);
+        self.queued.insert(slot);
     }
 
     fn dispatch_all(&mut self) {
         if self.shared.is_paused() {
             return self.expire_waiting();
         }
+        if self.queued.is_empty() {
+            return;
+        }
         let now = Instant::now();
-        for slot in 0..self.partitions.len() {
+        // Walked by position: sending may complete (and re-queue) a batch
+        // at once, changing the set.
+        let mut from = 0;
+        while let Some(&slot) = self.queued.range(from..).next() {
+            from = slot + 1;
             while let Some(batch) = self.next_sendable(slot, now) {
                 self.send(batch, now);
             }
@@ -160,7 +171,11 @@ impl Sender {
         if batch.attempts == 0 {
             partition.next_fresh += 1;
         }
+        if partition.queue.is_empty() {
+            self.queued.remove(&slot);
+        }
         partition.in_flight += 1;
+        self.in_flight += 1;
         Some(batch)
     }
 
@@ -173,6 +188,7 @@ impl Sender {
             let slot = batch.partition.slot;
             if let Some(partition) = self.partitions.get_mut(slot) {
                 partition.in_flight = partition.in_flight.saturating_sub(1);
+                self.in_flight = self.in_flight.saturating_sub(1);
             }
             self.give_up(batch, &delivery_timeout(config.delivery_timeout));
             return self.settle(slot);
@@ -182,15 +198,6 @@ impl Sender {
                 partition.identity.stamp(&mut batch);
             }
         }
-        // The core consumes the bytes; keep our own for a retry, which must
-        // resend them unchanged (same sequence) so the leader can dedupe.
-        let bytes = if config.retries > 0 {
-            let mut copy = self.spare.pop().unwrap_or_default();
-            copy.extend_from_slice(&batch.data);
-            copy
-        } else {
-            mem::take(&mut batch.data)
-        };
         #[cfg(test)]
         if let Some(error) = self.injected_failure(&batch) {
             return self.on_complete(batch, Err(error));
@@ -198,13 +205,20 @@ impl Sender {
         let timeout = config.request_timeout.min(remaining);
         let partition = Arc::clone(&batch.partition);
         let shared = Arc::clone(&self.shared);
-        self.shared.core.produce(
+        let id = batch.id;
+        // Taken out for the call: the callback owns the batch and may run
+        // on another thread, but its completion reaches `on_complete` only
+        // through the queue, on this thread, after the bytes are back in
+        // `sent_data`.
+        let mut bytes = mem::take(&mut batch.data);
+        self.shared.core.produce_in_place(
             &partition.tp,
-            bytes,
+            &mut bytes,
             config.acks,
             timeout,
             Box::new(move |result| shared.queue.complete(batch, result)),
         );
+        self.sent_data.insert(id, bytes);
     }
 
     #[cfg(test)]
@@ -221,17 +235,20 @@ impl Sender {
     }
 
     fn on_complete(&mut self, mut batch: ProducerBatch, result: Result<AppendInfo>) {
+        if let Some(data) = self.sent_data.remove(&batch.id) {
+            batch.data = data;
+        }
         let slot = batch.partition.slot;
         let Some(partition) = self.partitions.get_mut(slot) else {
             return;
         };
         partition.in_flight = partition.in_flight.saturating_sub(1);
+        self.in_flight = self.in_flight.saturating_sub(1);
         match result {
             Ok(info) => {
                 partition.retrying = false;
                 batch.succeed(&info);
                 self.shared.batch_done(&batch);
-                self.recycle(batch);
             }
             // Refused because an earlier batch was lost: goes again, in
             // order, under the partition's new identity.
@@ -263,17 +280,6 @@ impl Sender {
         if let Some(partition) = self.partitions.get_mut(slot) {
             let in_flight = partition.in_flight;
             partition.identity.settle(in_flight, &self.shared.core);
-        }
-    }
-
-    fn recycle(&mut self, mut batch: ProducerBatch) {
-        // Only ordinary batch-sized buffers: one huge record's buffer is not
-        // worth keeping.
-        let ordinary = batch.data.capacity() <= 2 * self.shared.config.batch_size as usize;
-        if self.spare.len() < MAX_SPARE && batch.data.capacity() > 0 && ordinary {
-            let mut buffer = mem::take(&mut batch.data);
-            buffer.clear();
-            self.spare.push(buffer);
         }
     }
 
@@ -315,6 +321,9 @@ impl Sender {
                 }
             }
         }
+        let partitions = &self.partitions;
+        self.queued
+            .retain(|&slot| partitions.get(slot).is_some_and(|p| !p.queue.is_empty()));
         for batch in expired {
             let slot = batch.partition.slot;
             self.give_up(batch, &delivery_timeout(timeout));

@@ -105,6 +105,10 @@ impl ProducerRecord {
     }
 
     /// Sets the timestamp, in milliseconds since the Unix epoch (default: send time).
+    ///
+    /// Without one, the producer reads the wall clock in the sending
+    /// thread when the record is appended to its batch, so the CreateTime
+    /// is exact to the millisecond and never stale.
     #[must_use]
     pub fn timestamp(mut self, millis: i64) -> Self {
         self.timestamp = Some(millis);

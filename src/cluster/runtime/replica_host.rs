@@ -161,9 +161,22 @@ impl Partition {
         timeout: Duration,
         callback: ProduceCallback,
     ) -> Effects {
+        self.produce_in_place(&mut batch, acks, timeout, callback)
+    }
+
+    /// As `produce`, leaving the bytes (with the base offset and leader
+    /// epoch stamped in) with the caller, who may resend them on a retry
+    /// without keeping a copy.
+    pub(crate) fn produce_in_place(
+        &self,
+        batch: &mut [u8],
+        acks: Acks,
+        timeout: Duration,
+        callback: ProduceCallback,
+    ) -> Effects {
         let mut effects = Effects::default();
         let mut inner = self.inner.lock();
-        let appended = self.append_locked(&mut inner, &mut batch, acks);
+        let appended = self.append_locked(&mut inner, batch, acks);
         let info = match appended {
             Ok(info) => info,
             Err(e) => {
