@@ -317,20 +317,12 @@ impl Partition {
         Ok((data, self.high_watermark(), self.log.log_start_offset()))
     }
 
-    /// Whether a fetch from `leader` at `fetch_offset` for `target` would
-    /// change nothing: this offset is already reported, the leader has
-    /// nothing past it, its high watermark and log start are already known
-    /// here, and this replica is in the ISR (see
-    /// [`follower::may_skip_fetch`]). Skipping such fetches keeps idle
-    /// partitions (e.g. most of `__consumer_offsets`) off the hot path.
-    pub(crate) fn idle_against(
-        &self,
-        leader: &Partition,
-        target: FollowTarget,
-        fetch_offset: u64,
-    ) -> bool {
-        let reported = self.last_reported.load(Ordering::Acquire) == fetch_offset;
-        let leader_moved = leader.log.log_end_offset() != fetch_offset
+    /// Whether a fetch from `leader` at offset `at` would change nothing
+    /// ([`follower::may_skip_fetch`]): skipping those keeps idle partitions
+    /// (e.g. most of `__consumer_offsets`) off the hot path.
+    pub(crate) fn idle_against(&self, leader: &Partition, target: FollowTarget, at: u64) -> bool {
+        let reported = self.last_reported.load(Ordering::Acquire) == at;
+        let leader_moved = leader.log.log_end_offset() != at
             || leader.high_watermark() != self.high_watermark()
             || leader.log.log_start_offset() > self.log.log_start_offset();
         follower::may_skip_fetch(target, reported, leader_moved)

@@ -12,7 +12,8 @@
 //! What it models of the runtime: a decision reaches only running brokers
 //! that are not cut off (the others resync when they start or heal); an
 //! isolated broker's heartbeats and ISR proposals are lost; clients route by
-//! the controller's metadata. What it leaves out: unflushed data lost on a
+//! the controller's metadata; an in-sync follower skips a fetch that would
+//! change nothing. What it leaves out: unflushed data lost on a
 //! power cut (every append here is durable), retention, producer ids.
 
 use std::collections::BTreeMap;
