@@ -94,7 +94,7 @@
 //! | group admin (lag, reset) | works: [`ConsumerGroup::lag`], [`ConsumerGroup::reset_offsets`], [`ConsumerGroup::plan_reset_offsets`] |
 //! | replication and failover | works, with simulated brokers (threads): [`Cluster`], [`Broker`] |
 //! | retention by time and size | works (`cleanup.policy=delete`) |
-//! | segment inspection | works: [`dump_segment`], [`decode_batches`], [`recover_partition`] |
+//! | segment inspection | works: [`inspect::dump_segment`], [`inspect::decode_batches`], [`inspect::recover_partition`] |
 //! | Kafka's command-line tools | works offline: the `tidelog` binary (cargo feature `cli`) |
 //! | compression | coming; `compression.type` is refused today |
 //! | log compaction | coming; `cleanup.policy=compact` is refused today |
