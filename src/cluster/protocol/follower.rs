@@ -15,6 +15,8 @@ pub(crate) struct FollowTarget {
     pub(crate) leader_epoch: i32,
     /// Whether the divergent suffix (if any) was cut for this epoch.
     pub(crate) reconciled: bool,
+    /// Whether the last ISR the controller recorded has this replica.
+    pub(crate) in_sync: bool,
 }
 
 /// Follower state of one partition replica.
@@ -49,6 +51,7 @@ impl FollowerState {
                 leader,
                 leader_epoch,
                 reconciled: false,
+                in_sync: false,
             },
         }
     }
@@ -81,6 +84,23 @@ impl FollowerState {
     pub(crate) fn unreconcile(&mut self) {
         self.target.reconciled = false;
     }
+
+    /// The controller recorded an ISR that has (or lacks) this replica.
+    pub(crate) fn set_in_sync(&mut self, in_sync: bool) {
+        self.target.in_sync = in_sync;
+    }
+}
+
+/// Whether the next fetch for `target` may be skipped because it could
+/// change nothing: this offset was `reported` to the leader already and the
+/// leader has nothing new (`leader_moved` is false). A replica outside the
+/// ISR never skips. Only the leader's answer to a fetch proposes it back
+/// in, and that proposal can be refused (computed from an ISR the
+/// controller has since replaced) or lost (the leader cut off): a caught-up
+/// follower that stopped fetching then stayed out of the ISR for good. So,
+/// as a Kafka follower does, it keeps fetching until it is back in.
+pub(crate) fn may_skip_fetch(target: FollowTarget, reported: bool, leader_moved: bool) -> bool {
+    target.in_sync && reported && !leader_moved
 }
 
 /// Where a follower whose log ends at `leo` (high watermark `hw`) must cut,
@@ -199,5 +219,17 @@ mod tests {
         }));
         f.unreconcile();
         assert!(!f.may_append(t));
+    }
+
+    #[test]
+    fn only_an_in_sync_follower_skips_a_fetch_that_would_change_nothing() {
+        let mut f = FollowerState::new(1, 4);
+        assert!(!may_skip_fetch(f.target(), true, false));
+        f.set_in_sync(true);
+        assert!(may_skip_fetch(f.target(), true, false));
+        assert!(!may_skip_fetch(f.target(), false, false));
+        assert!(!may_skip_fetch(f.target(), true, true));
+        f.set_in_sync(false);
+        assert!(!may_skip_fetch(f.target(), true, false));
     }
 }

@@ -116,7 +116,7 @@ fn fetch_one(core: &Brokers, id: BrokerId, partition: &Partition, effects: &mut 
         return partition.reconcile(target, &leader).unwrap_or(false);
     }
     let fetch_offset = partition.log().log_end_offset();
-    if partition.idle_against(&leader, fetch_offset) {
+    if partition.idle_against(&leader, target, fetch_offset) {
         return false;
     }
     match leader.serve_fetch(id, target.leader_epoch, fetch_offset, effects) {

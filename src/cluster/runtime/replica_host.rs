@@ -331,15 +331,15 @@ impl Partition {
         Ok((data, self.high_watermark(), self.log.log_start_offset()))
     }
 
-    /// Whether a fetch from `leader` at `fetch_offset` would change nothing:
-    /// this offset is already reported, the leader has nothing past it, and
-    /// its high watermark is already known here. Skipping such fetches keeps
-    /// idle partitions (e.g. most of `__consumer_offsets`) off the hot path.
-    pub(crate) fn idle_against(&self, leader: &Partition, fetch_offset: u64) -> bool {
-        self.last_reported.load(Ordering::Acquire) == fetch_offset
-            && leader.log.log_end_offset() == fetch_offset
-            && leader.high_watermark() == self.high_watermark()
-            && leader.log.log_start_offset() <= self.log.log_start_offset()
+    /// Whether a fetch from `leader` at offset `at` would change nothing
+    /// ([`follower::may_skip_fetch`]): skipping those keeps idle partitions
+    /// (e.g. most of `__consumer_offsets`) off the hot path.
+    pub(crate) fn idle_against(&self, leader: &Partition, target: FollowTarget, at: u64) -> bool {
+        let reported = self.last_reported.load(Ordering::Acquire) == at;
+        let leader_moved = leader.log.log_end_offset() != at
+            || leader.high_watermark() != self.high_watermark()
+            || leader.log.log_start_offset() > self.log.log_start_offset();
+        follower::may_skip_fetch(target, reported, leader_moved)
     }
 
     /// A fetch at `fetch_offset` reached the leader.
@@ -511,6 +511,9 @@ impl Partition {
                 inner.role = Role::Follower(FollowerState::new(leader, leader_epoch));
             }
             Transition::Idle => self.resign(&mut inner, &mut effects),
+        }
+        if let Role::Follower(f) = &mut inner.role {
+            f.set_in_sync(state.isr.contains(&self.broker));
         }
         effects
     }

@@ -12,7 +12,8 @@
 //! What it models of the runtime: a decision reaches only running brokers
 //! that are not cut off (the others resync when they start or heal); an
 //! isolated broker's heartbeats and ISR proposals are lost; clients route by
-//! the controller's metadata. What it leaves out: unflushed data lost on a
+//! the controller's metadata; an in-sync follower skips a fetch that would
+//! change nothing. What it leaves out: unflushed data lost on a
 //! power cut (every append here is durable), retention, producer ids.
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 
 mod invariants;
 mod model;
+mod scenarios;
 
 use self::invariants::Invariants;
 use self::model::{Batch, Replica, Rng};
@@ -71,6 +73,7 @@ impl Sim {
                 role: Role::Idle,
                 applied: None,
                 hw: 0,
+                reported: None,
             })
             .collect();
         let mut sim = Sim {
@@ -150,6 +153,7 @@ impl Sim {
             return;
         }
         r.applied = Some(state.partition_epoch);
+        r.reported = None;
         match r.role.transition(id, state) {
             Transition::SetIsr => {
                 if let Some(ls) = r.leader() {
@@ -177,6 +181,9 @@ impl Sim {
                 r.role = Role::Follower(follower::FollowerState::new(leader, leader_epoch));
             }
             Transition::Idle => r.resign(),
+        }
+        if let Role::Follower(f) = &mut self.replica(id).role {
+            f.set_in_sync(state.isr.contains(&id));
         }
     }
 
@@ -209,6 +216,10 @@ impl Sim {
         if self.rng.below(3) > 0 {
             return;
         }
+        self.propose_all();
+    }
+
+    fn propose_all(&mut self) {
         for (leader, epochs, isr) in std::mem::take(&mut self.proposals) {
             if self.replicas[leader as usize].isolated {
                 continue;
@@ -278,6 +289,12 @@ impl Sim {
         }
         let fetch_offset = self.replicas[f as usize].leo();
         let now = self.now();
+        let (r, leader) = (&self.replicas[f as usize], &self.replicas[l as usize]);
+        let reported = r.reported == Some(fetch_offset);
+        let leader_moved = leader.leo() != fetch_offset || leader.hw != r.hw;
+        if follower::may_skip_fetch(target, reported, leader_moved) {
+            return;
+        }
         let leader = &mut self.replicas[l as usize];
         let leader_leo = leader.leo();
         let Some(ls) = leader
@@ -296,6 +313,7 @@ impl Sim {
         }
         let progress = ls.on_fetch(f, fetch_offset, now);
         self.absorb(l, progress);
+        self.replica(f).reported = Some(fetch_offset);
         let leader = &self.replicas[l as usize];
         let from = leader.log.partition_point(|b| b.base < fetch_offset);
         let data = leader.log.get(from..).unwrap_or_default().to_vec();
@@ -395,6 +413,7 @@ impl Sim {
         r.resign();
         r.running = false;
         r.applied = None;
+        r.reported = None;
     }
 
     /// Starts broker `id` again: its log and high watermark survived.
@@ -487,11 +506,50 @@ impl Sim {
     }
 }
 
+impl Sim {
+    /// Repairs every broker, then runs only heartbeats, fetches (idle ones
+    /// skipped, as in the runtime) and prompt ISR proposals: the partition
+    /// must soon have a leader and every replica back in its ISR.
+    fn recover(&mut self) {
+        self.log("recover");
+        for id in 0..BROKERS {
+            if self.replicas[id as usize].isolated {
+                self.fault_on(id, 4);
+            }
+            if !self.replicas[id as usize].running {
+                self.fault_on(id, 2);
+            }
+        }
+        for _ in 0..RECOVERY_ROUNDS {
+            self.heartbeats();
+            for f in 0..BROKERS {
+                self.fetch(f);
+            }
+            self.propose_all();
+            let state = self.state();
+            if let Err(why) = self.invariants.check(state.as_ref(), &self.replicas) {
+                self.fail(&why);
+            }
+            if state.is_some_and(|s| s.leader.is_some() && s.isr.len() == s.replicas.len()) {
+                return;
+            }
+        }
+        let state = self.state();
+        self.fail(&format!(
+            "no full ISR {RECOVERY_ROUNDS} rounds after every broker was repaired: {state:?}"
+        ));
+    }
+}
+
+/// Reconciling, catching up and rejoining take a few fetches each.
+const RECOVERY_ROUNDS: usize = 10;
+
 fn run(seed: u64, steps: usize) -> Sim {
     let mut sim = Sim::new(seed);
     for _ in 0..steps {
         sim.step();
     }
+    sim.recover();
     sim
 }
 

@@ -50,6 +50,9 @@ pub(super) struct Replica {
     pub(super) role: Role<u64>,
     pub(super) applied: Option<i32>,
     pub(super) hw: u64,
+    /// The fetch offset last reported to the current leader, as the
+    /// runtime's `last_reported` (an idle fetch is skipped).
+    pub(super) reported: Option<u64>,
 }
 
 impl Replica {
