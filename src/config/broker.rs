@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::topic::CleanupPolicy;
+use super::topic::{CleanupPolicy, TopicCompression};
 use super::{parse, KeyDoc, Scope};
 use crate::error::{Error, Result};
 use crate::record::TimestampType;
@@ -168,6 +168,16 @@ pub(crate) const LOG: Scope<LogConfig> = Scope {
             get: |c| Some(c.cleanup_policy.as_str().to_string()),
         },
         KeyDoc {
+            name: "compression.type",
+            default: Some("producer"),
+            doc: "Default codec of stored batches: producer keeps the producer's; uncompressed, gzip, snappy, lz4 or zstd re-encodes",
+            apply: |c, k, v| {
+                c.compression = parse::topic_compression(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.compression.as_str().to_string()),
+        },
+        KeyDoc {
             name: "log.message.timestamp.type",
             default: Some("CreateTime"),
             doc: "CreateTime or LogAppendTime",
@@ -317,6 +327,7 @@ pub(crate) struct LogConfig {
     pub(crate) retention_bytes: Option<u64>,
     pub(crate) retention_check_interval: Duration,
     pub(crate) cleanup_policy: CleanupPolicy,
+    pub(crate) compression: TopicCompression,
     pub(crate) timestamp_type: TimestampType,
     pub(crate) flush_messages: Option<u64>,
     pub(crate) flush_ms: Option<Duration>,
@@ -356,6 +367,7 @@ impl Default for LogConfig {
             retention_bytes: None,
             retention_check_interval: Duration::from_millis(300_000),
             cleanup_policy: CleanupPolicy::Delete,
+            compression: TopicCompression::Producer,
             timestamp_type: TimestampType::CreateTime,
             flush_messages: None,
             flush_ms: None,

@@ -18,6 +18,7 @@ mod topic;
 pub(crate) use broker::LogConfig;
 pub(crate) use keys::{KeyDoc, Scope};
 pub use shared::{Acks, AssignmentStrategy};
+pub(crate) use topic::TopicCompression;
 pub use topic::{CleanupPolicy, TopicConfig};
 
 /// `set_all` and `load_file` for a config type with a `set(key, value)`.

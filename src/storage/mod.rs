@@ -9,6 +9,7 @@ mod epoch_checkpoint;
 mod index;
 mod inspect;
 mod layout;
+mod leader_batch;
 mod partition_log;
 mod read;
 mod recovery;

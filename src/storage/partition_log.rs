@@ -22,10 +22,10 @@ use super::layout::{CLEAN_SHUTDOWN, LOG_START_OFFSET, RECOVERY_POINT};
 use super::recovery::{open_segments, RecoveryPlan};
 use super::segment::Segment;
 use crate::error::{CorruptionKind, Error, Result};
-use crate::record::TimestampType;
 use crate::record::{
     stamp_base_offset, stamp_leader_epoch, stamp_log_append_time, verify, BatchHeader,
 };
+use crate::record::{Compression, TimestampType};
 use crate::topic::TopicPartition;
 
 /// Settings of one partition log, resolved from topic and broker config.
@@ -40,6 +40,11 @@ pub(crate) struct PartitionLogConfig {
     pub(crate) retention: Option<Duration>,
     pub(crate) retention_bytes: Option<u64>,
     pub(crate) timestamp_type: TimestampType,
+    /// The codec batches are stored in; `None` keeps the producer's
+    /// (`compression.type=producer`).
+    pub(crate) stored_codec: Option<Compression>,
+    /// Whether every produced record needs a key (a compacted topic).
+    pub(crate) requires_keys: bool,
 }
 
 /// What an append did.

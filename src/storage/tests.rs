@@ -22,6 +22,8 @@ pub(super) fn config() -> PartitionLogConfig {
         retention: None,
         retention_bytes: None,
         timestamp_type: TimestampType::CreateTime,
+        stored_codec: None,
+        requires_keys: false,
     }
 }
 

@@ -7,6 +7,7 @@
 mod admin;
 mod borrowed;
 mod bounce;
+mod compression;
 mod config_files;
 mod consumer;
 mod errors;

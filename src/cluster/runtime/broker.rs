@@ -16,8 +16,9 @@ use parking_lot::{Mutex, RwLock};
 use super::effects::Effects;
 use super::replica_host::Partition;
 use crate::cluster::protocol::leader::BrokerId;
-use crate::config::{LogConfig, TopicConfig};
+use crate::config::{LogConfig, TopicCompression, TopicConfig};
 use crate::error::{Error, Result};
+use crate::record::Compression;
 use crate::storage::{sync_dir, write_atomically, PartitionLogConfig};
 use crate::topic::TopicPartition;
 
@@ -236,5 +237,14 @@ pub(crate) fn log_config(broker: &LogConfig, topic: &TopicConfig) -> PartitionLo
         retention: topic.retention.unwrap_or(broker.retention),
         retention_bytes: topic.retention_bytes.unwrap_or(broker.retention_bytes),
         timestamp_type: topic.timestamp_type.unwrap_or(broker.timestamp_type),
+        stored_codec: match topic.compression.unwrap_or(broker.compression) {
+            TopicCompression::Producer => None,
+            TopicCompression::Uncompressed => Some(Compression::None),
+            TopicCompression::Codec(codec) => Some(codec),
+        },
+        requires_keys: topic
+            .cleanup_policy
+            .unwrap_or(broker.cleanup_policy)
+            .compacts(),
     }
 }

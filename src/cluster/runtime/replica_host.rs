@@ -155,12 +155,21 @@ impl Partition {
     /// returned effects (at once, or when the high watermark passes it).
     pub(crate) fn produce(
         &self,
-        mut batch: BytesMut,
+        batch: BytesMut,
         acks: Acks,
         timeout: Duration,
         callback: ProduceCallback,
     ) -> Effects {
         let mut effects = Effects::default();
+        // Key checks and codec conversion decode the batch: done before
+        // the partition lock, so they do not hold up other appends.
+        let mut batch = match self.log.prepare_leader_batch(batch) {
+            Ok(batch) => batch,
+            Err(e) => {
+                effects.deliver(&self.deliveries, callback, Err(e));
+                return effects;
+            }
+        };
         let mut inner = self.inner.lock();
         let appended = self.append_locked(&mut inner, &mut batch, acks);
         let info = match appended {
