@@ -143,6 +143,7 @@ pub use producer::{Partitioner, Producer, ProducerConfig};
 pub use record::{
     Compression, ConsumerRecord, Header, IntoPayload, ProducerRecord, RecordMetadata, TimestampType,
 };
+pub use storage::CleanerState;
 pub use topic::TopicPartition;
 
 /// The README's code blocks, compiled as doctests so the tour cannot drift

@@ -160,12 +160,82 @@ pub(crate) const LOG: Scope<LogConfig> = Scope {
         KeyDoc {
             name: "log.cleanup.policy",
             default: Some("delete"),
-            doc: "What to do with old segments (delete)",
+            doc: "What to do with old segments: delete, compact or compact,delete",
             apply: |c, k, v| {
                 c.cleanup_policy = CleanupPolicy::parse(k, v)?;
                 Ok(())
             },
             get: |c| Some(c.cleanup_policy.as_str().to_string()),
+        },
+        KeyDoc {
+            name: "log.cleaner.enable",
+            default: Some("true"),
+            doc: "Run the cleaner thread that compacts topics with cleanup.policy=compact",
+            apply: |c, k, v| {
+                c.cleaner_enable = parse::bool_value(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.cleaner_enable.to_string()),
+        },
+        KeyDoc {
+            name: "log.cleaner.backoff.ms",
+            default: Some("15000"),
+            doc: "How often the cleaner thread looks for partitions to compact",
+            apply: |c, k, v| {
+                c.cleaner_backoff = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.cleaner_backoff)),
+        },
+        KeyDoc {
+            name: "log.cleaner.dedupe.buffer.size",
+            default: Some("134217728"),
+            doc: "Memory for the key map of one cleaning pass",
+            apply: |c, k, v| {
+                c.cleaner_dedupe_buffer = parse::positive_u64(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.cleaner_dedupe_buffer.to_string()),
+        },
+        KeyDoc {
+            name: "log.cleaner.delete.retention.ms",
+            default: Some("86400000"),
+            doc: "Default delete.retention.ms of topics",
+            apply: |c, k, v| {
+                c.delete_retention_ms = parse::u64_value(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.delete_retention_ms.to_string()),
+        },
+        KeyDoc {
+            name: "log.cleaner.min.compaction.lag.ms",
+            default: Some("0"),
+            doc: "Default min.compaction.lag.ms of topics",
+            apply: |c, k, v| {
+                c.min_compaction_lag_ms = parse::u64_value(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.min_compaction_lag_ms.to_string()),
+        },
+        KeyDoc {
+            name: "log.cleaner.max.compaction.lag.ms",
+            default: Some("9223372036854775807"),
+            doc: "Default max.compaction.lag.ms of topics",
+            apply: |c, k, v| {
+                c.max_compaction_lag_ms = parse::positive_u64(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.max_compaction_lag_ms.to_string()),
+        },
+        KeyDoc {
+            name: "log.cleaner.min.cleanable.ratio",
+            default: Some("0.5"),
+            doc: "Default min.cleanable.dirty.ratio of topics",
+            apply: |c, k, v| {
+                c.min_cleanable_dirty_ratio_ppm = parse::ratio_ppm(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ppm_ratio(c.min_cleanable_dirty_ratio_ppm)),
         },
         KeyDoc {
             name: "compression.type",
@@ -291,7 +361,6 @@ pub(crate) const LOG: Scope<LogConfig> = Scope {
         "group.initial.rebalance.delay.ms",
         "transaction.state.log.replication.factor",
         "transaction.state.log.min.isr",
-        "log.cleaner.enable",
         "metric.reporters",
         "metrics.",
         "security.inter.broker.protocol",
@@ -328,6 +397,13 @@ pub(crate) struct LogConfig {
     pub(crate) retention_check_interval: Duration,
     pub(crate) cleanup_policy: CleanupPolicy,
     pub(crate) compression: TopicCompression,
+    pub(crate) cleaner_enable: bool,
+    pub(crate) cleaner_backoff: Duration,
+    pub(crate) cleaner_dedupe_buffer: u64,
+    pub(crate) delete_retention_ms: u64,
+    pub(crate) min_compaction_lag_ms: u64,
+    pub(crate) max_compaction_lag_ms: u64,
+    pub(crate) min_cleanable_dirty_ratio_ppm: u32,
     pub(crate) timestamp_type: TimestampType,
     pub(crate) flush_messages: Option<u64>,
     pub(crate) flush_ms: Option<Duration>,
@@ -368,6 +444,13 @@ impl Default for LogConfig {
             retention_check_interval: Duration::from_millis(300_000),
             cleanup_policy: CleanupPolicy::Delete,
             compression: TopicCompression::Producer,
+            cleaner_enable: true,
+            cleaner_backoff: Duration::from_millis(15_000),
+            cleaner_dedupe_buffer: 128 << 20,
+            delete_retention_ms: 86_400_000,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX as u64,
+            min_cleanable_dirty_ratio_ppm: 500_000,
             timestamp_type: TimestampType::CreateTime,
             flush_messages: None,
             flush_ms: None,

@@ -127,3 +127,17 @@ pub(crate) fn available(key: &str, value: &str, codec: Compression) -> Result<Co
         format!("the {codec} codec is not compiled in; enable tidelog's \"{codec}\" cargo feature"),
     ))
 }
+
+/// A ratio between 0 and 1 (`min.cleanable.dirty.ratio`), held in parts
+/// per million so configs stay comparable with `Eq`.
+pub(crate) fn ratio_ppm(key: &str, value: &str) -> Result<u32> {
+    match value.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok((r * 1e6).round() as u32),
+        _ => Err(Error::config(key, value, "expected a number from 0 to 1")),
+    }
+}
+
+/// A ratio held in parts per million, as Kafka writes it.
+pub(crate) fn ppm_ratio(ppm: u32) -> String {
+    (f64::from(ppm) / 1e6).to_string()
+}

@@ -164,7 +164,7 @@ pub(crate) const TOPIC: Scope<TopicConfig> = Scope {
         KeyDoc {
             name: "cleanup.policy",
             default: Some("delete"),
-            doc: "What to do with old segments (delete)",
+            doc: "What to do with old segments: delete, compact or compact,delete",
             apply: |c, k, v| {
                 c.cleanup_policy = Some(CleanupPolicy::parse(k, v)?);
                 Ok(())
@@ -232,6 +232,46 @@ pub(crate) const TOPIC: Scope<TopicConfig> = Scope {
             get: |c| c.unclean_leader_election.map(|v| v.to_string()),
         },
         KeyDoc {
+            name: "delete.retention.ms",
+            default: Some("86400000"),
+            doc: "How long tombstones stay readable in a compacted topic",
+            apply: |c, k, v| {
+                c.delete_retention_ms = Some(parse::u64_value(k, v)?);
+                Ok(())
+            },
+            get: |c| c.delete_retention_ms.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "min.compaction.lag.ms",
+            default: Some("0"),
+            doc: "A record stays uncompacted at least this long",
+            apply: |c, k, v| {
+                c.min_compaction_lag_ms = Some(parse::u64_value(k, v)?);
+                Ok(())
+            },
+            get: |c| c.min_compaction_lag_ms.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "max.compaction.lag.ms",
+            default: Some("9223372036854775807"),
+            doc: "A dirty segment older than this is compacted whatever the dirty ratio",
+            apply: |c, k, v| {
+                c.max_compaction_lag_ms = Some(parse::positive_u64(k, v)?);
+                Ok(())
+            },
+            get: |c| c.max_compaction_lag_ms.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "min.cleanable.dirty.ratio",
+            default: Some("0.5"),
+            doc: "Compact once this share of the log is dirty",
+            apply: |c, k, v| {
+                c.min_cleanable_dirty_ratio_ppm = Some(parse::ratio_ppm(k, v)?);
+                Ok(())
+            },
+            get: |c| c.min_cleanable_dirty_ratio_ppm.map(parse::ppm_ratio),
+        },
+        KeyDoc {
             name: "compression.type",
             default: Some("producer"),
             doc: "producer keeps the producer's codec; uncompressed, gzip, snappy, lz4 or zstd re-encodes batches in another codec",
@@ -253,10 +293,6 @@ pub(crate) const TOPIC: Scope<TopicConfig> = Scope {
         "message.timestamp.after.max.ms",
         "follower.replication.throttled.replicas",
         "leader.replication.throttled.replicas",
-        "delete.retention.ms",
-        "min.compaction.lag.ms",
-        "max.compaction.lag.ms",
-        "min.cleanable.dirty.ratio",
     ],
     refused: &[(
         "remote.storage.enable",
@@ -294,6 +330,10 @@ pub struct TopicConfig {
     pub(crate) min_insync_replicas: Option<u32>,
     pub(crate) unclean_leader_election: Option<bool>,
     pub(crate) compression: Option<TopicCompression>,
+    pub(crate) delete_retention_ms: Option<u64>,
+    pub(crate) min_compaction_lag_ms: Option<u64>,
+    pub(crate) max_compaction_lag_ms: Option<u64>,
+    pub(crate) min_cleanable_dirty_ratio_ppm: Option<u32>,
     pub(crate) ignored: Vec<String>,
 }
 

@@ -333,6 +333,7 @@ fn offline_config() -> PartitionLogConfig {
         timestamp_type: TimestampType::CreateTime,
         stored_codec: None,
         requires_keys: false,
+        compaction: None,
     }
 }
 

@@ -7,6 +7,7 @@
 mod admin;
 mod borrowed;
 mod bounce;
+mod compaction;
 mod compression;
 mod config_files;
 mod consumer;
