@@ -337,6 +337,16 @@ pub(crate) const LOG: Scope<LogConfig> = Scope {
             },
             get: |c| Some(c.offsets_topic_replication_factor.to_string()),
         },
+        KeyDoc {
+            name: "offsets.topic.segment.bytes",
+            default: Some("104857600"),
+            doc: "Segment size of __consumer_offsets (compacted, so kept small)",
+            apply: |c, k, v| {
+                c.offsets_topic_segment_bytes = parse::positive_u64(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.offsets_topic_segment_bytes.to_string()),
+        },
     ],
     ignored: &[
         "broker.id",
@@ -413,6 +423,7 @@ pub(crate) struct LogConfig {
     pub(crate) broker_heartbeat_interval: Duration,
     pub(crate) offsets_topic_partitions: u32,
     pub(crate) offsets_topic_replication_factor: u32,
+    pub(crate) offsets_topic_segment_bytes: u64,
     /// Whether the user chose the replication factor; if not, it follows the
     /// broker count (3, or fewer when fewer brokers run).
     pub(crate) replication_factor_set: bool,
@@ -460,6 +471,7 @@ impl Default for LogConfig {
             broker_heartbeat_interval: Duration::from_millis(100),
             offsets_topic_partitions: 50,
             offsets_topic_replication_factor: 3,
+            offsets_topic_segment_bytes: 100 << 20,
             replication_factor_set: false,
             min_insync_replicas_set: false,
             retention_precedence: 0,

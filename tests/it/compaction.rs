@@ -363,3 +363,70 @@ fn followers_logs_equal_the_leaders_after_cleaning_and_failover() -> Result<()> 
     producer.close();
     log.close()
 }
+
+#[test]
+fn committed_offsets_are_the_latest_after_compaction_and_a_restart() -> Result<()> {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        Log::builder(dir.path())
+            .brokers(1)
+            .set("offsets.topic.num.partitions", "1")?
+            .set("offsets.topic.segment.bytes", "1024")?
+            .open()
+    };
+    let log = open()?;
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    let config = tidelog::ConsumerConfig::new()
+        .group_id("billing")
+        .enable_auto_commit(false);
+    let mut consumer = log.consumer(config)?;
+    let tps = [
+        tidelog::TopicPartition::new("orders", 0),
+        tidelog::TopicPartition::new("orders", 1),
+    ];
+    consumer.assign(&tps)?;
+    for i in 0..200u64 {
+        let offsets: Vec<_> = tps
+            .iter()
+            .map(|tp| {
+                (
+                    tp.clone(),
+                    tidelog::OffsetAndMetadata::new(i * 10 + u64::from(tp.partition())),
+                )
+            })
+            .collect();
+        consumer.commit_offsets(&offsets)?;
+    }
+    drop(consumer);
+    // A deleted group leaves tombstones, which compaction keeps for a day.
+    let mut other = log.consumer(
+        tidelog::ConsumerConfig::new()
+            .group_id("gone")
+            .enable_auto_commit(false),
+    )?;
+    other.assign(&tps[..1])?;
+    other.commit_offsets(&[(tps[0].clone(), tidelog::OffsetAndMetadata::new(7))])?;
+    drop(other);
+    log.consumer_group("gone").delete()?;
+
+    let offsets_topic = log.topic("__consumer_offsets")?;
+    let before = offsets_topic.partition(0)?;
+    offsets_topic.clean()?;
+    let state = offsets_topic.cleaner_state(0)?;
+    assert!(state.records_removed() > 300, "{state:?}");
+    assert_eq!(
+        offsets_topic.partition(0)?.log_end_offset(),
+        before.log_end_offset()
+    );
+    log.close()?;
+
+    let log = open()?;
+    let group = log.consumer_group("billing");
+    for tp in &tps {
+        let committed = group.committed(tp)?.unwrap();
+        assert_eq!(committed.offset(), 1990 + u64::from(tp.partition()));
+    }
+    assert_eq!(log.consumer_group("gone").committed(&tps[0])?, None);
+    assert!(!log.list_groups()?.contains(&"gone".to_string()));
+    log.close()
+}
