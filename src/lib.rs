@@ -94,10 +94,10 @@
 //! | group admin (lag, reset) | works: [`ConsumerGroup::lag`], [`ConsumerGroup::reset_offsets`], [`ConsumerGroup::plan_reset_offsets`] |
 //! | replication and failover | works, with simulated brokers (threads): [`Cluster`], [`Broker`] |
 //! | retention by time and size | works (`cleanup.policy=delete`) |
-//! | segment inspection | works: [`dump_segment`], [`decode_batches`], [`recover_partition`] |
+//! | segment inspection | works: [`dump_segment`](inspect::dump_segment), [`decode_batches`](inspect::decode_batches), [`recover_partition`](inspect::recover_partition) |
 //! | Kafka's command-line tools | works offline: the `tidelog` binary (cargo feature `cli`) |
-//! | compression | coming; `compression.type` is refused today |
-//! | log compaction | coming; `cleanup.policy=compact` is refused today |
+//! | compression | works: [`ProducerConfig::compression`] (gzip, snappy, lz4, zstd), topic and broker `compression.type` |
+//! | log compaction | works: `cleanup.policy=compact` and `compact,delete`, a cleaner thread, [`Topic::clean`], [`Topic::cleaner_state`] |
 //! | Kafka wire protocol (`tidelog serve`) | coming, behind a cargo feature `kafka` |
 //! | a Kafka backend for more than one machine | coming |
 //! | pause/resume, regex subscribe, static membership, metrics, `delete_records`, alter-configs | missing, not scheduled |
