@@ -430,3 +430,34 @@ fn committed_offsets_are_the_latest_after_compaction_and_a_restart() -> Result<(
     assert!(!log.list_groups()?.contains(&"gone".to_string()));
     log.close()
 }
+
+#[test]
+fn the_cleaner_thread_compacts_on_its_own() -> Result<()> {
+    let (_dir, log) = open_log_with(|b| b.brokers(1).set("log.cleaner.backoff.ms", "20").unwrap());
+    let topic = log.create_topic("auto", compacted())?;
+    let producer = leader_producer(&log);
+    let latest = put_rounds(&producer, "auto", 8);
+    let cleaned = log.cluster().wait_until(Duration::from_secs(30), |_| {
+        topic.cleaner_state(0).is_ok_and(|s| s.passes() > 0)
+    });
+    assert!(cleaned, "{:?}", topic.cleaner_state(0));
+    assert!(topic.cleaner_state(0)?.dirty_ratio() >= 0.5);
+    assert_eq!(latest_seen(&read_all(&log, "auto")), latest);
+    producer.close();
+    log.close()
+}
+
+#[test]
+fn min_compaction_lag_keeps_young_records_uncompacted() -> Result<()> {
+    let (_dir, log) = open_log_with(one_broker);
+    let config = compacted().set("min.compaction.lag.ms", "3600000")?;
+    let topic = log.create_topic("young", config)?;
+    let producer = leader_producer(&log);
+    put_rounds(&producer, "young", 8);
+    let before = read_all(&log, "young");
+    topic.clean()?;
+    assert_eq!(topic.cleaner_state(0)?.records_removed(), 0);
+    assert_eq!(read_all(&log, "young"), before);
+    producer.close();
+    log.close()
+}
