@@ -14,7 +14,7 @@ const RECORDS: usize = 300;
 /// JSON-like text with repeating field names, as real event streams have.
 fn json_value(i: usize) -> String {
     format!(
-        r#"{{"user_id":{},"event":"page_view","page":"/products/{}","referrer":"https://example.com/search","agent":"Mozilla/5.0 (X11; Linux x86_64)","ok":true}}"#,
+        r#"{{"user_id":{},"event":"page_view","page":"/products/{}","referrer":"https://example.com/search","browser":"Mozilla/5.0 (X11; Linux x86_64)","ok":true}}"#,
         i % 97,
         i % 13
     )
