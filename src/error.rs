@@ -226,6 +226,18 @@ pub enum Error {
         limit: &'static str,
     },
 
+    /// A record without a key was produced to a compacted topic
+    /// (`cleanup.policy=compact`), where every record needs one: compaction
+    /// keeps the newest record per key. Kafka refuses it as `INVALID_RECORD`;
+    /// nothing of the batch was written.
+    #[error("{topic}-{partition} is compacted (its cleanup.policy includes compact) and refuses records without a key; give every record a key")]
+    KeylessRecordInCompactedTopic {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+    },
+
     /// A read asked for an offset outside the partition's log.
     #[error("offset {offset} is out of range for {topic}-{partition} (log start {log_start_offset}, log end {log_end_offset}); seek to a valid offset or set auto.offset.reset")]
     OffsetOutOfRange {
@@ -460,6 +472,7 @@ impl Error {
             Error::InvalidPartition { .. } => "InvalidPartition",
             Error::InvalidConfig { .. } => "InvalidConfig",
             Error::RecordTooLarge { .. } => "RecordTooLarge",
+            Error::KeylessRecordInCompactedTopic { .. } => "KeylessRecordInCompactedTopic",
             Error::OffsetOutOfRange { .. } => "OffsetOutOfRange",
             Error::NoOffsetForPartition { .. } => "NoOffsetForPartition",
             Error::Poisoned { .. } => "Poisoned",

@@ -96,8 +96,8 @@
 //! | retention by time and size | works (`cleanup.policy=delete`) |
 //! | segment inspection | works: [`inspect::dump_segment`], [`inspect::decode_batches`], [`inspect::recover_partition`] |
 //! | Kafka's command-line tools | works offline: the `tidelog` binary (cargo feature `cli`) |
-//! | compression | partly: batches compressed with gzip, snappy, lz4 or zstd ([`Compression`]) are read transparently and the Kafka listener stores them as sent; the producer's `compression.type` is coming |
-//! | log compaction | coming; `cleanup.policy=compact` is refused today |
+//! | compression | works: [`ProducerConfig::compression`] (gzip, snappy, lz4, zstd; [`Compression`]), topic and broker `compression.type`; compressed batches from Kafka clients are stored as sent |
+//! | log compaction | works: `cleanup.policy=compact` and `compact,delete`, a cleaner thread, [`Topic::clean`], [`Topic::cleaner_state`] |
 //! | Kafka wire protocol | works behind the cargo feature `kafka`: `tidelog::kafka::KafkaServer` serves a `Log` to kcat, librdkafka, kafka-python and the Java client |
 //! | a Kafka backend for more than one machine | coming |
 //! | pause/resume, wakeup, regex subscribe, lag | works: [`Consumer::pause`], [`Consumer::resume`], [`Consumer::wakeup_handle`], [`Consumer::subscribe_pattern`], [`Consumer::lag`] |
@@ -149,6 +149,7 @@ pub use producer::{Partitioner, Producer, ProducerConfig};
 pub use record::{
     Compression, ConsumerRecord, Header, IntoPayload, ProducerRecord, RecordMetadata, TimestampType,
 };
+pub use storage::CleanerState;
 pub use topic::TopicPartition;
 
 /// The README's code blocks, compiled as doctests so the tour cannot drift

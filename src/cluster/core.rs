@@ -15,7 +15,9 @@ use bytes::BytesMut;
 
 use super::protocol::metadata::PartitionState;
 use super::runtime::brokers::{Brokers, Commit};
+use super::runtime::cleaner::{clean_brokers, Cleaning};
 use super::runtime::effects::ProduceCallback;
+use super::runtime::now_ms;
 use super::runtime::replica_host::Partition;
 use super::runtime::retention::Retention;
 use super::runtime::signal::Signal;
@@ -23,6 +25,7 @@ use crate::config::{
     describe_topic_config, Acks, ConfigChange, ConfigEntry, LogConfig, TopicConfig,
 };
 use crate::error::{Error, Result};
+use crate::storage::CleanerState;
 use crate::topic::{TopicName, TopicPartition};
 
 /// The offsets a partition's leader reports.
@@ -348,6 +351,31 @@ impl ClusterCore {
     /// fail with `Closed`.
     pub(crate) fn shutdown(&self) -> Result<()> {
         self.brokers.shutdown()
+    }
+}
+
+impl ClusterCore {
+    /// Runs a cleaning pass now on every replica of `topic`, whatever the
+    /// dirty ratio (each below its own high watermark).
+    pub(crate) fn clean_topic(&self, topic: &str) -> Result<()> {
+        self.brokers.check_open()?;
+        self.partition_state(&TopicPartition::new(topic, 0))?;
+        clean_brokers(&self.brokers, now_ms(), true, |t| t == topic)
+    }
+
+    /// What the cleaner did on the leader replica of `tp`.
+    pub(crate) fn cleaner_state(&self, tp: &TopicPartition) -> Result<CleanerState> {
+        Ok(self.leader(tp)?.log().cleaner_state())
+    }
+}
+
+impl Cleaning for ClusterCore {
+    fn cleaner_backoff(&self) -> Duration {
+        self.brokers.config().cleaner_backoff
+    }
+
+    fn clean_all(&self) -> Result<()> {
+        clean_brokers(&self.brokers, now_ms(), false, |_| true)
     }
 }
 

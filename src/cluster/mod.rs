@@ -21,5 +21,6 @@ pub(crate) use self::core::ClusterCore;
 /// What a successful produce reports, as clients see it through the seam.
 pub(crate) use crate::storage::AppendInfo;
 pub use handle::{Broker, Cluster, PartitionReplicas};
+pub(crate) use runtime::cleaner::CleanerThread;
 pub(crate) use runtime::now_ms;
 pub(crate) use runtime::retention::RetentionThread;

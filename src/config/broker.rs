@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::topic::CleanupPolicy;
+use super::topic::{CleanupPolicy, TopicCompression};
 use super::{parse, KeyDoc, Scope};
 use crate::error::{Error, Result};
 use crate::record::TimestampType;
@@ -160,12 +160,92 @@ pub(crate) const LOG: Scope<LogConfig> = Scope {
         KeyDoc {
             name: "log.cleanup.policy",
             default: Some("delete"),
-            doc: "What to do with old segments (delete)",
+            doc: "What to do with old segments: delete, compact or compact,delete",
             apply: |c, k, v| {
                 c.cleanup_policy = CleanupPolicy::parse(k, v)?;
                 Ok(())
             },
             get: |c| Some(c.cleanup_policy.as_str().to_string()),
+        },
+        KeyDoc {
+            name: "log.cleaner.enable",
+            default: Some("true"),
+            doc: "Run the cleaner thread that compacts topics with cleanup.policy=compact",
+            apply: |c, k, v| {
+                c.cleaner_enable = parse::bool_value(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.cleaner_enable.to_string()),
+        },
+        KeyDoc {
+            name: "log.cleaner.backoff.ms",
+            default: Some("15000"),
+            doc: "How often the cleaner thread looks for partitions to compact",
+            apply: |c, k, v| {
+                c.cleaner_backoff = parse::duration(k, v, 1)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ms(c.cleaner_backoff)),
+        },
+        KeyDoc {
+            name: "log.cleaner.dedupe.buffer.size",
+            default: Some("134217728"),
+            doc: "Memory for the key map of one cleaning pass",
+            apply: |c, k, v| {
+                c.cleaner_dedupe_buffer = parse::positive_u64(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.cleaner_dedupe_buffer.to_string()),
+        },
+        KeyDoc {
+            name: "log.cleaner.delete.retention.ms",
+            default: Some("86400000"),
+            doc: "Default delete.retention.ms of topics",
+            apply: |c, k, v| {
+                c.delete_retention_ms = parse::u64_value(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.delete_retention_ms.to_string()),
+        },
+        KeyDoc {
+            name: "log.cleaner.min.compaction.lag.ms",
+            default: Some("0"),
+            doc: "Default min.compaction.lag.ms of topics",
+            apply: |c, k, v| {
+                c.min_compaction_lag_ms = parse::u64_value(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.min_compaction_lag_ms.to_string()),
+        },
+        KeyDoc {
+            name: "log.cleaner.max.compaction.lag.ms",
+            default: Some("9223372036854775807"),
+            doc: "Default max.compaction.lag.ms of topics",
+            apply: |c, k, v| {
+                c.max_compaction_lag_ms = parse::positive_u64(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.max_compaction_lag_ms.to_string()),
+        },
+        KeyDoc {
+            name: "log.cleaner.min.cleanable.ratio",
+            default: Some("0.5"),
+            doc: "Default min.cleanable.dirty.ratio of topics",
+            apply: |c, k, v| {
+                c.min_cleanable_dirty_ratio_ppm = parse::ratio_ppm(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(parse::ppm_ratio(c.min_cleanable_dirty_ratio_ppm)),
+        },
+        KeyDoc {
+            name: "compression.type",
+            default: Some("producer"),
+            doc: "Default codec of stored batches: producer keeps the producer's; uncompressed, gzip, snappy, lz4 or zstd re-encodes",
+            apply: |c, k, v| {
+                c.compression = parse::topic_compression(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.compression.as_str().to_string()),
         },
         KeyDoc {
             name: "log.message.timestamp.type",
@@ -257,6 +337,16 @@ pub(crate) const LOG: Scope<LogConfig> = Scope {
             },
             get: |c| Some(c.offsets_topic_replication_factor.to_string()),
         },
+        KeyDoc {
+            name: "offsets.topic.segment.bytes",
+            default: Some("104857600"),
+            doc: "Segment size of __consumer_offsets (compacted, so kept small)",
+            apply: |c, k, v| {
+                c.offsets_topic_segment_bytes = parse::positive_u64(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.offsets_topic_segment_bytes.to_string()),
+        },
     ],
     ignored: &[
         "broker.id",
@@ -281,7 +371,6 @@ pub(crate) const LOG: Scope<LogConfig> = Scope {
         "group.initial.rebalance.delay.ms",
         "transaction.state.log.replication.factor",
         "transaction.state.log.min.isr",
-        "log.cleaner.enable",
         "metric.reporters",
         "metrics.",
         "security.inter.broker.protocol",
@@ -317,6 +406,14 @@ pub(crate) struct LogConfig {
     pub(crate) retention_bytes: Option<u64>,
     pub(crate) retention_check_interval: Duration,
     pub(crate) cleanup_policy: CleanupPolicy,
+    pub(crate) compression: TopicCompression,
+    pub(crate) cleaner_enable: bool,
+    pub(crate) cleaner_backoff: Duration,
+    pub(crate) cleaner_dedupe_buffer: u64,
+    pub(crate) delete_retention_ms: u64,
+    pub(crate) min_compaction_lag_ms: u64,
+    pub(crate) max_compaction_lag_ms: u64,
+    pub(crate) min_cleanable_dirty_ratio_ppm: u32,
     pub(crate) timestamp_type: TimestampType,
     pub(crate) flush_messages: Option<u64>,
     pub(crate) flush_ms: Option<Duration>,
@@ -326,6 +423,7 @@ pub(crate) struct LogConfig {
     pub(crate) broker_heartbeat_interval: Duration,
     pub(crate) offsets_topic_partitions: u32,
     pub(crate) offsets_topic_replication_factor: u32,
+    pub(crate) offsets_topic_segment_bytes: u64,
     /// Whether the user chose the replication factor; if not, it follows the
     /// broker count (3, or fewer when fewer brokers run).
     pub(crate) replication_factor_set: bool,
@@ -356,6 +454,14 @@ impl Default for LogConfig {
             retention_bytes: None,
             retention_check_interval: Duration::from_millis(300_000),
             cleanup_policy: CleanupPolicy::Delete,
+            compression: TopicCompression::Producer,
+            cleaner_enable: true,
+            cleaner_backoff: Duration::from_millis(15_000),
+            cleaner_dedupe_buffer: 128 << 20,
+            delete_retention_ms: 86_400_000,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX as u64,
+            min_cleanable_dirty_ratio_ppm: 500_000,
             timestamp_type: TimestampType::CreateTime,
             flush_messages: None,
             flush_ms: None,
@@ -365,6 +471,7 @@ impl Default for LogConfig {
             broker_heartbeat_interval: Duration::from_millis(100),
             offsets_topic_partitions: 50,
             offsets_topic_replication_factor: 3,
+            offsets_topic_segment_bytes: 100 << 20,
             replication_factor_set: false,
             min_insync_replicas_set: false,
             retention_precedence: 0,

@@ -23,6 +23,7 @@ pub(crate) use describe::describe_topic_config;
 pub use describe::{ConfigEntry, ConfigSource};
 pub(crate) use keys::{KeyDoc, Scope};
 pub use shared::{Acks, AssignmentStrategy};
+pub(crate) use topic::TopicCompression;
 pub use topic::{CleanupPolicy, TopicConfig};
 
 /// `set_all` and `load_file` for a config type with a `set(key, value)`.

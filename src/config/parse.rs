@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
+use super::topic::TopicCompression;
 use crate::error::{Error, Result};
+use crate::record::Compression;
 
 pub(crate) fn u64_value(key: &str, value: &str) -> Result<u64> {
     value
@@ -82,22 +84,60 @@ pub(crate) fn optional_count(n: Option<u64>) -> String {
     n.map_or_else(|| "-1".to_string(), |n| n.to_string())
 }
 
-/// `compression.type`: the values in `accepted` mean "no compression";
-/// Kafka's codecs are refused until tidelog compresses.
-pub(crate) fn compression(key: &str, value: &str, accepted: &[&str]) -> Result<()> {
-    let value_lower = value.trim().to_ascii_lowercase();
-    if accepted.contains(&value_lower.as_str()) {
-        return Ok(());
+/// A producer's `compression.type`: `none` or a codec this build has.
+pub(crate) fn producer_compression(key: &str, value: &str) -> Result<Compression> {
+    let name = value.trim().to_ascii_lowercase();
+    match Compression::from_name(&name) {
+        Some(codec) => available(key, value, codec),
+        None => Err(Error::config(
+            key,
+            value,
+            "expected none, gzip, snappy, lz4 or zstd",
+        )),
     }
-    let reason = match value_lower.as_str() {
-        "gzip" | "snappy" | "lz4" | "zstd" => format!(
-            "compression is not supported yet; use {}",
-            accepted.join(" or ")
-        ),
-        _ => format!(
-            "expected {}, gzip, snappy, lz4 or zstd (the codecs are not supported yet)",
-            accepted.join(", ")
-        ),
-    };
-    Err(Error::config(key, value, reason))
+}
+
+/// A topic's or broker's `compression.type`: `producer`, `uncompressed`
+/// (or `none`), or a codec this build has.
+pub(crate) fn topic_compression(key: &str, value: &str) -> Result<TopicCompression> {
+    let name = value.trim().to_ascii_lowercase();
+    match name.as_str() {
+        "producer" => Ok(TopicCompression::Producer),
+        "uncompressed" | "none" => Ok(TopicCompression::Uncompressed),
+        _ => match Compression::from_name(&name) {
+            Some(codec) => available(key, value, codec).map(TopicCompression::Codec),
+            None => Err(Error::config(
+                key,
+                value,
+                "expected producer, uncompressed, gzip, snappy, lz4 or zstd",
+            )),
+        },
+    }
+}
+
+/// `codec` if this build can use it; otherwise an error naming the cargo
+/// feature that adds it.
+pub(crate) fn available(key: &str, value: &str, codec: Compression) -> Result<Compression> {
+    if codec.is_available() {
+        return Ok(codec);
+    }
+    Err(Error::config(
+        key,
+        value,
+        format!("the {codec} codec is not compiled in; enable tidelog's \"{codec}\" cargo feature"),
+    ))
+}
+
+/// A ratio between 0 and 1 (`min.cleanable.dirty.ratio`), held in parts
+/// per million so configs stay comparable with `Eq`.
+pub(crate) fn ratio_ppm(key: &str, value: &str) -> Result<u32> {
+    match value.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok((r * 1e6).round() as u32),
+        _ => Err(Error::config(key, value, "expected a number from 0 to 1")),
+    }
+}
+
+/// A ratio held in parts per million, as Kafka writes it.
+pub(crate) fn ppm_ratio(ppm: u32) -> String {
+    (f64::from(ppm) / 1e6).to_string()
 }

@@ -9,9 +9,10 @@ use proptest::prelude::*;
 use super::broker::{LogConfig, LOG};
 use super::keys::Scope;
 use super::topic::TOPIC;
-use super::TopicConfig;
+use super::{CleanupPolicy, TopicCompression, TopicConfig};
 use crate::consumer::config::CONSUMER;
 use crate::producer::config::PRODUCER;
+use crate::record::Compression;
 use crate::{Acks, ConsumerConfig, Error, OffsetReset, ProducerConfig};
 
 /// One README table row: default and meaning, by key.
@@ -199,7 +200,7 @@ fn kafka_client_keys_without_meaning_are_accepted_and_listed() {
     );
     assert!(ProducerConfig::new().set("transactional.id", "t").is_err());
     assert!(ProducerConfig::new()
-        .set("compression.type", "gzip")
+        .set("compression.type", "brotli")
         .is_err());
     assert!(ConsumerConfig::new()
         .set("isolation.level", "read_committed")
@@ -298,4 +299,42 @@ proptest! {
         }
         prop_assert_eq!(back.to_properties(), text);
     }
+}
+
+#[test]
+fn compression_type_names_every_codec_and_the_topic_modes() {
+    let codecs = Compression::ALL.into_iter().filter(|c| c.is_available());
+    for codec in codecs.filter(|c| *c != Compression::None) {
+        let producer = ProducerConfig::new()
+            .set("compression.type", codec.name())
+            .unwrap();
+        assert_eq!(producer.compression, codec);
+        let topic = TopicConfig::new()
+            .set("compression.type", codec.name())
+            .unwrap();
+        assert_eq!(topic.compression, Some(TopicCompression::Codec(codec)));
+    }
+    let topic = TopicConfig::new()
+        .set("compression.type", "uncompressed")
+        .unwrap();
+    assert_eq!(topic.compression, Some(TopicCompression::Uncompressed));
+    let topic = TopicConfig::new()
+        .set("compression.type", "producer")
+        .unwrap();
+    assert_eq!(topic.compression, Some(TopicCompression::Producer));
+    assert!(TopicConfig::new().set("compression.type", "lzma").is_err());
+}
+
+#[test]
+fn cleanup_policy_takes_kafkas_three_names() {
+    for (value, policy) in [
+        ("delete", CleanupPolicy::Delete),
+        ("compact", CleanupPolicy::Compact),
+        ("compact,delete", CleanupPolicy::CompactDelete),
+        ("delete,compact", CleanupPolicy::CompactDelete),
+    ] {
+        let topic = TopicConfig::new().set("cleanup.policy", value).unwrap();
+        assert_eq!(topic.cleanup_policy, Some(policy));
+    }
+    assert!(TopicConfig::new().set("cleanup.policy", "keep").is_err());
 }

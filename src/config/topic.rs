@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{parse, properties, properties_loading, KeyDoc, Scope};
 use crate::error::{Error, Result};
-use crate::record::TimestampType;
+use crate::record::{Compression, TimestampType};
 
 /// What happens to segments beyond the retention limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -13,24 +13,65 @@ pub enum CleanupPolicy {
     /// Delete whole segments once they pass `retention.ms` or `retention.bytes`.
     #[default]
     Delete,
+    /// Keep the newest record of every key (`compact`); records need keys.
+    Compact,
+    /// Compact, and delete segments past the retention limits too
+    /// (`compact,delete`).
+    CompactDelete,
 }
 
 impl CleanupPolicy {
     pub(crate) fn parse(key: &str, value: &str) -> Result<Self> {
         match value.trim() {
             "delete" => Ok(CleanupPolicy::Delete),
-            "compact" | "compact,delete" | "delete,compact" => Err(Error::config(
+            "compact" => Ok(CleanupPolicy::Compact),
+            "compact,delete" | "delete,compact" => Ok(CleanupPolicy::CompactDelete),
+            _ => Err(Error::config(
                 key,
                 value,
-                "log compaction is not supported; use delete",
+                "expected delete, compact or compact,delete",
             )),
-            _ => Err(Error::config(key, value, "expected delete")),
         }
     }
 
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             CleanupPolicy::Delete => "delete",
+            CleanupPolicy::Compact => "compact",
+            CleanupPolicy::CompactDelete => "compact,delete",
+        }
+    }
+
+    /// Whether the log cleaner compacts the topic.
+    pub fn compacts(self) -> bool {
+        self != CleanupPolicy::Delete
+    }
+
+    /// Whether segments past the retention limits are deleted.
+    pub fn deletes(self) -> bool {
+        self != CleanupPolicy::Compact
+    }
+}
+
+/// What the leader does with the codec of a produced batch (the topic's or
+/// broker's `compression.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum TopicCompression {
+    /// Store batches in the codec the producer chose (Kafka's default).
+    #[default]
+    Producer,
+    /// Store batches uncompressed.
+    Uncompressed,
+    /// Store batches in this codec.
+    Codec(Compression),
+}
+
+impl TopicCompression {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TopicCompression::Producer => "producer",
+            TopicCompression::Uncompressed => "uncompressed",
+            TopicCompression::Codec(codec) => codec.name(),
         }
     }
 }
@@ -123,7 +164,7 @@ pub(crate) const TOPIC: Scope<TopicConfig> = Scope {
         KeyDoc {
             name: "cleanup.policy",
             default: Some("delete"),
-            doc: "What to do with old segments (delete)",
+            doc: "What to do with old segments: delete, compact or compact,delete",
             apply: |c, k, v| {
                 c.cleanup_policy = Some(CleanupPolicy::parse(k, v)?);
                 Ok(())
@@ -191,11 +232,54 @@ pub(crate) const TOPIC: Scope<TopicConfig> = Scope {
             get: |c| c.unclean_leader_election.map(|v| v.to_string()),
         },
         KeyDoc {
+            name: "delete.retention.ms",
+            default: Some("86400000"),
+            doc: "How long tombstones stay readable in a compacted topic",
+            apply: |c, k, v| {
+                c.delete_retention_ms = Some(parse::u64_value(k, v)?);
+                Ok(())
+            },
+            get: |c| c.delete_retention_ms.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "min.compaction.lag.ms",
+            default: Some("0"),
+            doc: "A record stays uncompacted at least this long",
+            apply: |c, k, v| {
+                c.min_compaction_lag_ms = Some(parse::u64_value(k, v)?);
+                Ok(())
+            },
+            get: |c| c.min_compaction_lag_ms.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "max.compaction.lag.ms",
+            default: Some("9223372036854775807"),
+            doc: "A dirty segment older than this is compacted whatever the dirty ratio",
+            apply: |c, k, v| {
+                c.max_compaction_lag_ms = Some(parse::positive_u64(k, v)?);
+                Ok(())
+            },
+            get: |c| c.max_compaction_lag_ms.map(|v| v.to_string()),
+        },
+        KeyDoc {
+            name: "min.cleanable.dirty.ratio",
+            default: Some("0.5"),
+            doc: "Compact once this share of the log is dirty",
+            apply: |c, k, v| {
+                c.min_cleanable_dirty_ratio_ppm = Some(parse::ratio_ppm(k, v)?);
+                Ok(())
+            },
+            get: |c| c.min_cleanable_dirty_ratio_ppm.map(parse::ppm_ratio),
+        },
+        KeyDoc {
             name: "compression.type",
             default: Some("producer"),
-            doc: "producer or uncompressed; the codecs are refused until compression is supported",
-            apply: |_, k, v| parse::compression(k, v, &["producer", "uncompressed"]),
-            get: |_| None,
+            doc: "producer keeps the producer's codec; uncompressed, gzip, snappy, lz4 or zstd re-encodes batches in another codec",
+            apply: |c, k, v| {
+                c.compression = Some(parse::topic_compression(k, v)?);
+                Ok(())
+            },
+            get: |c| c.compression.map(|v| v.as_str().to_string()),
         },
     ],
     ignored: &[
@@ -209,10 +293,6 @@ pub(crate) const TOPIC: Scope<TopicConfig> = Scope {
         "message.timestamp.after.max.ms",
         "follower.replication.throttled.replicas",
         "leader.replication.throttled.replicas",
-        "delete.retention.ms",
-        "min.compaction.lag.ms",
-        "max.compaction.lag.ms",
-        "min.cleanable.dirty.ratio",
     ],
     refused: &[(
         "remote.storage.enable",
@@ -249,6 +329,11 @@ pub struct TopicConfig {
     pub(crate) index_interval_bytes: Option<u32>,
     pub(crate) min_insync_replicas: Option<u32>,
     pub(crate) unclean_leader_election: Option<bool>,
+    pub(crate) compression: Option<TopicCompression>,
+    pub(crate) delete_retention_ms: Option<u64>,
+    pub(crate) min_compaction_lag_ms: Option<u64>,
+    pub(crate) max_compaction_lag_ms: Option<u64>,
+    pub(crate) min_cleanable_dirty_ratio_ppm: Option<u32>,
     pub(crate) ignored: Vec<String>,
 }
 

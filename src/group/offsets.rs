@@ -5,7 +5,9 @@
 //! partition), written with `acks=all` so a commit survives what an
 //! acknowledged record survives: a restart, and with replication the loss of
 //! a broker. The latest record per key wins; a group's deletion writes
-//! tombstones.
+//! tombstones. The topic is compacted (`cleanup.policy=compact`), so the
+//! cleaner keeps the newest record of every key forever and replay skips
+//! the offsets it removed.
 //!
 //! The store keeps every group's offsets in memory. It fills that map by
 //! replaying the whole topic the first time anything asks (the first group
@@ -30,17 +32,13 @@ use super::offset_record::{
     OffsetAndMetadata,
 };
 use crate::cluster::{now_ms, ClusterCore};
-use crate::config::{Acks, TopicConfig};
+use crate::config::{Acks, CleanupPolicy, TopicConfig};
 use crate::error::{Error, Result};
 use crate::record::{BatchBuilder, BatchIter, ProducerStamp};
 use crate::topic::{TopicName, TopicPartition};
 
 /// The internal topic's name, as in Kafka.
 pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
-
-/// How long commits are kept: Kafka's `offsets.retention.minutes` default
-/// (7 days), independent of the broker's `log.retention.*`.
-const OFFSETS_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How long a commit may take, retries included (Kafka's
 /// `offsets.commit.timeout.ms` default).
@@ -277,15 +275,16 @@ impl OffsetStore {
             .offsets_topic_replication_factor
             .min(config.brokers)
             .max(1);
-        let topic = TopicConfig::new()
+        let mut topic = TopicConfig::new()
             .partitions(config.offsets_topic_partitions)
             .replication_factor(replicas)
             .min_insync_replicas(config.min_insync_replicas.min(replicas))
-            // Kafka keeps commits for `offsets.retention.minutes` whatever
-            // the broker's `log.retention.*` says; a short broker retention
-            // must not make consumers re-read from their reset policy.
-            .retention(Some(OFFSETS_RETENTION))
-            .retention_bytes(None);
+            .segment_bytes(config.offsets_topic_segment_bytes);
+        // Compacted, as in Kafka: the newest commit of every (group, topic,
+        // partition) is kept however old, whatever the broker's
+        // `log.retention.*`, and a deleted group's tombstones go after
+        // `delete.retention.ms`.
+        topic.cleanup_policy = Some(CleanupPolicy::Compact);
         match self
             .core
             .create_topic(&TopicName::any(OFFSETS_TOPIC)?, topic)

@@ -4,12 +4,13 @@ use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::cluster::{Cluster, ClusterCore, RetentionThread};
+use crate::cluster::{CleanerThread, Cluster, ClusterCore, RetentionThread};
 use crate::config::{ConfigChange, ConfigEntry, TopicConfig};
 use crate::consumer::{Consumer, ConsumerConfig};
 use crate::error::{Error, Result};
 use crate::group::{ConsumerGroup, Groups};
 use crate::producer::{Producer, ProducerConfig};
+use crate::storage::CleanerState;
 use crate::topic::{TopicName, TopicPartition};
 
 mod builder;
@@ -36,6 +37,7 @@ const LOCK_FILE: &str = ".lock";
 pub struct Log {
     core: Arc<ClusterCore>,
     retention: RetentionThread,
+    cleaner: CleanerThread,
     groups: Arc<Groups>,
     dir: PathBuf,
     // Held for the Log's lifetime: the OS releases the lock when it is closed.
@@ -81,10 +83,12 @@ impl Log {
         let lock = lock_directory(&dir)?;
         let core = ClusterCore::open(&dir, config)?;
         let retention = RetentionThread::start(Arc::clone(&core))?;
+        let cleaner = CleanerThread::start(Arc::clone(&core), core.config().cleaner_enable)?;
         let groups = Groups::new(Arc::clone(&core));
         Ok(Log {
             core,
             retention,
+            cleaner,
             groups,
             dir,
             _lock: lock,
@@ -250,6 +254,7 @@ impl Log {
 
     fn shutdown(&mut self) -> Result<()> {
         self.retention.stop();
+        self.cleaner.stop();
         self.core.shutdown()
     }
 }
@@ -367,6 +372,33 @@ impl Topic {
     pub fn delete_records(&self, partition: u32, before_offset: u64) -> Result<u64> {
         let tp = TopicPartition::new(self.name.clone(), partition);
         self.core.delete_records(&tp, before_offset)
+    }
+
+    /// Runs a log cleaner pass now on every replica of every partition of
+    /// a compacted topic (`cleanup.policy` `compact` or `compact,delete`),
+    /// whatever the dirty ratio, as the cleaner thread does every
+    /// `log.cleaner.backoff.ms` once the ratio passes
+    /// `min.cleanable.dirty.ratio`. Each replica is cleaned below its high
+    /// watermark and `min.compaction.lag.ms`; the active segment is never
+    /// touched. A topic that does not compact is left as it is.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`] if the topic was deleted; the first I/O or
+    /// corruption error of a replica (the others are still cleaned).
+    pub fn clean(&self) -> Result<()> {
+        self.core.clean_topic(&self.name)
+    }
+
+    /// What the log cleaner has done on the leader replica of `partition`:
+    /// last run, bytes cleaned, records removed, dirty ratio.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPartition`] for a partition the topic does not have;
+    /// [`Error::NotLeader`] or [`Error::PartitionOffline`] while leadership
+    /// moves.
+    pub fn cleaner_state(&self, partition: u32) -> Result<CleanerState> {
+        let tp = TopicPartition::new(self.name.clone(), partition);
+        self.core.cleaner_state(&tp)
     }
 
     /// The topic's own settings (overrides only: unset values follow the

@@ -164,7 +164,7 @@ impl PartitionAccumulator {
     }
 
     fn start_batch(self: &Arc<Self>, shared: &Shared, open: &mut OpenBatch, capacity: usize) {
-        open.builder = Some(BatchBuilder::new(capacity));
+        open.builder = Some(BatchBuilder::new(capacity).compressed(shared.config.compression));
         open.capacity = capacity;
         open.id = shared.pending.open();
         open.created = Instant::now();

@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::{Partitioner, PartitionerRef};
 use crate::config::{parse, properties_loading, Acks, KeyDoc, Scope};
 use crate::error::{Error, Result};
+use crate::record::Compression;
 
 /// Every producer key: the README's producer table is checked against it.
 pub(crate) const PRODUCER: Scope<ProducerConfig> = Scope {
@@ -144,9 +145,12 @@ pub(crate) const PRODUCER: Scope<ProducerConfig> = Scope {
         KeyDoc {
             name: "compression.type",
             default: Some("none"),
-            doc: "none; gzip, snappy, lz4 and zstd are refused until compression is supported",
-            apply: |_, k, v| parse::compression(k, v, &["none"]),
-            get: |_| Some("none".to_string()),
+            doc: "Codec of produced batches: none, gzip, snappy, lz4 or zstd",
+            apply: |c, k, v| {
+                c.compression = parse::producer_compression(k, v)?;
+                Ok(())
+            },
+            get: |c| Some(c.compression.name().to_string()),
         },
     ],
     ignored: &[
@@ -220,6 +224,7 @@ pub struct ProducerConfig {
     pub(crate) retry_backoff: Duration,
     pub(crate) retry_backoff_max: Duration,
     pub(crate) client_id: String,
+    pub(crate) compression: Compression,
     pub(crate) partitioner: Option<PartitionerRef>,
     pub(crate) ignored: Vec<String>,
 }
@@ -240,6 +245,7 @@ impl Default for ProducerConfig {
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_millis(1000),
             client_id: "producer".to_string(),
+            compression: Compression::None,
             partitioner: None,
             ignored: Vec::new(),
         }
@@ -361,6 +367,18 @@ impl ProducerConfig {
         self
     }
 
+    /// Codec the producer compresses each batch with. The size limits
+    /// (`max.request.size` here, `max.message.bytes` on the topic) bound a
+    /// batch as it fills, before compression, so a compressed batch is
+    /// never larger than they allow.
+    ///
+    /// Default: [`Compression::None`]. Kafka: `compression.type`.
+    #[must_use]
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
     /// Chooses partitions for records without an explicit partition, in
     /// place of the default (murmur2 of the key, sticky when keyless).
     ///
@@ -384,6 +402,11 @@ impl ProducerConfig {
                 ),
             ));
         }
+        parse::available(
+            "compression.type",
+            self.compression.name(),
+            self.compression,
+        )?;
         if self.client_id.is_empty() {
             return Err(Error::config("client.id", "", "must not be empty"));
         }

@@ -16,7 +16,7 @@ pub(crate) use batch::{
 pub(crate) use builder::BatchBuilder;
 pub use compression::Compression;
 pub use payload::IntoPayload;
-pub(crate) use rewrite::rebuild_batch;
+pub(crate) use rewrite::{rebuild_batch, recompress_batch};
 pub use types::{ConsumerRecord, Header, ProducerRecord, RecordMetadata, TimestampType};
 
 #[cfg(test)]

@@ -54,6 +54,20 @@ pub(crate) fn rebuild_batch(header: &BatchHeader, records: &[DecodedRecord]) -> 
     buf
 }
 
+/// The batch of `header` with `records` (all of its records) stored in
+/// `codec` instead: how a leader converts to a topic's `compression.type`.
+pub(crate) fn recompress_batch(
+    header: &BatchHeader,
+    records: &[DecodedRecord],
+    codec: Compression,
+) -> BytesMut {
+    let target = BatchHeader {
+        attributes: (header.attributes & !CODEC_MASK) | codec.id(),
+        ..*header
+    };
+    rebuild_batch(&target, records)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

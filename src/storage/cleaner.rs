@@ -70,9 +70,12 @@ impl Default for CleanerConfig {
     }
 }
 
-/// What the cleaner of one partition has done, for metrics and tools.
+/// What the log cleaner of one partition replica has done, for metrics
+/// and tools (Kafka reports the same through its `log-cleaner` metrics).
+/// Returned by [`Topic::cleaner_state`](crate::Topic::cleaner_state).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct CleanerState {
+#[non_exhaustive]
+pub struct CleanerState {
     /// When the last pass ran (ms since the epoch), if one did.
     pub(crate) last_run_ms: Option<i64>,
     /// Passes that rewrote at least one segment.
@@ -87,6 +90,44 @@ pub(crate) struct CleanerState {
     pub(crate) dirty_ratio: f64,
     /// Offsets below this have been compacted.
     pub(crate) first_dirty_offset: u64,
+}
+
+impl CleanerState {
+    /// When the last pass ran (ms since the Unix epoch); `None` before the first.
+    pub fn last_run_ms(&self) -> Option<i64> {
+        self.last_run_ms
+    }
+
+    /// Passes that rewrote at least one segment.
+    pub fn passes(&self) -> u64 {
+        self.passes
+    }
+
+    /// Bytes of segments read and rewritten, over all passes.
+    pub fn bytes_cleaned(&self) -> u64 {
+        self.bytes_cleaned
+    }
+
+    /// Bytes the rewritten segments shrank to, over all passes.
+    pub fn bytes_written(&self) -> u64 {
+        self.bytes_written
+    }
+
+    /// Records removed (superseded values and expired tombstones).
+    pub fn records_removed(&self) -> u64 {
+        self.records_removed
+    }
+
+    /// Dirty bytes over all bytes of the cleanable segments, as the last
+    /// pass measured it.
+    pub fn dirty_ratio(&self) -> f64 {
+        self.dirty_ratio
+    }
+
+    /// Every offset below this has been compacted.
+    pub fn first_dirty_offset(&self) -> u64 {
+        self.first_dirty_offset
+    }
 }
 
 /// What one pass did.
@@ -157,21 +198,22 @@ impl OffsetMap {
     }
 }
 
-#[allow(dead_code, reason = "driven by the cleaner thread, not wired yet")]
 impl PartitionLog {
     /// The cleaner's record of what it has done.
     pub(crate) fn cleaner_state(&self) -> CleanerState {
         self.cleaner.lock().clone()
     }
 
-    #[allow(dead_code, reason = "driven by the cleaner thread, not wired yet")]
+    #[allow(
+        dead_code,
+        reason = "a measure for tools; passes measure it themselves"
+    )]
     /// The dirty ratio of the sealed segments wholly below `bound`.
     pub(crate) fn dirty_ratio(&self, bound: u64) -> Result<f64> {
         let first_dirty = self.first_dirty_offset()?;
         Ok(dirty_ratio(&self.cleanable_segments(bound), first_dirty))
     }
 
-    #[allow(dead_code, reason = "driven by the cleaner thread, not wired yet")]
     /// Compacts the sealed segments wholly below `bound` if their dirty
     /// ratio reaches `config.min_cleanable_dirty_ratio`. The caller passes
     /// the smallest of the high watermark, the active segment's base offset
@@ -203,7 +245,25 @@ impl PartitionLog {
         if ratio <= 0.0 || ratio < config.min_cleanable_dirty_ratio {
             return Ok(outcome);
         }
-        let map = build_map(&candidates, first_dirty, config.max_map_bytes)?;
+        let mut map = build_map(&candidates, first_dirty, config.max_map_bytes)?;
+        if candidates
+            .last()
+            .is_some_and(|s| s.next_offset() == map.end)
+        {
+            // The values that supersede must survive a crash once the ones
+            // they supersede are gone: sealed segments are synced, the
+            // active one is synced here.
+            self.flush()?;
+            let rest: Vec<Arc<Segment>> = {
+                let segments = self.segments.read();
+                segments
+                    .iter()
+                    .filter(|s| s.base_offset() >= map.end && s.base_offset() < bound)
+                    .cloned()
+                    .collect()
+            };
+            map_up_to(&rest, bound, &mut map)?;
+        }
         for segment in candidates.iter().take_while(|s| s.base_offset() < map.end) {
             let done = self.clean_segment(segment, &map, now_ms, config)?;
             outcome.segments_cleaned += usize::from(done.is_some());
@@ -224,7 +284,7 @@ impl PartitionLog {
     }
 
     /// The checkpointed first dirty offset, within the log's offsets.
-    fn first_dirty_offset(&self) -> Result<u64> {
+    pub(super) fn first_dirty_offset(&self) -> Result<u64> {
         let checkpoint = read_offset_checkpoint(&self.dir.join(CLEANER_CHECKPOINT))?;
         let start = self.log_start_offset();
         // Past the log end (the log was truncated since): start over.
@@ -305,6 +365,28 @@ fn build_map(candidates: &[Arc<Segment>], first_dirty: u64, budget: usize) -> Re
         }
     }
     Ok(map)
+}
+
+/// Maps the keys of the records below `bound` in `segments`, the ones past
+/// the cleanable range (the active segment, below the high watermark).
+/// They are not rewritten, but they supersede older values: so which
+/// records a pass removes depends only on the bound, never on where the
+/// segments roll, and replicas that rolled at different offsets (a replica
+/// that refetched a compacted range) clean to the same records.
+fn map_up_to(segments: &[Arc<Segment>], bound: u64, map: &mut OffsetMap) -> Result<()> {
+    let bound = i64::try_from(bound).unwrap_or(i64::MAX);
+    for segment in segments {
+        for_each_batch(segment, segment.size(), |batch| {
+            for record in batch.records() {
+                let record = record.map_err(|kind| corrupt(segment, 0, kind))?;
+                if record.offset < bound {
+                    map.note_record(&record);
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
 /// Notes the producer of every batch of an already clean segment (headers only).

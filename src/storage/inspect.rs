@@ -331,6 +331,9 @@ fn offline_config() -> PartitionLogConfig {
         retention: None,
         retention_bytes: None,
         timestamp_type: TimestampType::CreateTime,
+        stored_codec: None,
+        requires_keys: false,
+        compaction: None,
     }
 }
 

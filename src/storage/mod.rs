@@ -5,10 +5,12 @@
 
 mod checkpoint;
 mod cleaner;
+mod compaction;
 mod epoch_checkpoint;
 mod index;
 mod inspect;
 mod layout;
+mod leader_batch;
 mod partition_log;
 mod read;
 mod recovery;
@@ -17,11 +19,9 @@ mod segment;
 mod swap;
 
 pub(crate) use checkpoint::{sync_dir, write_atomically};
-#[allow(
-    unused_imports,
-    reason = "the compaction API the cluster runtime will drive"
-)]
-pub(crate) use cleaner::{CleanOutcome, CleanerConfig, CleanerState};
+pub(crate) use cleaner::CleanerConfig;
+pub use cleaner::CleanerState;
+pub(crate) use compaction::CompactionConfig;
 pub(crate) use epoch_checkpoint::{EpochEntry, LeaderEpochCheckpoint};
 pub use inspect::{
     decode_batches, dump_segment, encode_batch, encode_compressed_batch, recover_partition,

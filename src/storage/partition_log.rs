@@ -18,18 +18,19 @@ use super::checkpoint::{
     read_offset_checkpoint, sync_dir, sync_parent, write_atomically, write_offset_checkpoint,
 };
 use super::cleaner::CleanerState;
+use super::compaction::CompactionConfig;
 use super::layout::{CLEAN_SHUTDOWN, LOG_START_OFFSET, RECOVERY_POINT};
 use super::recovery::{open_segments, RecoveryPlan};
 use super::segment::Segment;
 use crate::error::{CorruptionKind, Error, Result};
-use crate::record::TimestampType;
 use crate::record::{
     stamp_base_offset, stamp_leader_epoch, stamp_log_append_time, verify, BatchHeader,
 };
+use crate::record::{Compression, TimestampType};
 use crate::topic::TopicPartition;
 
 /// Settings of one partition log, resolved from topic and broker config.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PartitionLogConfig {
     pub(crate) segment_bytes: u64,
     pub(crate) segment_ms: Duration,
@@ -40,6 +41,14 @@ pub(crate) struct PartitionLogConfig {
     pub(crate) retention: Option<Duration>,
     pub(crate) retention_bytes: Option<u64>,
     pub(crate) timestamp_type: TimestampType,
+    /// The codec batches are stored in; `None` keeps the producer's
+    /// (`compression.type=producer`).
+    pub(crate) stored_codec: Option<Compression>,
+    /// Whether every produced record needs a key (a compacted topic).
+    pub(crate) requires_keys: bool,
+    /// How the cleaner compacts the partition; `None` unless
+    /// `cleanup.policy` includes `compact`.
+    pub(crate) compaction: Option<CompactionConfig>,
 }
 
 /// What an append did.
@@ -251,7 +260,9 @@ impl PartitionLog {
                 kind,
             })?;
             let found = offset_of(header.base_offset);
-            if found != expected {
+            // A gap is a range the leader's cleaner emptied: offsets only
+            // have to increase, as in Kafka.
+            if found < expected {
                 return Err(bad_input(CorruptionKind::NonMonotonicOffset {
                     expected,
                     found,

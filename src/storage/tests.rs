@@ -22,6 +22,9 @@ pub(super) fn config() -> PartitionLogConfig {
         retention: None,
         retention_bytes: None,
         timestamp_type: TimestampType::CreateTime,
+        stored_codec: None,
+        requires_keys: false,
+        compaction: None,
     }
 }
 
@@ -254,7 +257,7 @@ fn log_append_time_is_stamped_and_reported() {
 }
 
 #[test]
-fn follower_appends_need_contiguous_verified_batches() {
+fn follower_appends_need_increasing_verified_batches() {
     let dir = tempfile::tempdir().unwrap();
     let leader = open(&dir.path().join("leader"), config());
     for i in 0..3 {
@@ -263,11 +266,18 @@ fn follower_appends_need_contiguous_verified_batches() {
             .unwrap();
     }
     let chunk = leader.read(0, 10_000, u64::MAX).unwrap();
-    let follower = open(&dir.path().join("follower"), config());
+    // A gap (offsets the leader's cleaner emptied) is accepted: offsets
+    // only have to increase.
+    let gapped = open(&dir.path().join("gapped"), config());
+    let info = gapped
+        .append_as_follower(&chunk[chunk.len() / 3..])
+        .unwrap();
+    assert_eq!((info.base_offset, gapped.log_end_offset()), (2, 6));
     assert!(matches!(
-        follower.append_as_follower(&chunk[chunk.len() / 3..]),
+        gapped.append_as_follower(&chunk[chunk.len() / 3..]),
         Err(Error::InvalidBatch { .. })
     ));
+    let follower = open(&dir.path().join("follower"), config());
     let mut damaged = chunk.to_vec();
     damaged[100] ^= 0xff;
     assert!(follower.append_as_follower(&damaged).is_err());

@@ -8,6 +8,8 @@ mod admin;
 mod borrowed;
 mod bounce;
 mod client_vectors;
+mod compaction;
+mod compression;
 mod config_files;
 mod consumer;
 mod errors;

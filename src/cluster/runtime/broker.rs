@@ -16,9 +16,12 @@ use parking_lot::{Mutex, RwLock};
 use super::effects::Effects;
 use super::replica_host::Partition;
 use crate::cluster::protocol::leader::BrokerId;
-use crate::config::{LogConfig, TopicConfig};
+use crate::config::{LogConfig, TopicCompression, TopicConfig};
 use crate::error::{Error, Result};
-use crate::storage::{sync_dir, write_atomically, PartitionLogConfig};
+use crate::record::Compression;
+use crate::storage::{
+    sync_dir, write_atomically, CleanerConfig, CompactionConfig, PartitionLogConfig,
+};
 use crate::topic::TopicPartition;
 
 /// Per-broker file of high watermarks, in Kafka's layout.
@@ -224,6 +227,9 @@ impl BrokerNode {
 
 /// A replica's log settings: the topic's overrides on top of the broker defaults.
 pub(crate) fn log_config(broker: &LogConfig, topic: &TopicConfig) -> PartitionLogConfig {
+    let policy = topic.cleanup_policy.unwrap_or(broker.cleanup_policy);
+    // Time and size retention apply unless the policy is compact alone.
+    let deletes = policy.deletes();
     PartitionLogConfig {
         segment_bytes: topic.segment_bytes.unwrap_or(broker.segment_bytes),
         segment_ms: topic.segment_ms.unwrap_or(broker.segment_ms),
@@ -233,8 +239,46 @@ pub(crate) fn log_config(broker: &LogConfig, topic: &TopicConfig) -> PartitionLo
         max_message_bytes: topic.max_message_bytes.unwrap_or(broker.message_max_bytes),
         flush_messages: topic.flush_messages.unwrap_or(broker.flush_messages),
         flush_ms: topic.flush_ms.unwrap_or(broker.flush_ms),
-        retention: topic.retention.unwrap_or(broker.retention),
-        retention_bytes: topic.retention_bytes.unwrap_or(broker.retention_bytes),
+        retention: topic
+            .retention
+            .unwrap_or(broker.retention)
+            .filter(|_| deletes),
+        retention_bytes: topic
+            .retention_bytes
+            .unwrap_or(broker.retention_bytes)
+            .filter(|_| deletes),
         timestamp_type: topic.timestamp_type.unwrap_or(broker.timestamp_type),
+        stored_codec: match topic.compression.unwrap_or(broker.compression) {
+            TopicCompression::Producer => None,
+            TopicCompression::Uncompressed => Some(Compression::None),
+            TopicCompression::Codec(codec) => Some(codec),
+        },
+        requires_keys: policy.compacts(),
+        compaction: policy.compacts().then(|| compaction_config(broker, topic)),
+    }
+}
+
+/// The cleaner settings of a compacted topic: its overrides on the
+/// broker's `log.cleaner.*` defaults.
+fn compaction_config(broker: &LogConfig, topic: &TopicConfig) -> CompactionConfig {
+    let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let max_lag = topic
+        .max_compaction_lag_ms
+        .unwrap_or(broker.max_compaction_lag_ms);
+    let ratio_ppm = topic
+        .min_cleanable_dirty_ratio_ppm
+        .unwrap_or(broker.min_cleanable_dirty_ratio_ppm);
+    CompactionConfig {
+        cleaner: CleanerConfig {
+            delete_retention_ms: ms(topic
+                .delete_retention_ms
+                .unwrap_or(broker.delete_retention_ms)),
+            min_cleanable_dirty_ratio: f64::from(ratio_ppm) / 1e6,
+            max_map_bytes: usize::try_from(broker.cleaner_dedupe_buffer).unwrap_or(usize::MAX),
+        },
+        min_lag_ms: ms(topic
+            .min_compaction_lag_ms
+            .unwrap_or(broker.min_compaction_lag_ms)),
+        max_lag_ms: (ms(max_lag) < i64::MAX).then(|| ms(max_lag)),
     }
 }

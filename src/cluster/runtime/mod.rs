@@ -8,12 +8,13 @@
 //! - `replica_host`: one hosted replica: its log and epoch file under a lock,
 //!   carrying out what the leader, follower and role machines decide.
 //! - `effects`: what runs once no lock is held (produce callbacks, ISR proposals).
-//! - `fetcher`, `controller_thread`, `retention`: the threads.
+//! - `fetcher`, `controller_thread`, `retention`, `cleaner`: the threads.
 //! - `faults`: which brokers are cut off. `signal`: wake-ups.
 //! - `metadata_file`: the controller's state on disk.
 
 pub(crate) mod broker;
 pub(crate) mod brokers;
+pub(crate) mod cleaner;
 mod controller_thread;
 pub(crate) mod effects;
 pub(crate) mod faults;

@@ -175,8 +175,22 @@ impl Partition {
         callback: ProduceCallback,
     ) -> Effects {
         let mut effects = Effects::default();
+        // Key checks and codec conversion decode the batch: done before
+        // the partition lock, so they do not hold up other appends.
+        let converted = match self.log.prepare_leader_batch(batch) {
+            Ok(converted) => converted,
+            Err(e) => {
+                effects.deliver(&self.deliveries, callback, Err(e));
+                return effects;
+            }
+        };
         let mut inner = self.inner.lock();
-        let appended = self.append_locked(&mut inner, batch, acks);
+        // A converted batch is the leader's own copy; the caller's bytes are
+        // then left unstamped, and a retry converts again.
+        let appended = match converted {
+            Some(mut owned) => self.append_locked(&mut inner, &mut owned, acks),
+            None => self.append_locked(&mut inner, batch, acks),
+        };
         let info = match appended {
             Ok(info) => info,
             Err(e) => {

@@ -1,0 +1,128 @@
+//! The log cleaner thread: compacts every replica of a compacted topic
+//! (`cleanup.policy` includes `compact`) every `log.cleaner.backoff.ms`.
+//!
+//! Each replica is cleaned on its own, below its own high watermark: a
+//! leader's and a follower's high watermarks differ only while the follower
+//! catches up, and the cleaning rules depend only on the records below the
+//! bound, so every replica keeps the same records at every offset below it.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
+
+use super::broker::BrokerNode;
+use super::brokers::Brokers;
+use super::replica_host::Partition;
+use crate::error::{Error, Result};
+
+/// What the cleaner thread drives: the cluster, through its seam.
+pub(crate) trait Cleaning: Send + Sync + 'static {
+    /// `log.cleaner.backoff.ms`.
+    fn cleaner_backoff(&self) -> Duration;
+    /// Runs one pass on every replica of every compacted topic.
+    fn clean_all(&self) -> Result<()>;
+}
+
+/// Runs `clean_all` every `log.cleaner.backoff.ms` until stopped.
+pub(crate) struct CleanerThread {
+    stop: Option<Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl CleanerThread {
+    /// Starts the thread; `None` when `log.cleaner.enable=false`.
+    pub(crate) fn start(core: Arc<impl Cleaning>, enabled: bool) -> Result<CleanerThread> {
+        if !enabled {
+            return Ok(CleanerThread {
+                stop: None,
+                handle: None,
+            });
+        }
+        let (stop, stopped) = bounded::<()>(0);
+        let backoff = core.cleaner_backoff();
+        let handle = std::thread::Builder::new()
+            .name("tidelog-cleaner".to_string())
+            .spawn(move || loop {
+                match stopped.recv_timeout(backoff) {
+                    // A failing partition must not stop cleaning for the
+                    // others; it reports the failure on its next write.
+                    Err(RecvTimeoutError::Timeout) => {
+                        let _ = core.clean_all();
+                    }
+                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                }
+            })
+            .map_err(|e| Error::spawn("tidelog-cleaner", e))?;
+        Ok(CleanerThread {
+            stop: Some(stop),
+            handle: Some(handle),
+        })
+    }
+
+    /// Stops the thread and waits for it (a pass in progress finishes).
+    pub(crate) fn stop(&mut self) {
+        drop(self.stop.take());
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for CleanerThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Cleans one replica below its high watermark; `force` ignores the dirty
+/// ratio threshold.
+pub(crate) fn clean_replica(partition: &Partition, now_ms: i64, force: bool) -> Result<()> {
+    partition
+        .log()
+        .compact_below(partition.high_watermark(), now_ms, force)
+        .map(|_| ())
+}
+
+/// Cleans every replica of every running broker whose topic `wanted`
+/// accepts.
+pub(crate) fn clean_brokers(
+    brokers: &Brokers,
+    now_ms: i64,
+    force: bool,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<()> {
+    let mut first_error = None;
+    for id in 0..brokers.broker_count() {
+        let Some(node) = brokers.node(id) else {
+            continue;
+        };
+        if !node.is_running() {
+            continue;
+        }
+        if let Err(e) = clean_node(node, now_ms, force, &wanted) {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Cleans every replica `node` hosts whose topic `wanted` accepts.
+fn clean_node(
+    node: &BrokerNode,
+    now_ms: i64,
+    force: bool,
+    wanted: &impl Fn(&str) -> bool,
+) -> Result<()> {
+    let mut first_error = None;
+    for partition in node.partitions() {
+        if !wanted(partition.tp().topic()) {
+            continue;
+        }
+        if let Err(e) = clean_replica(&partition, now_ms, force) {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
