@@ -12,7 +12,7 @@ fi
 command -v mvn >/dev/null || die "mvn not found (Debian package: maven)"
 rm -rf "$KAFKA_LIBS"
 mkdir -p "$KAFKA_LIBS"
-mvn -B -q -f "$HARNESS_DIR/pom.xml" \
+mvn -B -q -Dstyle.color=never -f "$HARNESS_DIR/pom.xml" \
   -Dkafka.version="$KAFKA_VERSION" \
   -Dmaven.repo.local="$KAFKA_CACHE/m2" \
   dependency:copy-dependencies \

@@ -17,8 +17,10 @@ need_libs
 tag=perf-$(date +%s)-$$
 
 create_topic() {
-  kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" \
-    --create --topic "$1" --partitions "$partitions" --replication-factor 1 >/dev/null
+  local out
+  out=$(kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" \
+    --create --topic "$1" --partitions "$partitions" --replication-factor 1 2>&1) ||
+    { printf '%s\n' "$out" >&2; die "creating topic $1 failed"; }
 }
 
 # ProducerPerformance's closing line: "N records sent, R records/sec (...)".
