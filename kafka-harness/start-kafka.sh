@@ -3,12 +3,12 @@
 # on two free loopback ports, with its state in DIR, and returns once the
 # broker answers a metadata request. Prints the bootstrap address; leaves
 # DIR/kafka.pid, DIR/bootstrap and DIR/ready_ms (JVM start to ready).
-#   usage: start-kafka.sh DIR [TIMEOUT_SECONDS]
+#   usage: start-kafka.sh DIR [TIMEOUT_SECONDS]   (default 120, or $TIDELOG_KAFKA_START_TIMEOUT)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 dir=${1:?usage: start-kafka.sh DIR [TIMEOUT_SECONDS]}
-timeout_s=${2:-60}
+timeout_s=${2:-${TIDELOG_KAFKA_START_TIMEOUT:-120}}
 need_libs
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
