@@ -400,6 +400,18 @@ pub enum Error {
         /// What the regular expression parser refused.
         reason: String,
     },
+
+    /// The data directory was written in an on-disk format version this
+    /// build does not read (see ARCHITECTURE.md, "Format versions").
+    #[error("{} is in tidelog's on-disk format version {found}; this build reads only version {supported}: open it with the release that wrote it, or start from an empty directory", path.display())]
+    UnsupportedFormatVersion {
+        /// The file that names the version.
+        path: PathBuf,
+        /// The version found on disk.
+        found: u32,
+        /// The version this build reads and writes.
+        supported: u32,
+    },
 }
 
 impl Error {
@@ -468,6 +480,7 @@ impl Error {
             Error::GroupNotEmpty(_) => "GroupNotEmpty",
             Error::Wakeup => "Wakeup",
             Error::InvalidPattern { .. } => "InvalidPattern",
+            Error::UnsupportedFormatVersion { .. } => "UnsupportedFormatVersion",
         }
     }
 

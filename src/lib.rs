@@ -119,6 +119,8 @@ mod consumer;
 mod error;
 mod group;
 pub mod inspect;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 #[cfg(test)]
 mod layering_tests;
 mod log;

@@ -70,8 +70,8 @@ pub(crate) fn forge_batch(codec: Compression, record_count: i32, records: &[u8])
     batch[21..23].copy_from_slice(&code.to_be_bytes());
     batch[23..27].copy_from_slice(&(record_count.max(1) - 1).to_be_bytes());
     batch[57..61].copy_from_slice(&record_count.to_be_bytes());
-    // The batch checksum: CRC-32 over everything after the CRC field.
-    let crc = crc32fast::hash(&batch[21..]);
+    // The batch checksum: CRC-32C (Kafka's) over everything after the CRC field.
+    let crc = crc32c::crc32c(&batch[21..]);
     batch[17..21].copy_from_slice(&crc.to_be_bytes());
     batch
 }

@@ -15,6 +15,7 @@ mod core;
 mod handle;
 mod protocol;
 mod runtime;
+mod wire;
 
 pub(crate) use self::core::ClusterCore;
 /// What a successful produce reports, as clients see it through the seam.

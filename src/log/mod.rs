@@ -423,3 +423,16 @@ impl PartitionOffsets {
         self.log_end_offset
     }
 }
+
+#[cfg(feature = "kafka")]
+impl Log {
+    /// The cluster seam, for the Kafka listener.
+    pub(crate) fn core(&self) -> &Arc<ClusterCore> {
+        &self.core
+    }
+
+    /// The group registry and committed offsets, for the Kafka listener.
+    pub(crate) fn groups(&self) -> &Arc<Groups> {
+        &self.groups
+    }
+}

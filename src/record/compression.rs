@@ -231,7 +231,12 @@ mod gzip {
 
     /// Concatenated gzip members are one stream, as Java's GZIPInputStream reads them.
     pub(super) fn decompress(data: &[u8], cap: usize) -> Result<Vec<u8>, CorruptionKind> {
-        read_capped(MultiGzDecoder::new(data), cap, data.len() * 4, "gzip")
+        read_capped(
+            MultiGzDecoder::new(data),
+            cap,
+            data.len().saturating_mul(4),
+            "gzip",
+        )
     }
 }
 
@@ -329,7 +334,12 @@ mod lz4 {
     /// The frame decoder takes input that stops right before the end mark
     /// as complete; a frame without its end mark is refused as truncated.
     pub(super) fn decompress(data: &[u8], cap: usize) -> Result<Vec<u8>, CorruptionKind> {
-        let out = read_capped(FrameDecoder::new(data), cap, data.len() * 4, "lz4")?;
+        let out = read_capped(
+            FrameDecoder::new(data),
+            cap,
+            data.len().saturating_mul(4),
+            "lz4",
+        )?;
         let content_checksum = data.get(4).is_some_and(|flags| flags & 0x04 != 0);
         let trailer = if content_checksum { 8 } else { 4 };
         let end_mark = data
@@ -362,7 +372,7 @@ mod zstd {
         let error = |_| CorruptionKind::Decompression("zstd");
         let mut decoder = ::zstd::stream::read::Decoder::with_buffer(data).map_err(error)?;
         decoder.window_log_max(WINDOW_LOG_MAX).map_err(error)?;
-        read_capped(decoder, cap, data.len() * 4, "zstd")
+        read_capped(decoder, cap, data.len().saturating_mul(4), "zstd")
     }
 }
 

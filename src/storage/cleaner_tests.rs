@@ -307,6 +307,7 @@ fn the_newest_batch_of_each_producer_survives_as_an_empty_batch() {
     assert_eq!(producer[0].base_sequence, 1);
 }
 
+#[cfg(feature = "lz4")]
 #[test]
 fn compressed_batches_are_rewritten_with_their_codec() {
     let dir = tempfile::tempdir().unwrap();
@@ -438,4 +439,45 @@ proptest! {
         let log = open(dir.path(), PartitionLogConfig { segment_bytes: 1_000, ..small_segments() });
         prop_assert_eq!(read_records(&log, 0), records);
     }
+}
+
+/// Cleaner throughput on a 64 MiB log whose keys are 10 % live (every key
+/// written ten times). Prints the figure; asserts only the outcome. Run:
+/// `cargo test --release --lib storage::cleaner_tests::cleaner_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, run by hand in release mode"]
+fn cleaner_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = PartitionLogConfig {
+        segment_bytes: 8 << 20,
+        index_interval_bytes: 4096,
+        ..config()
+    };
+    let log = open(dir.path(), config);
+    let total: u64 = 64 << 20;
+    let value = [b'v'; 100];
+    let mut n = 0u64;
+    while log.size_in_bytes() < total {
+        let mut builder = BatchBuilder::new(16 << 10);
+        for _ in 0..100 {
+            let key = format!("key-{:08}", n % 50_000);
+            builder.push(n as i64, Some(key.as_bytes()), Some(&value), &[]);
+            n += 1;
+        }
+        let mut batch = builder.finish(ProducerStamp::NONE);
+        log.append_as_leader(&mut batch, 0, false).unwrap();
+    }
+    log.roll().unwrap();
+    let before = log.size_in_bytes();
+    let started = std::time::Instant::now();
+    let outcome = log.clean(bound(&log), n as i64, &eager()).unwrap();
+    let elapsed = started.elapsed();
+    println!(
+        "cleaned {:.1} MiB ({n} records, 50,000 keys) in {elapsed:?}: {:.0} MiB/s; {:.1} MiB left",
+        outcome.bytes_read as f64 / f64::from(1 << 20),
+        outcome.bytes_read as f64 / f64::from(1 << 20) / elapsed.as_secs_f64(),
+        log.size_in_bytes() as f64 / f64::from(1 << 20),
+    );
+    assert_eq!(outcome.bytes_read, before);
+    assert_eq!(fold(&read_records(&log, 0)).len(), 50_000);
 }

@@ -52,7 +52,7 @@ fn compressed_batch_decode_seeds_replay_and_cover_every_codec() {
             decoded.push(codec);
         }
     }
-    for codec in Compression::ALL {
+    for codec in Compression::ALL.into_iter().filter(|c| c.is_available()) {
         assert!(decoded.contains(&codec), "no valid {codec} seed");
     }
 }

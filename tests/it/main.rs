@@ -14,6 +14,9 @@ mod failover;
 mod flush;
 mod fuzz_corpus;
 mod groups;
+mod kafka_format;
+#[cfg(feature = "kafka")]
+mod kafka_wire;
 mod log;
 mod offsets;
 mod ordering;

@@ -5,7 +5,7 @@
 //! one fact per line, ending in a CRC-32 of everything before it:
 //!
 //! ```text
-//! tidelog-cluster-metadata 1
+//! tidelog-cluster-metadata 2
 //! next-producer-id 12
 //! placements 6
 //! topic orders 3 partitions=3;retention.ms=60000
@@ -19,7 +19,11 @@ use super::leader::BrokerId;
 use crate::config::TopicConfig;
 use crate::error::CorruptionKind;
 
-const HEADER: &str = "tidelog-cluster-metadata 1";
+/// The on-disk format version of the whole data directory. 2: record batches
+/// carry Kafka's CRC-32C (version 1 used CRC-32/IEEE).
+pub(crate) const FORMAT_VERSION: u32 = 2;
+pub(crate) const HEADER_WORD: &str = "tidelog-cluster-metadata";
+const HEADER: &str = "tidelog-cluster-metadata 2";
 
 /// Where one partition's replicas are and who leads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
