@@ -27,3 +27,14 @@ kafka_java() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# True once a metadata request to BOOTSTRAP lists BROKERS brokers. kcat polls
+# cheaply; without it, Kafka's own topic tool answers (one JVM per try).
+metadata_ok() { # bootstrap brokers
+  if command -v kcat >/dev/null; then
+    timeout 5 kcat -L -b "$1" -m 1 -q 2>/dev/null | grep -q "^ *$2 brokers:"
+  else
+    timeout 20 "$JAVA" -Xmx128m -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand \
+      --bootstrap-server "$1" --list >/dev/null 2>&1
+  fi
+}

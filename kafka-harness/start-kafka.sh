@@ -53,18 +53,8 @@ pid=$!
 echo "$pid" >"$dir/kafka.pid"
 echo "$bootstrap" >"$dir/bootstrap"
 
-# A metadata request that lists this broker is the readiness check; kcat
-# polls cheaply, Kafka's own topic tool is the fallback (one JVM per try).
-metadata_ok() {
-  if command -v kcat >/dev/null; then
-    timeout 5 kcat -L -b "$bootstrap" -m 1 -q 2>/dev/null | grep -q "1 brokers"
-  else
-    timeout 20 "$JAVA" -Xmx128m -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand \
-      --bootstrap-server "$bootstrap" --list >/dev/null 2>&1
-  fi
-}
 deadline=$((start + timeout_s * 1000))
-until metadata_ok; do
+until metadata_ok "$bootstrap" 1; do
   if ! kill -0 "$pid" 2>/dev/null; then
     tail -n 30 "$dir/kafka.log" >&2
     rm -f "$dir/kafka.pid"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Stops the broker that start-kafka.sh started from DIR, by its pid: SIGTERM
-# (Kafka's controlled shutdown), then SIGKILL if it is still there after 30 s.
+# Stops the server that start-kafka.sh or start-tidelog.sh started from DIR,
+# by its pid: SIGTERM (a controlled shutdown for Kafka, a clean close for
+# tidelog), then SIGKILL if it is still there after 30 s.
 #   usage: stop-kafka.sh DIR
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -15,7 +16,7 @@ if kill -0 "$pid" 2>/dev/null; then
     sleep 0.1
   done
   if kill -0 "$pid" 2>/dev/null; then
-    echo "stop-kafka.sh: broker $pid ignored SIGTERM for 30 s; killing it" >&2
+    echo "stop-kafka.sh: server $pid ignored SIGTERM for 30 s; killing it" >&2
     kill -KILL "$pid" 2>/dev/null || true
   fi
 fi
