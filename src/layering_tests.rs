@@ -16,7 +16,8 @@ const LAYERS: &[&[&str]] = &[
     &["cluster"],
     &["group"],
     &["producer", "consumer"],
-    &["log", "kafka"],
+    &["log"],
+    &["kafka"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

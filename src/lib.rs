@@ -94,17 +94,18 @@
 //! | group admin (lag, reset) | works: [`ConsumerGroup::lag`], [`ConsumerGroup::reset_offsets`], [`ConsumerGroup::plan_reset_offsets`] |
 //! | replication and failover | works, with simulated brokers (threads): [`Cluster`], [`Broker`] |
 //! | retention by time and size | works (`cleanup.policy=delete`) |
-//! | segment inspection | works: [`dump_segment`], [`decode_batches`], [`recover_partition`] |
+//! | segment inspection | works: [`inspect::dump_segment`], [`inspect::decode_batches`], [`inspect::recover_partition`] |
 //! | Kafka's command-line tools | works offline: the `tidelog` binary (cargo feature `cli`) |
-//! | compression | coming; `compression.type` is refused today |
+//! | compression | partly: batches compressed with gzip, snappy, lz4 or zstd ([`Compression`]) are read transparently and the Kafka listener stores them as sent; the producer's `compression.type` is coming |
 //! | log compaction | coming; `cleanup.policy=compact` is refused today |
-//! | Kafka wire protocol (`tidelog serve`) | coming, behind a cargo feature `kafka` |
+//! | Kafka wire protocol | works behind the cargo feature `kafka`: `tidelog::kafka::KafkaServer` serves a `Log` to kcat, librdkafka, kafka-python and the Java client |
 //! | a Kafka backend for more than one machine | coming |
-//! | pause/resume, regex subscribe, static membership, metrics, `delete_records`, alter-configs | missing, not scheduled |
+//! | pause/resume, wakeup, regex subscribe, lag, adding partitions, deleting records | works: [`Consumer::pause`], [`Consumer::resume`], [`Consumer::wakeup_handle`], [`Consumer::subscribe_pattern`], [`Consumer::lag`], [`Topic::create_partitions`], [`Topic::delete_records`] |
+//! | static membership, metrics, alter-configs | missing, not scheduled |
 //! | transactions, `read_committed`, exactly-once | out of scope: they need a transaction coordinator, markers in the log and a last stable offset; the idempotent producer already removes retry duplicates |
 //! | SASL, SSL, ACLs, quotas | out of scope: there is no network; the process is the security boundary |
 //! | KRaft, multi-machine clusters | out of scope: the controller is a thread and the metadata a file |
-//! | byte-compatible segment files | out of scope: Kafka's v2 batch layout, but CRC-32 instead of CRC-32C |
+//! | Kafka's batch bytes | works: batches are Kafka's v2 batches byte for byte (CRC-32C); index and checkpoint files are tidelog's own |
 //!
 //! # Errors
 //!

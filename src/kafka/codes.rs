@@ -41,7 +41,7 @@ pub(crate) fn of(error: &Error) -> i16 {
         Error::Timeout { .. } => REQUEST_TIMED_OUT,
         Error::UnknownTopic(_) | Error::InvalidPartition { .. } => UNKNOWN_TOPIC_OR_PARTITION,
         Error::RecordTooLarge { .. } => MESSAGE_TOO_LARGE,
-        Error::Corrupt { .. } => CORRUPT_MESSAGE,
+        Error::Corrupt { .. } | Error::InvalidBatch { .. } => CORRUPT_MESSAGE,
         Error::OffsetOutOfRange { .. } => OFFSET_OUT_OF_RANGE,
         Error::InvalidTopicName { .. } => INVALID_TOPIC_EXCEPTION,
         Error::TopicAlreadyExists(_) => TOPIC_ALREADY_EXISTS,

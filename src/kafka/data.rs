@@ -29,10 +29,10 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::codes;
 use super::conn::Ctx;
+use crate::cluster::AppendInfo;
 use crate::config::Acks;
-use crate::error::Result;
-use crate::record::{BatchIter, HEADER_LEN};
-use crate::storage::AppendInfo;
+use crate::error::{CorruptionKind, Result};
+use crate::record::{BatchIter, RecordBatch, HEADER_LEN};
 use crate::topic::TopicPartition;
 
 /// Attribute bits 0-2 of a batch: its compression codec.
@@ -231,13 +231,16 @@ fn submit(
     let Some(records) = records.as_ref().filter(|r| r.len() >= HEADER_LEN) else {
         return Outcome::Failed(codes::CORRUPT_MESSAGE);
     };
-    // Compressed batches are refused, not decompressed: tidelog stores and
-    // serves only uncompressed records.
-    if records
+    // A compressed batch is stored as the client sent it (Kafka's
+    // `compression.type=producer`), but only once its records decode: a
+    // broker must not keep bytes that no consumer can read.
+    let compressed = records
         .get(ATTRIBUTES_LOW_BYTE_AT)
-        .is_some_and(|a| a & COMPRESSION_MASK != 0)
-    {
-        return Outcome::Failed(codes::UNSUPPORTED_COMPRESSION_TYPE);
+        .is_some_and(|a| a & COMPRESSION_MASK != 0);
+    if compressed {
+        if let Err(code) = records_decode(records) {
+            return Outcome::Failed(code);
+        }
     }
     let (done, outcome) = crossbeam_channel::bounded(1);
     let on_complete = Box::new(move |result| {
@@ -249,6 +252,20 @@ fn submit(
         .core()
         .produce(&tp, batch, acks, timeout, on_complete);
     Outcome::Waiting(outcome)
+}
+
+/// Checks that every record of `batch` decodes (decompressing it first);
+/// a codec this build lacks is Kafka's UNSUPPORTED_COMPRESSION_TYPE.
+fn records_decode(batch: &Bytes) -> std::result::Result<(), i16> {
+    let code = |kind| match kind {
+        CorruptionKind::UnsupportedCodec(_) => codes::UNSUPPORTED_COMPRESSION_TYPE,
+        _ => codes::CORRUPT_MESSAGE,
+    };
+    let batch = RecordBatch::new(batch.clone()).map_err(code)?;
+    for record in batch.records() {
+        record.map_err(code)?;
+    }
+    Ok(())
 }
 
 fn finish(

@@ -62,6 +62,15 @@ impl WireGroups {
         self.groups.lock().get(id).cloned()
     }
 
+    /// Wakes every request waiting for a round (the server is stopping).
+    pub(crate) fn wake_all(&self) {
+        for group in self.groups.lock().values() {
+            // Taking the state lock orders the wake-up after any waiter's check.
+            let _state = group.state.lock();
+            group.changed.notify_all();
+        }
+    }
+
     fn new_member_id(&self, client_id: &str) -> String {
         let n = self
             .next_member

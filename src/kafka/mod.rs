@@ -142,7 +142,10 @@ impl KafkaServer {
         if self.shared.stopping.swap(true, Ordering::AcqRel) {
             return;
         }
-        // Wake each acceptor blocked in accept().
+        // Wake the requests parked in a long-poll or a group round, and each
+        // acceptor blocked in accept().
+        self.shared.groups.wake_all();
+        self.shared.log.core().data_signal().notify();
         for addr in &self.shared.addrs {
             let _ = TcpStream::connect(addr);
         }

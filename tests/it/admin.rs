@@ -2,7 +2,7 @@
 
 use tidelog::{Error, ProducerRecord, TopicConfig};
 
-use crate::replication::{reliable_producer, send_all, values, wait_for, wait_full_isr};
+use crate::replication::{reliable_producer, send_all, values, wait_for, wait_full_isr, WAIT};
 use crate::support::{open_log, read_topic, text};
 
 #[test]
@@ -104,6 +104,9 @@ fn deleted_records_are_gone_on_the_leader_its_followers_and_after_a_reopen() {
     wait_for(&cluster, "events", 0, "a new leader", |s| {
         s.leader().is_some_and(|l| l != old)
     });
+    // The metadata names the new leader a moment before its broker takes
+    // the role; until then the partition answers NotLeader (retriable).
+    assert!(cluster.wait_until(WAIT, |_| topic.partition(0).is_ok()));
     let offsets = topic.partition(0).unwrap();
     assert_eq!(
         offsets.log_start_offset(),

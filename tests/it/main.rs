@@ -14,7 +14,11 @@ mod failover;
 mod flush;
 mod fuzz_corpus;
 mod groups;
+#[cfg(feature = "kafka")]
+mod kafka_data;
 mod kafka_format;
+#[cfg(feature = "kafka")]
+mod kafka_groups;
 #[cfg(feature = "kafka")]
 mod kafka_wire;
 mod log;
