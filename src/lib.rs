@@ -100,8 +100,9 @@
 //! | log compaction | coming; `cleanup.policy=compact` is refused today |
 //! | Kafka wire protocol | works behind the cargo feature `kafka`: `tidelog::kafka::KafkaServer` serves a `Log` to kcat, librdkafka, kafka-python and the Java client |
 //! | a Kafka backend for more than one machine | coming |
-//! | pause/resume, wakeup, regex subscribe, lag, adding partitions, deleting records | works: [`Consumer::pause`], [`Consumer::resume`], [`Consumer::wakeup_handle`], [`Consumer::subscribe_pattern`], [`Consumer::lag`], [`Topic::create_partitions`], [`Topic::delete_records`] |
-//! | static membership, metrics, alter-configs | missing, not scheduled |
+//! | pause/resume, wakeup, regex subscribe, lag | works: [`Consumer::pause`], [`Consumer::resume`], [`Consumer::wakeup_handle`], [`Consumer::subscribe_pattern`], [`Consumer::lag`] |
+//! | topic administration | works: [`Topic::create_partitions`], [`Topic::delete_records`], [`Topic::alter_config`], [`Topic::describe_config`] |
+//! | static membership, metrics | missing, not scheduled |
 //! | transactions, `read_committed`, exactly-once | out of scope: they need a transaction coordinator, markers in the log and a last stable offset; the idempotent producer already removes retry duplicates |
 //! | SASL, SSL, ACLs, quotas | out of scope: there is no network; the process is the security boundary |
 //! | KRaft, multi-machine clusters | out of scope: the controller is a thread and the metadata a file |
@@ -132,7 +133,9 @@ mod topic;
 
 pub use bytes::Bytes;
 pub use cluster::{Broker, Cluster, PartitionReplicas};
-pub use config::{Acks, AssignmentStrategy, CleanupPolicy, TopicConfig};
+pub use config::{
+    Acks, AssignmentStrategy, CleanupPolicy, ConfigChange, ConfigEntry, ConfigSource, TopicConfig,
+};
 pub use consumer::{
     Consumer, ConsumerConfig, OffsetAndTimestamp, OffsetReset, RebalanceListener, WakeupHandle,
 };

@@ -7,6 +7,7 @@
 //! leadership.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,9 @@ use super::runtime::effects::ProduceCallback;
 use super::runtime::replica_host::Partition;
 use super::runtime::retention::Retention;
 use super::runtime::signal::Signal;
-use crate::config::{Acks, LogConfig, TopicConfig};
+use crate::config::{
+    describe_topic_config, Acks, ConfigChange, ConfigEntry, LogConfig, TopicConfig,
+};
 use crate::error::{Error, Result};
 use crate::topic::{TopicName, TopicPartition};
 
@@ -41,13 +44,19 @@ pub(crate) struct FetchResult {
 /// The clients' way in: routes each call to the partition's leader.
 pub(crate) struct ClusterCore {
     brokers: Arc<Brokers>,
+    /// Bumped after every topic config alteration, so clients that cache a
+    /// topic setting (the producer's size limit) know to read it again.
+    config_changes: AtomicU64,
 }
 
 impl ClusterCore {
     /// Opens the cluster under `root`: metadata, every broker, their threads.
     pub(crate) fn open(root: &Path, config: LogConfig) -> Result<Arc<ClusterCore>> {
         let brokers = Brokers::open(root, config)?;
-        Ok(Arc::new(ClusterCore { brokers }))
+        Ok(Arc::new(ClusterCore {
+            brokers,
+            config_changes: AtomicU64::new(0),
+        }))
     }
 
     /// The running brokers, for the public `Cluster` handle.
@@ -112,27 +121,56 @@ impl ClusterCore {
             .unwrap_or(broker.default_replication_factor);
         let partitions = config.partitions.unwrap_or(broker.num_partitions);
         config.partitions = Some(partitions);
-        let min_insync = config
-            .min_insync_replicas
-            .unwrap_or_else(|| broker.min_insync_for(replicas));
-        if min_insync > replicas {
-            // The high watermark only advances while min.insync.replicas
-            // replicas are in sync: such a topic could never be read.
-            return Err(Error::config(
-                "min.insync.replicas",
-                min_insync.to_string(),
-                format!(
-                    "exceeds the topic's replication factor {replicas}; lower it or add replicas"
-                ),
-            ));
-        }
-        if min_insync != broker.min_insync_replicas {
-            config.min_insync_replicas = Some(min_insync);
-        }
+        settle_min_insync(broker, &mut config, replicas)?;
         self.brokers.decide(Commit::Always, |c| {
             let changes = c.create_topic(name.as_str(), config, partitions, replicas)?;
             Ok(((), changes))
         })
+    }
+
+    /// Applies `changes` to a topic's settings: validated as a new topic's
+    /// would be, persisted, then in force on every hosted replica.
+    pub(crate) fn alter_topic_config(&self, name: &str, changes: &[ConfigChange]) -> Result<()> {
+        self.check_open()?;
+        let broker = self.brokers.config();
+        self.brokers.alter_topic_config(name, |current, replicas| {
+            let mut config = current.altered(changes)?.validated()?;
+            settle_min_insync(broker, &mut config, replicas)?;
+            Ok(config)
+        })?;
+        self.config_changes.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// How many topic config alterations succeeded so far.
+    pub(crate) fn config_changes(&self) -> u64 {
+        self.config_changes.load(Ordering::Acquire)
+    }
+
+    /// The largest batch topic `name` takes now: its `max.message.bytes`,
+    /// else the Log's `message.max.bytes`.
+    pub(crate) fn max_message_bytes(&self, name: &str) -> u32 {
+        let routes = self.brokers.routes();
+        let topic = routes.topics.get(name);
+        topic
+            .and_then(|t| t.config.max_message_bytes)
+            .unwrap_or(self.brokers.config().message_max_bytes)
+    }
+
+    /// Every topic-level setting of `name` in force now, with its source.
+    pub(crate) fn describe_topic_config(&self, name: &str) -> Result<Vec<ConfigEntry>> {
+        self.check_open()?;
+        let routes = self.brokers.routes();
+        let topic = routes.topics.get(name).ok_or_else(|| unknown_topic(name))?;
+        let partitions = u32::try_from(topic.partitions.len()).unwrap_or(u32::MAX);
+        let replicas = topic.partitions.first().map_or(0, |p| p.replicas.len());
+        let replicas = u32::try_from(replicas).unwrap_or(u32::MAX);
+        Ok(describe_topic_config(
+            self.brokers.config(),
+            &topic.config,
+            partitions,
+            replicas,
+        ))
     }
 
     /// Grows a topic to `total` partitions; the controller places and
@@ -302,6 +340,26 @@ impl Retention for ClusterCore {
     fn enforce_retention(&self) -> Result<()> {
         self.brokers.enforce_retention()
     }
+}
+
+/// Fills in the `min.insync.replicas` a topic with `replicas` replicas
+/// runs with when it sets none, and refuses one it could never meet: the
+/// high watermark only advances while that many replicas are in sync.
+fn settle_min_insync(broker: &LogConfig, config: &mut TopicConfig, replicas: u32) -> Result<()> {
+    let min_insync = config
+        .min_insync_replicas
+        .unwrap_or_else(|| broker.min_insync_for(replicas));
+    if min_insync > replicas {
+        return Err(Error::config(
+            "min.insync.replicas",
+            min_insync.to_string(),
+            format!("exceeds the topic's replication factor {replicas}; lower it or add replicas"),
+        ));
+    }
+    if min_insync != broker.min_insync_replicas {
+        config.min_insync_replicas = Some(min_insync);
+    }
+    Ok(())
 }
 
 fn offsets_of(partition: &Partition) -> PartitionOffsets {

@@ -15,10 +15,6 @@ pub(crate) struct KeyDoc<C: 'static> {
     /// Kafka's property name.
     pub(crate) name: &'static str,
     /// Default, as Kafka writes it; `None` when unset means "none".
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "documentation, checked against README")
-    )]
     pub(crate) default: Option<&'static str>,
     /// What it controls, in one line (the README row).
     #[cfg_attr(
@@ -69,6 +65,17 @@ impl<C> Scope<C> {
             return Ok(());
         }
         Err(self.unknown(key, value))
+    }
+
+    /// `Ok` for a key this scope accepts (honoured or ignored), the
+    /// error `set` would give otherwise.
+    pub(crate) fn check_known(&self, key: &str) -> Result<()> {
+        let known = self.keys.iter().any(|k| k.name == key) || self.is_ignored(key);
+        match self.refused.iter().find(|(name, _)| *name == key) {
+            Some((_, reason)) => Err(Error::config(key, "", *reason)),
+            None if known => Ok(()),
+            None => Err(self.unknown(key, "")),
+        }
     }
 
     fn is_ignored(&self, key: &str) -> bool {

@@ -8,14 +8,19 @@
 //! configuration tables are checked against. The producer's and consumer's
 //! tables live with those clients; the topic and broker tables here.
 
+mod alter;
 mod broker;
+mod describe;
 mod keys;
 pub(crate) mod parse;
 pub(crate) mod properties;
 mod shared;
 mod topic;
 
+pub use alter::ConfigChange;
 pub(crate) use broker::LogConfig;
+pub(crate) use describe::describe_topic_config;
+pub use describe::{ConfigEntry, ConfigSource};
 pub(crate) use keys::{KeyDoc, Scope};
 pub use shared::{Acks, AssignmentStrategy};
 pub use topic::{CleanupPolicy, TopicConfig};

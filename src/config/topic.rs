@@ -338,6 +338,33 @@ impl TopicConfig {
         result.map(|()| self)
     }
 
+    /// The value this config sets for Kafka topic key `key`, in Kafka's
+    /// form (`retention.ms` → `"60000"`, `-1` for "forever"); `None` when
+    /// it is unset here, so the Log's value applies. For the value in force
+    /// whatever its origin, see [`Topic::describe_config`](crate::Topic::describe_config).
+    ///
+    /// # Examples
+    /// ```
+    /// use tidelog::TopicConfig;
+    /// let config = TopicConfig::new().set("retention.ms", "60000")?;
+    /// assert_eq!(config.get("retention.ms").as_deref(), Some("60000"));
+    /// assert_eq!(config.get("segment.bytes"), None);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn get(&self, key: &str) -> Option<String> {
+        let doc = TOPIC.keys.iter().find(|k| k.name == key.trim())?;
+        (doc.get)(self)
+    }
+
+    /// Every key this config sets, with its value, in the key table's order.
+    pub fn overrides(&self) -> Vec<(&'static str, String)> {
+        TOPIC
+            .keys
+            .iter()
+            .filter_map(|k| (k.get)(self).map(|v| (k.name, v)))
+            .collect()
+    }
+
     /// The Kafka keys that were set but have no effect, in the order they
     /// were first set.
     pub fn ignored_keys(&self) -> &[String] {

@@ -14,13 +14,20 @@ use kafka_protocol::messages::{
 use super::codes;
 use super::conn::Ctx;
 use super::data::{name, str_bytes};
-use crate::config::TopicConfig;
+use crate::config::{ConfigSource, TopicConfig};
 use crate::error::Result;
 
 /// DescribeConfigs resource type of a topic.
 const TOPIC_RESOURCE: i8 = 2;
-/// DescribeConfigs config source: set on the topic.
-const TOPIC_CONFIG_SOURCE: i8 = 1;
+
+/// Kafka's DescribeConfigs source code of where a value comes from.
+fn config_source(source: ConfigSource) -> i8 {
+    match source {
+        ConfigSource::TopicOverride => 1, // DYNAMIC_TOPIC_CONFIG
+        ConfigSource::Broker => 4,        // STATIC_BROKER_CONFIG
+        ConfigSource::Default => 5,       // DEFAULT_CONFIG
+    }
+}
 
 fn topic_config(
     topic: &kafka_protocol::messages::create_topics_request::CreatableTopic,
@@ -129,30 +136,28 @@ pub(crate) fn describe_configs(
                     .with_error_code(codes::INVALID_REQUEST)
                     .with_error_message(Some(str_bytes("only topic configs are described")));
             }
-            let config = match ctx
+            let entries = match ctx
                 .shared
                 .log
                 .core()
-                .topic_config(resource.resource_name.as_str())
+                .describe_topic_config(resource.resource_name.as_str())
             {
-                Ok(config) => config,
+                Ok(entries) => entries,
                 Err(e) => return result.with_error_code(codes::of(&e)),
             };
             let wanted = resource.configuration_keys;
-            let configs = config
-                .to_properties()
-                .lines()
-                .filter_map(|line| line.split_once('='))
-                .filter(|(key, _)| {
+            let configs = entries
+                .iter()
+                .filter(|entry| {
                     wanted
                         .as_ref()
-                        .is_none_or(|w| w.iter().any(|k| k.as_str() == *key))
+                        .is_none_or(|w| w.iter().any(|k| k.as_str() == entry.name()))
                 })
-                .map(|(key, value)| {
+                .map(|entry| {
                     DescribeConfigsResourceResult::default()
-                        .with_name(str_bytes(key))
-                        .with_value(Some(str_bytes(value)))
-                        .with_config_source(TOPIC_CONFIG_SOURCE)
+                        .with_name(str_bytes(entry.name()))
+                        .with_value(Some(str_bytes(entry.value())))
+                        .with_config_source(config_source(entry.source()))
                 })
                 .collect();
             result.with_configs(configs)

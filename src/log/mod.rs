@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cluster::{Cluster, ClusterCore, RetentionThread};
-use crate::config::TopicConfig;
+use crate::config::{ConfigChange, ConfigEntry, TopicConfig};
 use crate::consumer::{Consumer, ConsumerConfig};
 use crate::error::{Error, Result};
 use crate::group::{ConsumerGroup, Groups};
@@ -369,13 +369,74 @@ impl Topic {
         self.core.delete_records(&tp, before_offset)
     }
 
-    /// The topic's configuration as created (overrides only; unset values
-    /// follow the Log's defaults).
+    /// The topic's own settings (overrides only: unset values follow the
+    /// Log's). For every value in force, see [`describe_config`](Self::describe_config).
     ///
     /// # Errors
     /// [`Error::UnknownTopic`] if the topic was deleted.
     pub fn config(&self) -> Result<TopicConfig> {
         self.core.topic_config(&self.name)
+    }
+
+    /// Changes the topic's settings, as Kafka's `Admin::incrementalAlterConfigs`
+    /// does: each [`ConfigChange`] sets a topic-level key or deletes the
+    /// topic's value so the Log's applies again. The result is checked as a
+    /// new topic's config is and persisted with the cluster metadata
+    /// before any replica uses it, so it survives a restart; then every
+    /// replica of the topic on every running broker takes it at once:
+    /// size limits and timestamp type at the next append, roll and flush
+    /// rules at the next append, retention at the next retention pass,
+    /// `min.insync.replicas` at the next `acks=all` write. All or nothing:
+    /// when any change is refused, the old settings stay.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an unknown key, a bad value, a
+    /// combination that fails (`min.insync.replicas` above the replication
+    /// factor), or `partitions` / `replication.factor`, which are fixed at
+    /// creation (grow a topic with [`create_partitions`](Self::create_partitions));
+    /// [`Error::UnknownTopic`] if it was deleted; [`Error::Io`] if the
+    /// metadata cannot be written.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use tidelog::{ConfigChange, TopicConfig};
+    /// let topic = log.create_topic("orders", TopicConfig::new().set("retention.ms", "60000")?)?;
+    /// topic.alter_config([
+    ///     ConfigChange::set("max.message.bytes", "2097152"),
+    ///     ConfigChange::delete("retention.ms"),
+    /// ])?;
+    /// let config = topic.config()?;
+    /// assert_eq!(config.get("max.message.bytes").as_deref(), Some("2097152"));
+    /// assert_eq!(config.get("retention.ms"), None);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn alter_config(&self, changes: impl IntoIterator<Item = ConfigChange>) -> Result<()> {
+        let changes: Vec<ConfigChange> = changes.into_iter().collect();
+        self.core.alter_topic_config(&self.name, &changes)
+    }
+
+    /// Every topic-level setting in force, with its value and where it
+    /// comes from (the topic, the Log's settings or the default), as
+    /// Kafka's `Admin::describeConfigs` reports a topic.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`] if the topic was deleted.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
+    /// let log = tidelog::Log::builder(dir.path()).set("log.retention.minutes", "1")?.open()?;
+    /// use tidelog::{ConfigSource, TopicConfig};
+    /// let topic = log.create_topic("orders", TopicConfig::new())?;
+    /// let retention = topic.describe_config()?.into_iter().find(|e| e.name() == "retention.ms");
+    /// let retention = retention.expect("every topic key is listed");
+    /// assert_eq!((retention.value(), retention.source()), ("60000", ConfigSource::Broker));
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
+    pub fn describe_config(&self) -> Result<Vec<ConfigEntry>> {
+        self.core.describe_topic_config(&self.name)
     }
 }
 

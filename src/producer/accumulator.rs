@@ -116,7 +116,7 @@ impl PartitionAccumulator {
             }
             drop(open);
             // Reserve outside the lock: it may block for max.block.ms.
-            let want = batch_capacity(shared, self.topic.max_message_bytes, record.bound);
+            let want = batch_capacity(shared, self.topic.cached_max_message_bytes(), record.bound);
             if !shared.pool.try_reserve(want as u64) {
                 // The buffer is full: every open batch goes now instead of
                 // waiting out linger.ms, or the memory this send waits for

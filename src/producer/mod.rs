@@ -103,7 +103,8 @@ impl Producer {
     /// Returns once the record is in its partition's batch. A failure after
     /// that (for example the partition's leader refusing the batch) is not
     /// reported to the caller; it is counted in
-    /// [`failed_sends`](Producer::failed_sends).
+    /// [`failed_sends`](Producer::failed_sends), as are the errors below
+    /// (except [`Error::Closed`]).
     ///
     /// # Errors
     /// - [`Error::Closed`] after [`close`](Producer::close);
@@ -166,14 +167,21 @@ impl Producer {
     ///
     /// The callback runs exactly once: with the record's metadata once it is
     /// acknowledged, or with the error that ended its delivery (including a
-    /// timeout or the producer closing). If this method itself returns an
-    /// error, the callback has already been run with the same error.
+    /// timeout or the producer closing). A record refused at once (too
+    /// large, a partition the topic lacks, `buffer.memory` full) is
+    /// reported to the callback too, before this returns, and this returns
+    /// `Ok`: as with Kafka's `send(record, callback)`, every outcome of an
+    /// accepted call goes to the callback, once, so counting errors in the
+    /// callback counts each failure once. Each failure also counts in
+    /// [`failed_sends`](Producer::failed_sends).
     /// Callbacks run on the producer's sender thread, those of one
     /// partition in offset order; keep them short, and do not call
     /// `send_sync` from one (it would wait for the thread it blocks).
     ///
     /// # Errors
-    /// As [`send`](Producer::send).
+    /// Only [`Error::Closed`] after [`close`](Producer::close); the
+    /// callback is then dropped without running (Kafka throws
+    /// `IllegalStateException` there without calling back).
     ///
     /// # Examples
     /// ```
@@ -336,9 +344,27 @@ impl Producer {
         (0..count).map(|p| cluster.partition(topic, p)).collect()
     }
 
-    /// Records whose delivery failed after `send` had accepted them
-    /// (fire-and-forget failures; callback and `send_sync` failures are
-    /// reported to their callers and counted here too).
+    /// Records whose send failed, in any mode and however the failure was
+    /// reported: refused at once (too large, a partition the topic lacks,
+    /// `buffer.memory` full past `max.block.ms`) or failed in delivery
+    /// (the leader's error, `delivery.timeout.ms`). Kafka's
+    /// `record-error-total`. Sends refused because the producer is closed
+    /// do not count: no record was attempted.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir().map_err(|_| tidelog::Error::Closed("tempdir"))?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use tidelog::{ProducerConfig, ProducerRecord, TopicConfig};
+    /// log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    /// let producer = log.producer(ProducerConfig::new())?;
+    /// assert!(producer.send(ProducerRecord::new("orders", "a").partition(9)).is_err());
+    /// producer.send_with_callback(ProducerRecord::new("orders", "b").partition(9), |result| {
+    ///     assert!(result.is_err()); // reported here, and only here
+    /// })?;
+    /// assert_eq!(producer.failed_sends(), 2);
+    /// # Ok::<(), tidelog::Error>(())
+    /// ```
     pub fn failed_sends(&self) -> u64 {
         self.shared.failed_records()
     }
@@ -358,21 +384,33 @@ impl Producer {
             .store(attempts, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// Places, checks and encodes one record. On error the callback, if
-    /// still here, runs with a copy of the error.
+    /// Places, checks and encodes one record. A record refused here is
+    /// reported once, as Kafka's `send(record, callback)` does: to the
+    /// callback when there is one (this returns `Ok`), else as the error;
+    /// it counts in `failed_sends`. A closed producer is the caller's
+    /// mistake rather than a record's failure (Kafka throws
+    /// `IllegalStateException` without calling back): returned, the
+    /// callback dropped unrun, not counted.
     fn append(
         &self,
         record: &ProducerRecord,
         callback: &mut Option<Callback>,
         force: bool,
     ) -> Result<()> {
-        let result = self.try_append(record, callback, force);
-        if let Err(error) = &result {
-            if let Some(callback) = callback.take() {
-                run_callback(callback, Err(error.clone()));
-            }
+        let Err(error) = self.try_append(record, callback, force) else {
+            return Ok(());
+        };
+        if matches!(error, Error::Closed(_)) {
+            return Err(error);
         }
-        result
+        self.shared.count_refused();
+        match callback.take() {
+            Some(callback) => {
+                run_callback(callback, Err(error));
+                Ok(())
+            }
+            None => Err(error),
+        }
     }
 
     fn try_append(
@@ -389,7 +427,8 @@ impl Producer {
         let value = record.value.as_deref();
         let bound = BatchBuilder::record_size_bound(key, value, &record.headers);
         let mut topic = shared.topics.get(&record.topic, &shared.core)?;
-        self.check_size(HEADER_LEN + bound, topic.shared.max_message_bytes)?;
+        let limit = topic.shared.max_message_bytes(&shared.core);
+        self.check_size(HEADER_LEN + bound, limit)?;
         if record
             .partition
             .is_some_and(|p| p >= topic.partition_count())

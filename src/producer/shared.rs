@@ -101,6 +101,12 @@ impl Shared {
         }
     }
 
+    /// Counts a record refused before it was queued: its caller has the
+    /// error already, so `flush_timeout` does not report it again.
+    pub(crate) fn count_refused(&self) {
+        self.failed_records.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The first failure since the previous call, clearing it.
     pub(crate) fn take_failure(&self) -> Option<Error> {
         self.first_failure.lock().take()

@@ -21,11 +21,30 @@ pub(crate) struct TopicShared {
     pub(crate) sticky: StickyPartition,
     /// The topic's `max.message.bytes` (or the broker's `message.max.bytes`):
     /// a record that cannot fit fails at once instead of at the leader.
-    pub(crate) max_message_bytes: u32,
+    max_message_bytes: AtomicU32,
+    /// The cluster's config alteration count when the limit was read.
+    limit_read_at: AtomicU64,
     partitions: AtomicU32,
 }
 
 impl TopicShared {
+    /// The topic's size limit, read again from the cluster after any topic
+    /// config alteration (one atomic load per send otherwise).
+    pub(crate) fn max_message_bytes(&self, core: &ClusterCore) -> u32 {
+        let changes = core.config_changes();
+        if self.limit_read_at.load(Ordering::Acquire) != changes {
+            let limit = core.max_message_bytes(&self.name);
+            self.max_message_bytes.store(limit, Ordering::Relaxed);
+            self.limit_read_at.store(changes, Ordering::Release);
+        }
+        self.max_message_bytes.load(Ordering::Relaxed)
+    }
+
+    /// The limit as last read, for sizing batches.
+    pub(crate) fn cached_max_message_bytes(&self) -> u32 {
+        self.max_message_bytes.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn partition_count(&self) -> u32 {
         self.partitions.load(Ordering::Relaxed)
     }
@@ -180,11 +199,8 @@ impl Topics {
             None => Arc::new(TopicShared {
                 name: Arc::from(name),
                 sticky: StickyPartition::new(self.next_slot.load(Ordering::Relaxed) as u32),
-                max_message_bytes: core
-                    .topic_config(name)
-                    .ok()
-                    .and_then(|config| config.max_message_bytes)
-                    .unwrap_or(core.config().message_max_bytes),
+                limit_read_at: AtomicU64::new(core.config_changes()),
+                max_message_bytes: AtomicU32::new(core.max_message_bytes(name)),
                 partitions: AtomicU32::new(partitions),
             }),
         };

@@ -67,7 +67,9 @@ pub(super) struct Writer {
 pub(crate) struct PartitionLog {
     pub(super) dir: PathBuf,
     pub(super) tp: TopicPartition,
-    pub(super) config: PartitionLogConfig,
+    /// Behind a lock because a topic's config can be altered while its
+    /// replicas are open; readers take a copy.
+    config: RwLock<PartitionLogConfig>,
     /// Ascending by base offset; never empty while open.
     pub(super) segments: RwLock<Vec<Arc<Segment>>>,
     pub(super) writer: Mutex<Writer>,
@@ -133,7 +135,7 @@ impl PartitionLog {
         Ok(PartitionLog {
             dir,
             tp,
-            config,
+            config: RwLock::new(config),
             segments: RwLock::new(segments),
             writer: Mutex::new(Writer {
                 unflushed_messages: 0,
@@ -165,7 +167,7 @@ impl PartitionLog {
         }
         // The CRC recompute happens before the lock; offset and epoch sit
         // outside the CRC and are stamped under it.
-        let log_append_time = match self.config.timestamp_type {
+        let log_append_time = match self.config().timestamp_type {
             TimestampType::LogAppendTime => {
                 let now = now_ms();
                 stamp_log_append_time(batch, now);
@@ -272,7 +274,7 @@ impl PartitionLog {
     ) -> Result<(Arc<Segment>, u64)> {
         self.maybe_roll(writer, header)?;
         let segment = self.active()?;
-        let interval = u64::from(self.config.index_interval_bytes);
+        let interval = u64::from(self.config().index_interval_bytes);
         let end = segment.append(batch, header, interval)?;
         self.log_end_offset
             .store(offset_of(header.last_offset()) + 1, Ordering::Release);
@@ -283,11 +285,11 @@ impl PartitionLog {
     fn note_unflushed(&self, writer: &mut Writer, header: &BatchHeader) -> bool {
         writer.unflushed_messages += u64::try_from(header.last_offset_delta).unwrap_or(0) + 1;
         let by_count = self
-            .config
+            .config()
             .flush_messages
             .is_some_and(|n| writer.unflushed_messages >= n);
         let by_time = self
-            .config
+            .config()
             .flush_ms
             .is_some_and(|ms| writer.last_flush.elapsed() >= ms);
         if by_count || by_time {
@@ -299,9 +301,10 @@ impl PartitionLog {
 
     /// A batch must fit `max.message.bytes` and, as in Kafka, one segment.
     fn check_size(&self, size: usize) -> Result<()> {
-        let by_message = u64::from(self.config.max_message_bytes);
-        let (max, limit) = if self.config.segment_bytes < by_message {
-            (self.config.segment_bytes, "segment.bytes")
+        let config = self.config();
+        let by_message = u64::from(config.max_message_bytes);
+        let (max, limit) = if config.segment_bytes < by_message {
+            (config.segment_bytes, "segment.bytes")
         } else {
             (by_message, "max.message.bytes")
         };
@@ -366,10 +369,10 @@ impl PartitionLog {
             return Ok(());
         }
         // Positions and relative offsets are 32-bit in the indexes.
-        let max_bytes = self.config.segment_bytes.min(u64::from(u32::MAX));
+        let max_bytes = self.config().segment_bytes.min(u64::from(u32::MAX));
         let relative_last = offset_of(header.last_offset()).saturating_sub(active.base_offset());
         let due = size + header.size() as u64 > max_bytes
-            || created.elapsed() >= self.config.segment_ms
+            || created.elapsed() >= self.config().segment_ms
             || relative_last > u64::from(u32::MAX);
         if due {
             self.roll_locked(writer)?;
@@ -406,6 +409,20 @@ impl PartitionLog {
         ))
     }
 
+    /// The settings in force now (a copy: an alteration may replace them).
+    pub(crate) fn config(&self) -> PartitionLogConfig {
+        self.config.read().clone()
+    }
+
+    /// Replaces the settings of the open log (a topic config alteration).
+    /// Each takes effect at its next use: the size limits at the next
+    /// append, roll and flush rules at the next append or tick, retention
+    /// at the next retention pass. Segments already written stay as they
+    /// are, as in Kafka.
+    pub(crate) fn set_config(&self, config: PartitionLogConfig) {
+        *self.config.write() = config;
+    }
+
     pub(crate) fn log_start_offset(&self) -> u64 {
         self.log_start_offset.load(Ordering::Acquire)
     }
@@ -439,7 +456,7 @@ impl PartitionLog {
     }
 
     pub(super) fn flush_if_due_at(&self, now: Instant) -> Result<()> {
-        let Some(interval) = self.config.flush_ms else {
+        let Some(interval) = self.config().flush_ms else {
             return Ok(());
         };
         {

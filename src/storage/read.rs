@@ -56,7 +56,7 @@ impl PartitionLog {
             return Ok(Bytes::new());
         }
         let max_bytes = max_bytes.min(MAX_CHUNK);
-        let slack = self.config.index_interval_bytes as usize;
+        let slack = self.config().index_interval_bytes as usize;
         for _ in 0..MAX_ATTEMPTS {
             let Some(mut segment) = self.segment_for(offset) else {
                 // Retention removed the segment after the range check.

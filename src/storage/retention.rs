@@ -37,7 +37,7 @@ impl PartitionLog {
         let mut writer = self.writer.lock();
         self.check_writable()?;
         let mut doomed = 0usize;
-        if let Some(retention) = self.config.retention {
+        if let Some(retention) = self.config().retention {
             let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
             let expired = |s: &Segment| {
                 let newest = s.max_timestamp();
@@ -53,7 +53,7 @@ impl PartitionLog {
                 self.roll_locked(&mut writer)?;
             }
         }
-        if let Some(limit) = self.config.retention_bytes {
+        if let Some(limit) = self.config().retention_bytes {
             doomed = doomed.max(self.excess_segments(limit));
         }
         let below = self
@@ -227,8 +227,8 @@ impl PartitionLog {
         RecoveryPlan {
             clean_shutdown: false,
             recovery_point: 0,
-            index_interval_bytes: u64::from(self.config.index_interval_bytes),
-            max_batch_bytes: RecoveryPlan::batch_bound(self.config.max_message_bytes),
+            index_interval_bytes: u64::from(self.config().index_interval_bytes),
+            max_batch_bytes: RecoveryPlan::batch_bound(self.config().max_message_bytes),
         }
     }
 }

@@ -316,3 +316,36 @@ fn a_compressed_batch_is_stored_as_sent_and_served_byte_for_byte() {
         );
     }
 }
+
+#[test]
+fn describe_configs_reports_every_topic_key_with_its_source() {
+    use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+    let wire = serve("configs");
+    let topic = wire.log.topic("configs").unwrap();
+    topic
+        .alter_config([tidelog::ConfigChange::set("retention.ms", "60000")])
+        .unwrap();
+    let mut stream = wire.connect("configs", true);
+    let resource = DescribeConfigsResource::default()
+        .with_resource_type(2)
+        .with_resource_name(StrBytes::from_static_str("configs"))
+        .with_configuration_keys(None);
+    let request = DescribeConfigsRequest::default().with_resources(vec![resource]);
+    send(&mut stream, ApiKey::DescribeConfigs, 4, 3, &request);
+    let (_, response): (_, DescribeConfigsResponse) =
+        receive(&mut stream, ApiKey::DescribeConfigs, 4);
+    let result = &response.results[0];
+    assert_eq!(result.error_code, 0);
+    let entry = |name: &str| {
+        result
+            .configs
+            .iter()
+            .find(|c| c.name.as_str() == name)
+            .unwrap_or_else(|| panic!("{name} is described"))
+    };
+    let retention = entry("retention.ms");
+    assert_eq!(retention.value.as_ref().unwrap().as_str(), "60000");
+    assert_eq!(retention.config_source, 1, "DYNAMIC_TOPIC_CONFIG");
+    assert_eq!(entry("segment.bytes").config_source, 5, "DEFAULT_CONFIG");
+}

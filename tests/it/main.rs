@@ -34,3 +34,4 @@ mod retention;
 mod staples;
 mod storage_props;
 mod support;
+mod topic_config;

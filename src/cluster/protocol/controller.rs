@@ -299,6 +299,21 @@ impl Controller {
             .collect()
     }
 
+    /// Replaces topic `name`'s settings (validated by the caller) and
+    /// returns the old ones; no partition changes state.
+    pub(crate) fn set_topic_config(
+        &mut self,
+        name: &str,
+        config: TopicConfig,
+    ) -> Result<TopicConfig> {
+        let topic = self
+            .metadata
+            .topics
+            .get_mut(name)
+            .ok_or_else(|| Error::UnknownTopic(name.to_string()))?;
+        Ok(std::mem::replace(&mut topic.config, config))
+    }
+
     /// Forgets a topic; `false` if it did not exist.
     pub(crate) fn delete_topic(&mut self, name: &str) -> bool {
         self.metadata.topics.remove(name).is_some()

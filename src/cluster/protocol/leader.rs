@@ -170,6 +170,15 @@ impl<T> LeaderState<T> {
         self.min_insync
     }
 
+    /// The topic's `min.insync.replicas` changed: recomputes the high
+    /// watermark with it (a lower minimum may commit what was waiting).
+    pub(crate) fn set_min_insync(&mut self, min_insync: usize) -> Progress<T> {
+        self.min_insync = min_insync;
+        let mut progress = Progress::default();
+        self.advance(&mut progress);
+        progress
+    }
+
     /// Whether an `acks=all` write may be accepted now (Kafka checks before appending).
     pub(crate) fn enough_replicas(&self) -> bool {
         self.isr.len() >= self.min_insync

@@ -28,6 +28,8 @@ use crate::config::LogConfig;
 use crate::error::{Error, Result};
 use crate::topic::TopicPartition;
 
+mod alter;
+
 /// Whether a controller decision is persisted and published when it changed
 /// no partition (a deleted topic, a fenced broker that led nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

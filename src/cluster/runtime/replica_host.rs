@@ -7,7 +7,7 @@
 //! released.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -63,7 +63,8 @@ pub(crate) struct Partition {
     /// client reads check leadership without the replica's lock.
     leading_epoch: AtomicI64,
     stopped: AtomicBool,
-    min_insync: usize,
+    /// The topic's `min.insync.replicas`, which an alteration may change.
+    min_insync: AtomicUsize,
     lag_time_max: Duration,
 }
 
@@ -103,7 +104,7 @@ impl Partition {
             last_reported: AtomicU64::new(u64::MAX),
             leading_epoch: AtomicI64::new(-1),
             stopped: AtomicBool::new(false),
-            min_insync,
+            min_insync: AtomicUsize::new(min_insync),
             lag_time_max,
         })
     }
@@ -447,6 +448,23 @@ impl Partition {
         Ok(())
     }
 
+    /// Takes a topic config alteration: the log's settings and the
+    /// `min.insync.replicas` a leader counts with. As leader, a lower
+    /// minimum may let the high watermark move (and waiting `acks=all`
+    /// writes complete) at once; a higher one refuses the next `acks=all`
+    /// write while too few replicas are in sync.
+    pub(crate) fn reconfigure(&self, config: PartitionLogConfig, min_insync: usize) -> Effects {
+        let mut effects = Effects::default();
+        let mut inner = self.inner.lock();
+        self.log.set_config(config);
+        self.min_insync.store(min_insync, Ordering::Release);
+        if let Role::Leader(ls) = &mut inner.role {
+            let progress = ls.set_min_insync(min_insync);
+            self.absorb(progress, &mut effects, epochs(ls));
+        }
+        effects
+    }
+
     /// Takes the role the controller recorded in `state`.
     pub(crate) fn apply(&self, state: &PartitionState, now: Instant) -> Effects {
         let mut effects = Effects::default();
@@ -497,7 +515,7 @@ impl Partition {
             state,
             leo,
             self.high_watermark(),
-            self.min_insync,
+            self.min_insync.load(Ordering::Acquire),
             self.lag_time_max,
             now,
         ));
