@@ -330,3 +330,92 @@ fn bad_command_lines_are_refused_and_help_is_answered() {
     assert_eq!(no_dir.status.code(), Some(2));
     assert!(stderr(&no_dir).contains("--dir is required"));
 }
+
+/// A `tidelog serve` process, killed if a test ends before stopping it.
+#[cfg(unix)]
+struct Serving(std::process::Child);
+
+#[cfg(unix)]
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// ApiVersions v0 to `addr`: the response's correlation id and error code.
+#[cfg(unix)]
+fn api_versions(addr: &str) -> ([u8; 4], [u8; 2]) {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    // Size 10, api key 18, version 0, correlation id 7, null client id.
+    stream
+        .write_all(&[0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 7, 0xff, 0xff])
+        .unwrap();
+    let mut size = [0u8; 4];
+    stream.read_exact(&mut size).unwrap();
+    let mut body = vec![0u8; u32::from_be_bytes(size) as usize];
+    stream.read_exact(&mut body).unwrap();
+    (
+        body[0..4].try_into().unwrap(),
+        body[4..6].try_into().unwrap(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_prints_the_bootstrap_address_answers_kafka_and_stops_on_a_signal() {
+    use std::io::BufRead;
+    for signal in ["-TERM", "-INT"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let mut serving = Serving(
+            Command::new(env!("CARGO_BIN_EXE_tidelog"))
+                .args(["serve", "--dir", d, "--listen", "127.0.0.1:0"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut line = String::new();
+        let stdout = serving.0.stdout.take().unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let addrs: Vec<&str> = line.trim().split(',').collect();
+        assert_eq!(addrs.len(), 3, "one address per broker: {line:?}");
+        for addr in &addrs {
+            assert_eq!(api_versions(addr), ([0, 0, 0, 7], [0, 0]), "{addr}");
+        }
+
+        let pid = serving.0.id().to_string();
+        assert!(Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = serving.0.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut serving.0.stderr.take().unwrap(), &mut err).unwrap();
+        assert!(status.success(), "{signal}: {status:?} {err}");
+        // A clean stop released the directory and left it consistent.
+        Log::open(dir.path()).unwrap().close().unwrap();
+    }
+}
+
+#[test]
+fn serve_refuses_a_listen_address_that_is_not_an_ip_and_a_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for listen in ["localhost:9092", "127.0.0.1", "127.0.0.1:70000"] {
+        let output = tidelog(&["serve", "--dir", d, "--listen", listen], "");
+        assert_eq!(output.status.code(), Some(2), "{listen}");
+        assert!(stderr(&output).contains("--listen"), "{}", stderr(&output));
+    }
+}

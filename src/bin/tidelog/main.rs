@@ -3,7 +3,8 @@
 //! Subcommands follow Kafka's tools and their flag names: `topics` is
 //! `kafka-topics`, `groups` is `kafka-consumer-groups`, `produce` and
 //! `consume` are the console producer and consumer, `dump-log` is
-//! `kafka-dump-log`. Where Kafka says `--bootstrap-server`, tidelog says
+//! `kafka-dump-log`; `serve` makes a data directory a Kafka cluster that
+//! any Kafka client connects to. Where Kafka says `--bootstrap-server`, tidelog says
 //! `--dir`: the commands open the data directory themselves, so it must not
 //! be open in another process at the same time. Built with `--features cli`.
 
@@ -12,6 +13,7 @@ mod console;
 mod dump;
 mod error;
 mod groups;
+mod serve;
 mod topics;
 
 use std::process::ExitCode;
@@ -28,6 +30,7 @@ commands:
   produce --dir D --topic T                        like kafka-console-producer: stdin lines become records
   consume --dir D --topic T                        like kafka-console-consumer: records to stdout
   dump-log SEGMENT...                              like kafka-dump-log: decode segment files
+  serve --dir D [--listen 127.0.0.1:9092]          a Kafka cluster on D for any Kafka client
 
 Every command except dump-log opens the data directory D itself, so no other
 process may have it open meanwhile.";
@@ -58,8 +61,7 @@ fn run(args: &mut Args) -> Result<(), CliError> {
         "produce" => console::produce(args),
         "consume" => console::consume(args),
         "dump-log" => dump::run(args),
-        // A network listener speaking Kafka's protocol would be a `serve`
-        // command here, next to the offline ones.
+        "serve" => serve::run(args),
         other => Err(CliError::usage(format!("unknown command {other:?}"), USAGE)),
     }
 }
