@@ -9,6 +9,18 @@ use std::process::{Command, Output, Stdio};
 
 use tidelog::{Log, OffsetSpec, ProducerConfig, ProducerRecord, TopicConfig, TopicPartition};
 
+/// One test at a time. A child process forked by one test's thread holds a
+/// copy of every descriptor the test process has open until it execs, the
+/// `.lock` of a `Log` another test has open included; `flock` locks belong
+/// to the open file, so for that moment a directory can look held by a
+/// `Log` that was already closed.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Runs `tidelog args...` with `stdin` as its input.
 fn tidelog(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tidelog"))
@@ -88,6 +100,7 @@ fn committed(dir: &Path, group: &str) -> Option<u64> {
 
 #[test]
 fn topics_create_list_describe_delete() {
+    let _serial = serial();
     let dir = prepared(0);
     let d = dir.path().to_str().unwrap();
     let created = ok(
@@ -128,6 +141,7 @@ fn topics_create_list_describe_delete() {
 
 #[test]
 fn produce_then_consume_with_keys() {
+    let _serial = serial();
     let dir = prepared(0);
     let d = dir.path().to_str().unwrap();
     let input = "a:1\nb:2\nc:3:x\n";
@@ -174,6 +188,7 @@ fn produce_then_consume_with_keys() {
 
 #[test]
 fn a_group_commits_exactly_what_was_printed() {
+    let _serial = serial();
     let dir = prepared(5);
     let d = dir.path().to_str().unwrap();
     let consume = [
@@ -209,6 +224,7 @@ fn a_group_commits_exactly_what_was_printed() {
 
 #[test]
 fn reset_offsets_is_a_dry_run_until_execute() {
+    let _serial = serial();
     let dir = prepared(5);
     let d = dir.path().to_str().unwrap();
     let reset = |spec: &[&str], execute: bool| {
@@ -265,6 +281,7 @@ fn reset_offsets_is_a_dry_run_until_execute() {
 
 #[test]
 fn dump_log_decodes_a_segment() {
+    let _serial = serial();
     let dir = prepared(3);
     let segment = dir
         .path()
@@ -286,6 +303,7 @@ fn dump_log_decodes_a_segment() {
 
 #[test]
 fn a_directory_open_elsewhere_is_refused_with_a_clear_message() {
+    let _serial = serial();
     let dir = prepared(0);
     let d = dir.path().to_str().unwrap();
     let log = Log::open(dir.path()).unwrap();
@@ -309,6 +327,7 @@ fn a_directory_open_elsewhere_is_refused_with_a_clear_message() {
 
 #[test]
 fn bad_command_lines_are_refused_and_help_is_answered() {
+    let _serial = serial();
     let dir = prepared(0);
     let d = dir.path().to_str().unwrap();
     let typo = tidelog(&["topics", "list", "--dri", d], "");
@@ -370,6 +389,7 @@ fn api_versions(addr: &str) -> ([u8; 4], [u8; 2]) {
 #[cfg(unix)]
 #[test]
 fn serve_prints_the_bootstrap_address_answers_kafka_and_stops_on_a_signal() {
+    let _serial = serial();
     use std::io::BufRead;
     for signal in ["-TERM", "-INT"] {
         let dir = tempfile::tempdir().unwrap();
@@ -411,6 +431,7 @@ fn serve_prints_the_bootstrap_address_answers_kafka_and_stops_on_a_signal() {
 
 #[test]
 fn serve_refuses_a_listen_address_that_is_not_an_ip_and_a_port() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     for listen in ["localhost:9092", "127.0.0.1", "127.0.0.1:70000"] {
