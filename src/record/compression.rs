@@ -21,7 +21,8 @@ use crate::error::CorruptionKind;
 /// The compression codec of a record batch (Kafka's `compression.type`).
 ///
 /// Codecs other than `None` need their cargo feature (`gzip`, `snappy`,
-/// `lz4`, `zstd`; all on by default).
+/// `lz4` on by default; `zstd` opt-in, and on with the `kafka` feature, because
+/// its crate builds the C library and that doubles a first build).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Compression {
     /// Records stored as they are (Kafka's default).

@@ -7,6 +7,7 @@
 mod admin;
 mod borrowed;
 mod bounce;
+#[cfg(feature = "zstd")]
 mod client_vectors;
 mod compaction;
 mod compression;
