@@ -249,18 +249,12 @@ impl ClusterCore {
     pub(crate) fn produce(
         &self,
         tp: &TopicPartition,
-        batch: BytesMut,
+        mut batch: BytesMut,
         acks: Acks,
         timeout: Duration,
         on_complete: ProduceCallback,
     ) {
-        let leader = match self.leader(tp) {
-            Ok(leader) => leader,
-            Err(e) => return on_complete(Err(e)),
-        };
-        let effects = leader.produce(batch, acks, timeout, on_complete);
-        self.brokers.replication_signal().notify();
-        self.brokers.finish(effects);
+        self.produce_in_place(tp, &mut batch, acks, timeout, on_complete);
     }
 
     /// As `produce`, leaving the bytes with the caller (the producer's

@@ -7,15 +7,13 @@
 //! bound, so every replica keeps the same records at every offset below it.
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
-
-use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 
 use super::broker::BrokerNode;
 use super::brokers::Brokers;
+use super::periodic::{Next, PeriodicThread};
 use super::replica_host::Partition;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// What the cleaner thread drives: the cluster, through its seam.
 pub(crate) trait Cleaning: Send + Sync + 'static {
@@ -26,53 +24,27 @@ pub(crate) trait Cleaning: Send + Sync + 'static {
 }
 
 /// Runs `clean_all` every `log.cleaner.backoff.ms` until stopped.
-pub(crate) struct CleanerThread {
-    stop: Option<Sender<()>>,
-    handle: Option<JoinHandle<()>>,
-}
+pub(crate) struct CleanerThread(PeriodicThread);
 
 impl CleanerThread {
-    /// Starts the thread; `None` when `log.cleaner.enable=false`.
+    /// Starts the thread; none runs when `log.cleaner.enable=false`.
     pub(crate) fn start(core: Arc<impl Cleaning>, enabled: bool) -> Result<CleanerThread> {
         if !enabled {
-            return Ok(CleanerThread {
-                stop: None,
-                handle: None,
-            });
+            return Ok(CleanerThread(PeriodicThread::none()));
         }
-        let (stop, stopped) = bounded::<()>(0);
         let backoff = core.cleaner_backoff();
-        let handle = std::thread::Builder::new()
-            .name("tidelog-cleaner".to_string())
-            .spawn(move || loop {
-                match stopped.recv_timeout(backoff) {
-                    // A failing partition must not stop cleaning for the
-                    // others; it reports the failure on its next write.
-                    Err(RecvTimeoutError::Timeout) => {
-                        let _ = core.clean_all();
-                    }
-                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-                }
-            })
-            .map_err(|e| Error::spawn("tidelog-cleaner", e))?;
-        Ok(CleanerThread {
-            stop: Some(stop),
-            handle: Some(handle),
-        })
+        let job = move || {
+            // A failing partition must not stop cleaning for the others;
+            // it reports the failure on its next write.
+            let _ = core.clean_all();
+            Next::Again
+        };
+        PeriodicThread::start("tidelog-cleaner", backoff, job).map(CleanerThread)
     }
 
     /// Stops the thread and waits for it (a pass in progress finishes).
     pub(crate) fn stop(&mut self) {
-        drop(self.stop.take());
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
-    }
-}
-
-impl Drop for CleanerThread {
-    fn drop(&mut self) {
-        self.stop();
+        self.0.stop();
     }
 }
 

@@ -8,7 +8,8 @@
 //! - `replica_host`: one hosted replica: its log and epoch file under a lock,
 //!   carrying out what the leader, follower and role machines decide.
 //! - `effects`: what runs once no lock is held (produce callbacks, ISR proposals).
-//! - `fetcher`, `controller_thread`, `retention`, `cleaner`: the threads.
+//! - `fetcher`, `controller_thread`, `retention`, `cleaner`: the threads;
+//!   the last three are `periodic` jobs.
 //! - `faults`: which brokers are cut off. `signal`: wake-ups.
 //! - `metadata_file`: the controller's state on disk.
 
@@ -20,6 +21,7 @@ pub(crate) mod effects;
 pub(crate) mod faults;
 pub(crate) mod fetcher;
 mod metadata_file;
+mod periodic;
 pub(crate) mod replica_host;
 pub(crate) mod retention;
 pub(crate) mod signal;

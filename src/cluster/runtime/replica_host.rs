@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering}
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use parking_lot::Mutex;
 
 use super::effects::{Deliveries, Effects, IsrProposal, ProduceCallback};
@@ -154,19 +154,9 @@ impl Partition {
 
     /// Appends a producer's batch as leader; the callback lands in the
     /// returned effects (at once, or when the high watermark passes it).
-    pub(crate) fn produce(
-        &self,
-        mut batch: BytesMut,
-        acks: Acks,
-        timeout: Duration,
-        callback: ProduceCallback,
-    ) -> Effects {
-        self.produce_in_place(&mut batch, acks, timeout, callback)
-    }
-
-    /// As `produce`, leaving the bytes (with the base offset and leader
-    /// epoch stamped in) with the caller, who may resend them on a retry
-    /// without keeping a copy.
+    /// The bytes stay with the caller, with the base offset and leader
+    /// epoch stamped in (unless the leader converted them to the topic's
+    /// codec), so a retry needs no copy.
     pub(crate) fn produce_in_place(
         &self,
         batch: &mut [u8],

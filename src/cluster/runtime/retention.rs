@@ -1,12 +1,10 @@
 //! The background thread that deletes segments past retention.
 
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
-
-use crate::error::{Error, Result};
+use super::periodic::{Next, PeriodicThread};
+use crate::error::Result;
 
 /// What the retention thread drives: the cluster, through its seam (so the
 /// runtime need not know the seam's type).
@@ -18,46 +16,23 @@ pub(crate) trait Retention: Send + Sync + 'static {
 }
 
 /// Runs `enforce_retention` every `log.retention.check.interval.ms` until stopped.
-pub(crate) struct RetentionThread {
-    stop: Option<Sender<()>>,
-    handle: Option<JoinHandle<()>>,
-}
+pub(crate) struct RetentionThread(PeriodicThread);
 
 impl RetentionThread {
     pub(crate) fn start(core: Arc<impl Retention>) -> Result<RetentionThread> {
-        let (stop, stopped) = bounded::<()>(0);
         let interval = core.check_interval();
-        let handle = std::thread::Builder::new()
-            .name("tidelog-retention".to_string())
-            .spawn(move || loop {
-                match stopped.recv_timeout(interval) {
-                    Err(RecvTimeoutError::Timeout) => {
-                        // A failure here (e.g. a poisoned partition) must not stop
-                        // retention for the others; the partition reports it on its
-                        // next write.
-                        let _ = core.enforce_retention();
-                    }
-                    Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-                }
-            })
-            .map_err(|e| Error::spawn("tidelog-retention", e))?;
-        Ok(RetentionThread {
-            stop: Some(stop),
-            handle: Some(handle),
-        })
+        let job = move || {
+            // A failure here (e.g. a poisoned partition) must not stop
+            // retention for the others; the partition reports it on its
+            // next write.
+            let _ = core.enforce_retention();
+            Next::Again
+        };
+        PeriodicThread::start("tidelog-retention", interval, job).map(RetentionThread)
     }
 
     /// Stops the thread and waits for it.
     pub(crate) fn stop(&mut self) {
-        drop(self.stop.take());
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
-    }
-}
-
-impl Drop for RetentionThread {
-    fn drop(&mut self) {
-        self.stop();
+        self.0.stop();
     }
 }
