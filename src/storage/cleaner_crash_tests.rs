@@ -14,6 +14,7 @@ use bytes::Bytes;
 
 use super::cleaner::CleanerConfig;
 use super::cleaner_tests::{read_records, small_segments, Read};
+use super::crash_tests::Prng;
 use super::partition_log::now_ms;
 use super::tests::open;
 use crate::record::{BatchBuilder, ProducerStamp};
@@ -24,21 +25,6 @@ const TEST_NAME: &str =
     "storage::cleaner_crash_tests::compaction_survives_process_kill_at_any_moment";
 const ROUNDS: u64 = 12;
 const KEYS: u64 = 16;
-
-/// xorshift64*, as in the append crash test.
-struct Prng(u64);
-
-impl Prng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// The last acknowledged write of a key: its offset and value (`None` for
 /// a tombstone).

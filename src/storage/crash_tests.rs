@@ -17,8 +17,9 @@ const CHILD_SEED: &str = "TIDELOG_CRASH_CHILD_SEED";
 const TEST_NAME: &str = "storage::crash_tests::acknowledged_appends_survive_process_kill";
 const ROUNDS: u64 = 24;
 
-/// xorshift64*: a few lines of seeded randomness, no dependency needed.
-struct Prng(u64);
+/// xorshift64*: a few lines of seeded randomness, no dependency needed
+/// (the compaction crash test draws from it too).
+pub(super) struct Prng(pub(super) u64);
 
 impl Prng {
     fn next(&mut self) -> u64 {
@@ -27,7 +28,7 @@ impl Prng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
