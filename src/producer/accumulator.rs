@@ -26,6 +26,8 @@ pub(crate) struct Append<'a> {
     pub(crate) key: Option<&'a [u8]>,
     pub(crate) value: Option<&'a [u8]>,
     pub(crate) headers: &'a [Header],
+    /// `fields_size` of this record.
+    pub(crate) fields: usize,
     /// `BatchBuilder::record_size_bound` of this record.
     pub(crate) bound: usize,
 }
@@ -140,7 +142,13 @@ impl PartitionAccumulator {
         let Some(builder) = open.builder.as_mut() else {
             return;
         };
-        let delta = builder.push(record.timestamp, record.key, record.value, record.headers);
+        let delta = builder.push_sized(
+            record.timestamp,
+            record.key,
+            record.value,
+            record.headers,
+            record.fields,
+        );
         let full = builder.size_in_bytes() + record.bound > open.capacity;
         open.last_bound = record.bound;
         if let Some(callback) = callback.take() {

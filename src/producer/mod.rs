@@ -22,7 +22,7 @@ mod tests;
 
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -31,9 +31,9 @@ use self::batch::{run_callback, Callback};
 use self::partitioner::{choose, Placement};
 use self::sender::Sender;
 use self::shared::Shared;
-use crate::cluster::{now_ms, ClusterCore, PartitionReplicas};
+use crate::cluster::{ClusterCore, PartitionReplicas};
 use crate::error::{Error, Result};
-use crate::record::{BatchBuilder, ProducerRecord, RecordMetadata, HEADER_LEN};
+use crate::record::{fields_size, ProducerRecord, RecordMetadata, HEADER_LEN, RECORD_FIXED_BOUND};
 
 pub use self::config::ProducerConfig;
 pub use self::partitioner::Partitioner;
@@ -425,7 +425,9 @@ impl Producer {
         }
         let key = record.key.as_deref();
         let value = record.value.as_deref();
-        let bound = BatchBuilder::record_size_bound(key, value, &record.headers);
+        // Sized once: the bound checks and the encoder both use it.
+        let fields = fields_size(key, value, &record.headers);
+        let bound = RECORD_FIXED_BOUND + fields;
         let mut topic = shared.topics.get(&record.topic, &shared.core)?;
         let limit = topic.shared.max_message_bytes(&shared.core);
         self.check_size(HEADER_LEN + bound, limit)?;
@@ -459,31 +461,47 @@ impl Producer {
                     partitions: topic.partition_count(),
                 })?;
         let append = Append {
-            timestamp: record.timestamp.unwrap_or_else(now_ms),
+            timestamp: record.timestamp.unwrap_or_else(create_time),
             key,
             value,
             headers: &record.headers,
+            fields,
             bound,
         };
         accumulator.append(shared, &append, callback, force)
     }
 
     /// A record that could never be sent fails before it is queued.
+    #[inline]
     fn check_size(&self, size: usize, max_message_bytes: u32) -> Result<()> {
         let size = size as u64;
         let config = &self.shared.config;
-        let limits = [
-            (u64::from(config.max_request_size), "max.request.size"),
-            (u64::from(max_message_bytes), "max.message.bytes"),
-            (config.buffer_memory, "buffer.memory"),
-        ];
-        for (max, limit) in limits {
-            if size > max {
-                return Err(Error::RecordTooLarge { size, max, limit });
-            }
+        let fail = |max: u64, limit| Err(Error::RecordTooLarge { size, max, limit });
+        if size > u64::from(config.max_request_size) {
+            return fail(u64::from(config.max_request_size), "max.request.size");
+        }
+        if size > u64::from(max_message_bytes) {
+            return fail(u64::from(max_message_bytes), "max.message.bytes");
+        }
+        if size > config.buffer_memory {
+            return fail(config.buffer_memory, "buffer.memory");
         }
         Ok(())
     }
+}
+
+/// CreateTime of a record sent without a timestamp: the wall clock in
+/// milliseconds, read for every record, as Kafka's producer does. Whole
+/// seconds and milliseconds are combined in 64 bits: `as_millis` works in
+/// 128 and cost a fifth of the clock read.
+fn create_time() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
+        let millis = d
+            .as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(d.subsec_millis()));
+        i64::try_from(millis).unwrap_or(i64::MAX)
+    })
 }
 
 impl Drop for Producer {

@@ -102,6 +102,7 @@ pub(crate) struct Placement<'a> {
 
 /// Picks the partition: explicit wins, then a user partitioner, then the
 /// key's murmur2 hash, then the sticky partition.
+#[inline]
 pub(crate) fn choose(
     record: &Placement<'_>,
     partitions: u32,

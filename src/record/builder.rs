@@ -8,7 +8,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::batch::{compute_crc, BatchHeader, ProducerStamp, HEADER_LEN, LOG_OVERHEAD, MAGIC};
-use super::codec::{put_varint, put_varlong, varint_len, varlong_len};
+use super::codec::{varint_len, varlong_len};
 use super::compression::{compress, Compression};
 use super::types::Header;
 
@@ -39,14 +39,6 @@ fn nullable_size(bytes: Option<&[u8]>) -> usize {
     varint_len(wire_len(bytes)) + bytes.map_or(0, <[u8]>::len)
 }
 
-#[inline]
-fn put_nullable(buf: &mut BytesMut, bytes: Option<&[u8]>) {
-    put_varint(buf, wire_len(bytes));
-    if let Some(bytes) = bytes {
-        buf.put_slice(bytes);
-    }
-}
-
 impl BatchBuilder {
     /// An empty batch with room for `capacity` bytes.
     pub(crate) fn new(capacity: usize) -> Self {
@@ -74,9 +66,7 @@ impl BatchBuilder {
         value: Option<&[u8]>,
         headers: &[Header],
     ) -> usize {
-        // length (5) + attributes (1) + timestamp delta (10) + offset delta (5)
-        let fixed = 5 + 1 + 10 + 5;
-        fixed + nullable_size(key) + nullable_size(value) + headers_size(headers)
+        RECORD_FIXED_BOUND + fields_size(key, value, headers)
     }
 
     /// Appends one record; returns its offset delta.
@@ -87,6 +77,21 @@ impl BatchBuilder {
         value: Option<&[u8]>,
         headers: &[Header],
     ) -> u32 {
+        let fields = fields_size(key, value, headers);
+        self.push_sized(timestamp, key, value, headers, fields)
+    }
+
+    /// As [`push`](Self::push), with `fields` the record's
+    /// [`fields_size`] computed once by the caller (who also needed it for
+    /// the size bound), so the record's sizes are worked out only once.
+    pub(crate) fn push_sized(
+        &mut self,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header],
+        fields: usize,
+    ) -> u32 {
         let offset_delta = self.count;
         if self.count == 0 {
             self.first_timestamp = timestamp;
@@ -96,13 +101,12 @@ impl BatchBuilder {
         }
         let timestamp_delta = timestamp.wrapping_sub(self.first_timestamp);
         let offset_delta_wire = i32::try_from(offset_delta).unwrap_or(i32::MAX);
-        put_record(
+        put_record_sized(
             &mut self.buf,
             offset_delta_wire,
             timestamp_delta,
-            key,
-            value,
-            headers,
+            (key, value, headers),
+            fields,
         );
         self.count += 1;
         offset_delta
@@ -170,16 +174,37 @@ pub(super) fn put_record(
     value: Option<&[u8]>,
     headers: &[Header],
 ) {
-    let body = 1
-        + varlong_len(timestamp_delta)
-        + varint_len(offset_delta)
-        + nullable_size(key)
-        + nullable_size(value)
-        + headers_size(headers);
+    let fields = fields_size(key, value, headers);
+    put_record_sized(
+        buf,
+        offset_delta,
+        timestamp_delta,
+        (key, value, headers),
+        fields,
+    );
+}
+
+/// Key, value and headers of one record, borrowed.
+type Fields<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, &'a [Header]);
+
+/// Encodes one record whose key, value and headers take `fields` bytes.
+///
+/// Space for the whole record is reserved once, so each varint byte is a
+/// store and a length update; the byte strings are copied in one go each.
+#[inline]
+fn put_record_sized(
+    buf: &mut BytesMut,
+    offset_delta: i32,
+    timestamp_delta: i64,
+    (key, value, headers): Fields<'_>,
+    fields: usize,
+) {
+    let body = 1 + varlong_len(timestamp_delta) + varint_len(offset_delta) + fields;
     let body_wire = i32::try_from(body).unwrap_or(i32::MAX);
-    buf.reserve(body + varint_len(body_wire));
+    let total = body + varint_len(body_wire);
+    buf.reserve(total);
     put_varint(buf, body_wire);
-    buf.put_i8(0);
+    buf.put_u8(0);
     put_varlong(buf, timestamp_delta);
     put_varint(buf, offset_delta);
     put_nullable(buf, key);
@@ -189,6 +214,33 @@ pub(super) fn put_record(
         put_nullable(buf, Some(header.name().as_bytes()));
         put_nullable(buf, Some(header.value()));
     }
+}
+
+#[inline]
+fn put_nullable(buf: &mut BytesMut, bytes: Option<&[u8]>) {
+    put_varint(buf, wire_len(bytes));
+    if let Some(bytes) = bytes {
+        buf.extend_from_slice(bytes);
+    }
+}
+
+#[inline]
+fn put_unsigned(buf: &mut BytesMut, mut raw: u64) {
+    while raw >= 0x80 {
+        buf.put_u8((raw as u8) | 0x80);
+        raw >>= 7;
+    }
+    buf.put_u8(raw as u8);
+}
+
+#[inline]
+fn put_varint(buf: &mut BytesMut, value: i32) {
+    put_unsigned(buf, u64::from(((value << 1) ^ (value >> 31)) as u32));
+}
+
+#[inline]
+fn put_varlong(buf: &mut BytesMut, value: i64) {
+    put_unsigned(buf, ((value << 1) ^ (value >> 63)) as u64);
 }
 
 /// Writes `header` (its batch length taken from `buf`) over the first
@@ -219,7 +271,22 @@ pub(super) fn seal(buf: &mut BytesMut, header: &BatchHeader) {
     }
 }
 
+/// Encoded size of a record's key, value and headers, their lengths
+/// included: what a record takes beyond its fixed fields.
+#[inline]
+pub(crate) fn fields_size(key: Option<&[u8]>, value: Option<&[u8]>, headers: &[Header]) -> usize {
+    nullable_size(key) + nullable_size(value) + headers_size(headers)
+}
+
+/// Upper bound of a record's fixed fields: length (5), attributes (1),
+/// timestamp delta (10), offset delta (5).
+pub(crate) const RECORD_FIXED_BOUND: usize = 5 + 1 + 10 + 5;
+
+#[inline]
 fn headers_size(headers: &[Header]) -> usize {
+    if headers.is_empty() {
+        return 1;
+    }
     let mut size = varint_len(i32::try_from(headers.len()).unwrap_or(i32::MAX));
     for header in headers {
         size += nullable_size(Some(header.name().as_bytes())) + nullable_size(Some(header.value()));
@@ -288,6 +355,40 @@ mod tests {
         );
         assert_eq!(records[2].offset, 2);
         assert_eq!(records[2].key.as_deref(), Some(&b""[..]));
+    }
+
+    #[test]
+    fn records_with_the_longest_varints_round_trip() {
+        let cases: [(i64, Option<&[u8]>); 4] = [
+            (0, Some(b"k")),
+            (i64::MAX, Some(b"key")),
+            (i64::MIN, None),
+            (5, None),
+        ];
+        let mut builder = BatchBuilder::new(4096);
+        for (timestamp, key) in cases {
+            builder.push(timestamp, key, Some(b"value"), &[]);
+        }
+        let batch = RecordBatch::new(builder.finish(ProducerStamp::NONE).freeze()).unwrap();
+        let records: Vec<_> = batch.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), cases.len());
+        for (record, (timestamp, key)) in records.iter().zip(cases) {
+            assert_eq!(record.timestamp, timestamp);
+            assert_eq!(record.key.as_deref(), key);
+            assert_eq!(record.value.as_deref(), Some(&b"value"[..]));
+        }
+    }
+
+    #[test]
+    fn a_record_at_the_end_of_its_capacity_does_not_grow_the_batch() {
+        let bound = BatchBuilder::record_size_bound(None, Some(&[1; 50]), &[]);
+        let mut builder = BatchBuilder::new(HEADER_LEN + 2 * bound);
+        let capacity = builder.buf.capacity();
+        builder.push(1, None, Some(&[1; 50]), &[]);
+        builder.push(2, None, Some(&[1; 50]), &[]);
+        assert_eq!(builder.buf.capacity(), capacity);
+        let batch = RecordBatch::new(builder.finish(ProducerStamp::NONE).freeze()).unwrap();
+        assert_eq!(batch.records().count(), 2);
     }
 
     #[test]

@@ -1,10 +1,8 @@
-//! Bounds-checked reading and zig-zag varint encoding.
+//! Bounds-checked reading and the sizes of zig-zag varints.
 //!
 //! Everything that decodes bytes from disk or from another broker goes through
 //! [`Cursor`], which never indexes: a short or malformed input becomes a
 //! [`CorruptionKind`], never a panic.
-
-use bytes::BufMut;
 
 use crate::error::CorruptionKind;
 
@@ -146,30 +144,26 @@ pub(crate) fn varlong_len(value: i64) -> usize {
     unsigned_len(zigzag64(value))
 }
 
-#[inline]
-fn put_unsigned(buf: &mut impl BufMut, mut raw: u64) {
-    while raw >= 0x80 {
-        buf.put_u8((raw as u8) | 0x80);
-        raw >>= 7;
-    }
-    buf.put_u8(raw as u8);
-}
-
-/// Appends a zig-zag varint.
-#[inline]
-pub(crate) fn put_varint(buf: &mut impl BufMut, value: i32) {
-    put_unsigned(buf, u64::from(zigzag32(value)));
-}
-
-/// Appends a zig-zag varlong.
-#[inline]
-pub(crate) fn put_varlong(buf: &mut impl BufMut, value: i64) {
-    put_unsigned(buf, zigzag64(value));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BufMut;
+
+    fn put_unsigned(buf: &mut impl BufMut, mut raw: u64) {
+        while raw >= 0x80 {
+            buf.put_u8((raw as u8) | 0x80);
+            raw >>= 7;
+        }
+        buf.put_u8(raw as u8);
+    }
+
+    fn put_varint(buf: &mut impl BufMut, value: i32) {
+        put_unsigned(buf, u64::from(zigzag32(value)));
+    }
+
+    fn put_varlong(buf: &mut impl BufMut, value: i64) {
+        put_unsigned(buf, zigzag64(value));
+    }
     use proptest::prelude::*;
 
     proptest! {

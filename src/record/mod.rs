@@ -13,7 +13,7 @@ pub(crate) use batch::{
     stamp_base_offset, stamp_leader_epoch, stamp_log_append_time, stamp_producer, verify,
     BatchHeader, BatchIter, DecodedRecord, ProducerStamp, RecordBatch, HEADER_LEN, MAGIC,
 };
-pub(crate) use builder::BatchBuilder;
+pub(crate) use builder::{fields_size, BatchBuilder, RECORD_FIXED_BOUND};
 pub use compression::Compression;
 pub use payload::IntoPayload;
 pub(crate) use rewrite::{rebuild_batch, recompress_batch};
