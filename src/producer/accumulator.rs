@@ -12,12 +12,13 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::batch::{Callback, PendingCallback, ProducerBatch};
+use super::batch::ProducerBatch;
+use super::callbacks::BatchCallbacks;
 use super::identity::next_sequence;
 use super::shared::Shared;
 use super::topics::TopicShared;
 use crate::error::{Error, Result};
-use crate::record::{BatchBuilder, Header, ProducerStamp, HEADER_LEN};
+use crate::record::{BatchBuilder, Header, ProducerStamp, RecordMetadata, HEADER_LEN};
 use crate::topic::TopicPartition;
 
 /// One record, borrowed from the caller, ready to encode.
@@ -39,7 +40,7 @@ struct OpenBatch {
     /// Bytes reserved from `buffer.memory`, which is also the batch's size limit.
     capacity: usize,
     created: Instant,
-    callbacks: Vec<PendingCallback>,
+    callbacks: BatchCallbacks,
     /// Size bound of the last record pushed: a batch that could not take
     /// another like it is full.
     last_bound: usize,
@@ -68,7 +69,7 @@ impl PartitionAccumulator {
                 id: 0,
                 capacity: 0,
                 created: Instant::now(),
-                callbacks: Vec::new(),
+                callbacks: BatchCallbacks::default(),
                 last_bound: 0,
                 next_order: 0,
                 next_sequence: 0,
@@ -81,13 +82,16 @@ impl PartitionAccumulator {
     /// (and reserving its memory, possibly blocking) when needed. Takes the
     /// callback only once the record is in a batch; on error it stays with
     /// the caller. `force` seals the batch at once (`send_sync`).
-    pub(crate) fn append(
+    pub(crate) fn append<F>(
         self: &Arc<Self>,
         shared: &Shared,
         record: &Append<'_>,
-        callback: &mut Option<Callback>,
+        callback: &mut Option<F>,
         force: bool,
-    ) -> Result<()> {
+    ) -> Result<()>
+    where
+        F: FnOnce(Result<RecordMetadata>) + Send + 'static,
+    {
         let mut reserved = 0usize;
         loop {
             let mut open = self.open.lock();
@@ -131,14 +135,16 @@ impl PartitionAccumulator {
         }
     }
 
-    fn push(
+    fn push<F>(
         self: &Arc<Self>,
         shared: &Shared,
         open: &mut OpenBatch,
         record: &Append<'_>,
-        callback: &mut Option<Callback>,
+        callback: &mut Option<F>,
         force: bool,
-    ) {
+    ) where
+        F: FnOnce(Result<RecordMetadata>) + Send + 'static,
+    {
         let Some(builder) = open.builder.as_mut() else {
             return;
         };
@@ -152,17 +158,11 @@ impl PartitionAccumulator {
         let full = builder.size_in_bytes() + record.bound > open.capacity;
         open.last_bound = record.bound;
         if let Some(callback) = callback.take() {
-            if open.callbacks.capacity() == 0 {
-                // Sized for a batch of records like this one, so a batch of
-                // callbacks does not regrow its vector a dozen times.
-                let estimate = open.capacity / record.bound.max(1);
-                open.callbacks.reserve(estimate.clamp(1, 1024));
-            }
-            open.callbacks.push(PendingCallback {
-                offset_delta: delta,
-                timestamp: record.timestamp,
-                callback,
-            });
+            // Sized for a batch of records like this one, so a batch of
+            // callbacks does not regrow its list a dozen times.
+            let expected = || open.capacity / record.bound.max(1);
+            open.callbacks
+                .push(delta, record.timestamp, callback, expected);
         }
         if full || force {
             if let Some(batch) = self.seal(shared, open) {

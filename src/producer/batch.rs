@@ -1,27 +1,17 @@
 //! A sealed batch on its way to the leader, and how its outcome reaches the
 //! records' callbacks.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
 
 use super::accumulator::PartitionAccumulator;
+use super::callbacks::BatchCallbacks;
 use crate::cluster::AppendInfo;
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::record::ProducerStamp;
 use crate::record::RecordMetadata;
-
-/// A user's delivery callback.
-pub(crate) type Callback = Box<dyn FnOnce(Result<RecordMetadata>) + Send>;
-
-/// The callback of one record, with what its metadata needs.
-pub(crate) struct PendingCallback {
-    pub(crate) offset_delta: u32,
-    pub(crate) timestamp: i64,
-    pub(crate) callback: Callback,
-}
 
 /// One encoded batch of one partition, from sealing until it completes.
 pub(crate) struct ProducerBatch {
@@ -39,7 +29,7 @@ pub(crate) struct ProducerBatch {
     pub(crate) sequenced: bool,
     pub(crate) record_count: u32,
     /// Only records sent with a callback (or by `send_sync`) appear here.
-    pub(crate) callbacks: Vec<PendingCallback>,
+    pub(crate) callbacks: BatchCallbacks,
     /// Bytes of `buffer.memory` this batch holds until it completes.
     pub(crate) reserved: u64,
     pub(crate) created: Instant,
@@ -50,31 +40,23 @@ pub(crate) struct ProducerBatch {
 impl ProducerBatch {
     /// Runs every callback with its record's metadata.
     pub(crate) fn succeed(&mut self, info: &AppendInfo) {
+        if self.callbacks.is_empty() {
+            return;
+        }
         let topic = &self.partition.topic.name;
         let partition = self.partition.tp.partition();
-        for pending in self.callbacks.drain(..) {
-            let metadata = RecordMetadata {
+        self.callbacks.run_all(&|offset_delta, timestamp| {
+            Ok(RecordMetadata {
                 topic: Arc::clone(topic),
                 partition,
-                offset: info
-                    .base_offset
-                    .saturating_add(u64::from(pending.offset_delta)),
-                timestamp: info.log_append_time.unwrap_or(pending.timestamp),
-            };
-            run_callback(pending.callback, Ok(metadata));
-        }
+                offset: info.base_offset.saturating_add(u64::from(offset_delta)),
+                timestamp: info.log_append_time.unwrap_or(timestamp),
+            })
+        });
     }
 
     /// Runs every callback with a copy of `error`.
     pub(crate) fn fail(&mut self, error: &Error) {
-        for pending in self.callbacks.drain(..) {
-            run_callback(pending.callback, Err(error.clone()));
-        }
+        self.callbacks.run_all(&|_, _| Err(error.clone()));
     }
-}
-
-/// A panicking callback must not take the sender thread (and with it every
-/// other record's delivery) down.
-pub(crate) fn run_callback(callback: Callback, result: Result<RecordMetadata>) {
-    let _ = catch_unwind(AssertUnwindSafe(move || callback(result)));
 }

@@ -6,6 +6,7 @@
 
 mod accumulator;
 mod batch;
+mod callbacks;
 pub(crate) mod config;
 mod identity;
 mod memory;
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use parking_lot::{Condvar, Mutex};
 
 use self::accumulator::Append;
-use self::batch::{run_callback, Callback};
+use self::callbacks::run_callback;
 use self::partitioner::{choose, Placement};
 use self::sender::Sender;
 use self::shared::Shared;
@@ -127,7 +128,7 @@ impl Producer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send(&self, record: ProducerRecord) -> Result<()> {
-        self.append(&record, &mut None, false)
+        self.append(&record, &mut None::<NoCallback>, false)
     }
 
     /// Sends `record` and waits until it is acknowledged (per `acks`).
@@ -152,7 +153,7 @@ impl Producer {
     pub fn send_sync(&self, record: ProducerRecord) -> Result<RecordMetadata> {
         let slot = Arc::new(SyncSlot::default());
         let filler = Arc::clone(&slot);
-        let mut callback: Option<Callback> = Some(Box::new(move |result| filler.fill(result)));
+        let mut callback = Some(move |result| filler.fill(result));
         self.append(&record, &mut callback, true)?;
         let config = &self.shared.config;
         // The sender completes every batch within delivery.timeout.ms; the
@@ -201,8 +202,7 @@ impl Producer {
     where
         F: FnOnce(Result<RecordMetadata>) + Send + 'static,
     {
-        let mut callback: Option<Callback> = Some(Box::new(callback));
-        self.append(&record, &mut callback, false)
+        self.append(&record, &mut Some(callback), false)
     }
 
     /// Sends every batch now and blocks until each record sent before this
@@ -391,12 +391,15 @@ impl Producer {
     /// mistake rather than a record's failure (Kafka throws
     /// `IllegalStateException` without calling back): returned, the
     /// callback dropped unrun, not counted.
-    fn append(
+    fn append<F>(
         &self,
         record: &ProducerRecord,
-        callback: &mut Option<Callback>,
+        callback: &mut Option<F>,
         force: bool,
-    ) -> Result<()> {
+    ) -> Result<()>
+    where
+        F: FnOnce(Result<RecordMetadata>) + Send + 'static,
+    {
         let Err(error) = self.try_append(record, callback, force) else {
             return Ok(());
         };
@@ -413,12 +416,15 @@ impl Producer {
         }
     }
 
-    fn try_append(
+    fn try_append<F>(
         &self,
         record: &ProducerRecord,
-        callback: &mut Option<Callback>,
+        callback: &mut Option<F>,
         force: bool,
-    ) -> Result<()> {
+    ) -> Result<()>
+    where
+        F: FnOnce(Result<RecordMetadata>) + Send + 'static,
+    {
         let shared = &*self.shared;
         if shared.is_closed() {
             return Err(Error::Closed("producer"));
@@ -489,6 +495,9 @@ impl Producer {
         Ok(())
     }
 }
+
+/// The callback type of `send`, which has none.
+type NoCallback = fn(Result<RecordMetadata>);
 
 /// CreateTime of a record sent without a timestamp: the wall clock in
 /// milliseconds, read for every record, as Kafka's producer does. Whole

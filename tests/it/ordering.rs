@@ -74,3 +74,35 @@ fn callbacks_of_one_partition_run_in_offset_order() -> Result<()> {
     assert_eq!(offsets, (0..2000).collect::<Vec<u64>>());
     Ok(())
 }
+
+#[test]
+fn callbacks_from_different_call_sites_run_in_offset_order() -> Result<()> {
+    use std::sync::{Arc, Mutex};
+    let (_dir, log) = open_log();
+    log.create_topic("calls", TopicConfig::new().partitions(1))?;
+    let producer = log.producer(ProducerConfig::new().set("linger.ms", "60000")?)?;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..300u32 {
+        let record = ProducerRecord::new("calls", format!("{i}"));
+        let seen = Arc::clone(&seen);
+        // Three closure types share each batch.
+        match i % 3 {
+            0 => producer.send_with_callback(record, move |r| {
+                seen.lock().unwrap().push(r.unwrap().offset());
+            })?,
+            1 => producer.send_with_callback(record, move |r| {
+                let offset = r.unwrap().offset();
+                seen.lock().unwrap().push(offset);
+            })?,
+            _ => {
+                let callback: Box<dyn FnOnce(Result<tidelog::RecordMetadata>) + Send> =
+                    Box::new(move |r| seen.lock().unwrap().push(r.unwrap().offset()));
+                producer.send_with_callback(record, callback)?;
+            }
+        }
+    }
+    producer.flush();
+    let seen = seen.lock().unwrap();
+    assert_eq!(*seen, (0..300).collect::<Vec<u64>>());
+    Ok(())
+}
