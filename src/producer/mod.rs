@@ -23,7 +23,7 @@ mod tests;
 
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -32,7 +32,7 @@ use self::callbacks::run_callback;
 use self::partitioner::{choose, Placement};
 use self::sender::Sender;
 use self::shared::Shared;
-use crate::cluster::{ClusterCore, PartitionReplicas};
+use crate::cluster::{now_ms, ClusterCore, PartitionReplicas};
 use crate::error::{Error, Result};
 use crate::record::{fields_size, ProducerRecord, RecordMetadata, HEADER_LEN, RECORD_FIXED_BOUND};
 
@@ -467,7 +467,7 @@ impl Producer {
                     partitions: topic.partition_count(),
                 })?;
         let append = Append {
-            timestamp: record.timestamp.unwrap_or_else(create_time),
+            timestamp: record.timestamp.unwrap_or_else(now_ms),
             key,
             value,
             headers: &record.headers,
@@ -498,20 +498,6 @@ impl Producer {
 
 /// The callback type of `send`, which has none.
 type NoCallback = fn(Result<RecordMetadata>);
-
-/// CreateTime of a record sent without a timestamp: the wall clock in
-/// milliseconds, read for every record, as Kafka's producer does. Whole
-/// seconds and milliseconds are combined in 64 bits: `as_millis` works in
-/// 128 and cost a fifth of the clock read.
-fn create_time() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
-        let millis = d
-            .as_secs()
-            .saturating_mul(1000)
-            .saturating_add(u64::from(d.subsec_millis()));
-        i64::try_from(millis).unwrap_or(i64::MAX)
-    })
-}
 
 impl Drop for Producer {
     fn drop(&mut self) {

@@ -109,3 +109,40 @@ fn a_user_partitioner_places_records_without_an_explicit_partition() -> Result<(
     );
     Ok(())
 }
+
+/// Sends a copy of every record to "audit" from inside `partition`, through
+/// the producer it partitions for.
+struct Auditing(std::sync::Arc<std::sync::OnceLock<std::sync::Weak<tidelog::Producer>>>);
+
+impl Partitioner for Auditing {
+    fn partition(&self, topic: &str, _: Option<&[u8]>, value: Option<&[u8]>, n: u32) -> u32 {
+        if topic != "audit" {
+            if let Some(producer) = self.0.get().and_then(std::sync::Weak::upgrade) {
+                let copy = value.unwrap_or_default().to_vec();
+                producer.send(ProducerRecord::new("audit", copy)).unwrap();
+            }
+        }
+        n - 1
+    }
+}
+
+#[test]
+fn a_partitioner_may_send_through_its_own_producer() -> Result<()> {
+    use std::sync::{Arc, OnceLock};
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    log.create_topic("audit", TopicConfig::new().partitions(1))?;
+    let cell = Arc::new(OnceLock::new());
+    let producer =
+        Arc::new(log.producer(ProducerConfig::new().partitioner(Auditing(Arc::clone(&cell))))?);
+    cell.set(Arc::downgrade(&producer)).unwrap();
+    for i in 0..20 {
+        producer.send(ProducerRecord::new("orders", format!("{i}")))?;
+    }
+    producer.flush();
+    let orders = read_topic(&log, "orders", 20)?;
+    assert!(orders.iter().all(|r| r.partition() == 1));
+    let audit: Vec<String> = read_topic(&log, "audit", 20)?.iter().map(text).collect();
+    assert_eq!(audit, (0..20).map(|i| i.to_string()).collect::<Vec<_>>());
+    Ok(())
+}
