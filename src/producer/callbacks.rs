@@ -185,7 +185,7 @@ mod tests {
             if delta % 3 == 1 {
                 // Another closure type: boxed, and still run in its place.
                 let boxed: BoxedCallback = Box::new(record);
-                callbacks.push(delta, 0, move |r| boxed(r), || 6);
+                callbacks.push(delta, 0, boxed, || 6);
             } else {
                 callbacks.push(delta, 0, record, || 6);
             }
