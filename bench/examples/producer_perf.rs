@@ -424,7 +424,7 @@ fn json_value(i: u64, size: usize) -> Bytes {
         1_700_000_000_000u64 + i * 37,
         (r >> 20) % 100,
         (r >> 30) % 100,
-        (r >> 40) % 2 == 0
+        (r >> 40).is_multiple_of(2)
     );
     if text.len() + 12 <= size {
         text.push_str(r#","note":""#);

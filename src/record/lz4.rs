@@ -109,7 +109,7 @@ mod tests {
             .map(|i| {
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
                 // Half text that repeats, half noise: some blocks shrink, some not.
-                if (i / BLOCK) % 2 == 0 {
+                if (i / BLOCK).is_multiple_of(2) {
                     b"event=view user=42 "[i % 19]
                 } else {
                     (state >> 56) as u8

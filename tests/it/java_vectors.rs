@@ -48,23 +48,23 @@ fn expected_value(i: usize) -> Vec<u8> {
     if i == LARGE {
         return large_value();
     }
-    if i % 10 == 0 && i > 0 {
+    if i.is_multiple_of(10) && i > 0 {
         return Vec::new();
     }
     format!(
         r#"{{"id":{i},"name":"user-{}","active":{}}}"#,
         i % 9,
-        i % 2 == 0
+        i.is_multiple_of(2)
     )
     .into_bytes()
 }
 
 fn expected_headers(i: usize) -> Vec<(String, Vec<u8>)> {
     let mut headers = Vec::new();
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         headers.push(("trace".to_string(), format!("t-{i}").into_bytes()));
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         headers.push(("empty".to_string(), Vec::new()));
     }
     headers
