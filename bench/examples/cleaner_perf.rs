@@ -76,8 +76,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .dir
         .clone()
         .unwrap_or_else(|| temporary.path().to_path_buf());
-    // The cleaner thread stays off: only the timed passes below clean.
+    // One broker, one replica: the figure is one cleaner's. The cleaner
+    // thread stays off: only the timed passes below clean.
     let log = Log::builder(&dir)
+        .brokers(1)
         .set("log.cleaner.enable", "false")?
         .open()?;
     let segment_bytes = args.segment_mib << 20;
@@ -93,16 +95,19 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     // amortised batch header per record.
     let per_record = args.value_size as u64 + 12 + 12;
     let records = (args.size_mib << 20) / per_record;
+    // Each key written 100 / live-percent times on average.
     let keys = ((records as f64 * args.live_percent / 100.0) as u64).max(1);
     let started = Instant::now();
     let producer = log.producer(ProducerConfig::new().set("acks", "1")?)?;
     let mut value = vec![b'v'; args.value_size];
     for n in 0..records {
-        // The round a value belongs to, at its front: every value differs.
-        let round = (n / keys).to_be_bytes();
-        let head = round.len().min(value.len());
-        value[..head].copy_from_slice(&round[..head]);
-        let key = format!("key-{:08}", n % keys);
+        // The record's number at the value's front: every value differs.
+        let number = n.to_be_bytes();
+        let head = number.len().min(value.len());
+        value[..head].copy_from_slice(&number[..head]);
+        // Keys drawn at random (deterministically), so the newest value of
+        // each key lies anywhere in the log, not all at its end.
+        let key = format!("key-{:08}", splitmix(n) % keys);
         producer.send(ProducerRecord::new(TOPIC, value.clone()).key(key))?;
     }
     producer.flush();
@@ -144,6 +149,13 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     drop(log);
     Ok(())
+}
+
+fn splitmix(n: u64) -> u64 {
+    let mut z = n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn mib(bytes: u64) -> f64 {
