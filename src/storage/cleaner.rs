@@ -309,15 +309,17 @@ impl PartitionLog {
             };
             map_up_to(&rest, bound, &mut map)?;
         }
-        let mapped: Vec<Arc<Segment>> = candidates
-            .iter()
-            .take_while(|s| s.base_offset() < map.end)
-            .cloned()
-            .collect();
+        // Groups are runs of neighbours in the log, empty segments too (the
+        // swap replaces positions), but a group of empty ones has nothing
+        // to rewrite.
+        let mapped = self.sealed_below(bound, map.end);
         for group in group_by_size(&mapped, self.config().segment_bytes) {
+            if group.iter().all(|s| s.size() == 0) {
+                continue;
+            }
             let done = self.clean_group(group, &map, now_ms, config)?;
             if let Some((read, written, removed)) = done {
-                outcome.segments_cleaned += group.len();
+                outcome.segments_cleaned += group.iter().filter(|s| s.size() > 0).count();
                 outcome.bytes_read += read;
                 outcome.bytes_written += written;
                 outcome.records_removed += removed;
@@ -352,6 +354,19 @@ impl PartitionLog {
             .take(sealed)
             .take_while(|s| s.next_offset() <= bound)
             .filter(|s| s.size() > 0)
+            .cloned()
+            .collect()
+    }
+
+    /// The sealed segments from the log start whose every offset is below
+    /// `bound` and whose base is below `end`, empty ones included.
+    fn sealed_below(&self, bound: u64, end: u64) -> Vec<Arc<Segment>> {
+        let segments = self.segments.read();
+        let sealed = segments.len().saturating_sub(1);
+        segments
+            .iter()
+            .take(sealed)
+            .take_while(|s| s.next_offset() <= bound && s.base_offset() < end)
             .cloned()
             .collect()
     }
