@@ -6,6 +6,8 @@
 //!     --throughput -1 --partitions 6 --brokers 1 --producer-props acks=1
 //! cargo run --release -p tidelog-bench --example producer_perf -- --mode sync --num-records 100000 --producer-props acks=1
 //! cargo run --release -p tidelog-bench --example producer_perf -- --mode e2e --num-records 100000 --producer-props acks=1
+//! cargo run --release -p tidelog-bench --example producer_perf -- --partitions 1 --producer-props acks=1 \
+//!     --compression-type lz4 --payload json
 //! ```
 //!
 //! Modes: `fire` (`send`; latency sampled with a callback on one record in
@@ -32,9 +34,16 @@ usage: producer_perf [options]
   --topic T                    topic to produce to (default perf; created when missing)
   --num-records N              records to send (default 1000000)
   --record-size B              value size in bytes (default 100)
+  --payload letters|json|random
+                               the values: one repeated alphabet run, JSON-like objects with the
+                               same field names and small varying values, or random bytes; json
+                               and random cycle through 8192 distinct values (default letters)
+  --compression-type C         none|gzip|snappy|lz4|zstd, the producer's compression.type
+                               (default: the producer's, none)
   --throughput R               records per second to aim for, -1 for no limit (default -1)
   --producer-props k=v ...     producer settings, Kafka's names (default: none, so acks=all)
   --partitions N               partitions of a new topic (default 6)
+  --topic-props k=v ...        settings of a new topic, Kafka's names (e.g. flush.messages=1)
   --brokers N                  simulated brokers (default 1)
   --mode fire|callback|sync|e2e
                                send, send_with_callback, send_sync, or send_sync to another
@@ -51,12 +60,22 @@ enum Mode {
     EndToEnd,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Payload {
+    Letters,
+    Json,
+    Random,
+}
+
 struct Args {
     topic: String,
     num_records: u64,
     record_size: usize,
+    payload: Payload,
+    compression: Option<String>,
     throughput: f64,
     props: Vec<(String, String)>,
+    topic_props: Vec<(String, String)>,
     partitions: u32,
     brokers: u32,
     mode: Mode,
@@ -69,8 +88,11 @@ fn parse_args(flags: &mut Flags) -> Result<Args, ArgsError> {
         topic: "perf".into(),
         num_records: 1_000_000,
         record_size: 100,
+        payload: Payload::Letters,
+        compression: None,
         throughput: -1.0,
         props: Vec::new(),
+        topic_props: Vec::new(),
         partitions: 6,
         brokers: 1,
         mode: Mode::Fire,
@@ -87,6 +109,27 @@ fn parse_args(flags: &mut Flags) -> Result<Args, ArgsError> {
             "--brokers" => args.brokers = flags.parsed(&flag)?,
             "--threads" => args.threads = flags.parsed::<u64>(&flag)?.max(1),
             "--dir" => args.dir = Some(flags.value(&flag)?.into()),
+            "--compression-type" => {
+                let codec = flags.value(&flag)?;
+                if tidelog::Compression::from_name(&codec).is_none() {
+                    return Err(ArgsError::Bad(format!(
+                        "--compression-type: {codec:?} is not none, gzip, snappy, lz4 or zstd"
+                    )));
+                }
+                args.compression = Some(codec);
+            }
+            "--payload" => {
+                args.payload = match flags.value(&flag)?.as_str() {
+                    "letters" => Payload::Letters,
+                    "json" => Payload::Json,
+                    "random" => Payload::Random,
+                    other => {
+                        return Err(ArgsError::Bad(format!(
+                            "--payload: {other:?} is not letters, json or random"
+                        )))
+                    }
+                }
+            }
             "--mode" => {
                 args.mode = match flags.value(&flag)?.as_str() {
                     "fire" => Mode::Fire,
@@ -101,6 +144,7 @@ fn parse_args(flags: &mut Flags) -> Result<Args, ArgsError> {
                 }
             }
             "--producer-props" => args.props = flags.properties(&flag)?,
+            "--topic-props" => args.topic_props = flags.properties(&flag)?,
             other => return Err(unknown(other)),
         }
     }
@@ -259,20 +303,23 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| temporary.path().to_path_buf());
     // Replication factor and min.insync.replicas follow the broker count.
     let log = Log::builder(&dir).brokers(args.brokers).open()?;
-    log.create_topic_if_not_exists(&args.topic, TopicConfig::new().partitions(args.partitions))?;
+    let mut topic = TopicConfig::new().partitions(args.partitions);
+    for (key, value) in &args.topic_props {
+        topic = topic.set(key, value)?;
+    }
+    log.create_topic_if_not_exists(&args.topic, topic)?;
     let mut config = ProducerConfig::new();
     if args.mode == Mode::EndToEnd {
         config = config.set("linger.ms", "0")?;
+    }
+    if let Some(codec) = &args.compression {
+        config = config.set("compression.type", codec)?;
     }
     for (key, value) in &args.props {
         config = config.set(key, value)?;
     }
     let producer = log.producer(config)?;
-    let payload = Bytes::from(
-        (0..args.record_size)
-            .map(|i| b'A' + (i % 26) as u8)
-            .collect::<Vec<u8>>(),
-    );
+    let payloads = Arc::new(payloads(args.payload, args.record_size));
     let stats = Arc::new(Mutex::new(Stats::new(args.num_records)));
     let mut cpu_report = Vec::new();
     let start = Instant::now();
@@ -288,9 +335,9 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                         } else {
                             0
                         };
-                        let (producer, stats, payload) = (&producer, &stats, payload.clone());
+                        let (producer, stats, payloads) = (&producer, &stats, &payloads);
                         scope.spawn(move || {
-                            produce(producer, args, per_thread + extra, payload, stats)
+                            produce(producer, args, per_thread + extra, payloads, stats)
                         })
                     })
                     .collect();
@@ -317,7 +364,103 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         // Which side is the bottleneck: the callers' encoding or the sender's appends.
         eprintln!("cpu time: {}", cpu_report.join(", "));
     }
+    drop(log);
+    let on_disk = log_file_bytes(&dir);
+    let sent = args.num_records * args.record_size as u64;
+    println!(
+        "on disk: {on_disk} bytes in .log files ({:.3} of the {sent} value bytes sent)",
+        on_disk as f64 / sent.max(1) as f64
+    );
     Ok(())
+}
+
+/// The values to send, cycled. `letters` is one value; `json` and `random`
+/// are 8192 distinct ones, more than a batch holds, so that a compressed
+/// batch gains only from what repeats within and across its records.
+fn payloads(kind: Payload, size: usize) -> Vec<Bytes> {
+    const DISTINCT: u64 = 8192;
+    match kind {
+        Payload::Letters => vec![Bytes::from(
+            (0..size)
+                .map(|i| b'A' + (i % 26) as u8)
+                .collect::<Vec<u8>>(),
+        )],
+        Payload::Json => (0..DISTINCT).map(|i| json_value(i, size)).collect(),
+        Payload::Random => {
+            let mut state = 0x9E37_79B9_7F4A_7C15u64;
+            (0..DISTINCT)
+                .map(|_| {
+                    let value: Vec<u8> = (0..size)
+                        .map(|_| (splitmix(&mut state) >> 56) as u8)
+                        .collect();
+                    Bytes::from(value)
+                })
+                .collect()
+        }
+    }
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A JSON-like event of exactly `size` bytes: fixed field names, small
+/// values drawn from `i`, padded with a `note` of common words (or cut
+/// short when `size` is below the fields' length).
+fn json_value(i: u64, size: usize) -> Bytes {
+    const EVENTS: [&str; 4] = ["view", "click", "purchase", "search"];
+    const WORDS: [&str; 6] = ["alpha ", "beta ", "gamma ", "delta ", "ok ", "retry "];
+    let mut state = i;
+    let r = splitmix(&mut state);
+    let mut text = format!(
+        r#"{{"id":{},"user":"user-{:04}","event":"{}","ts":{},"score":{}.{:02},"ok":{}"#,
+        100_000 + i,
+        r % 1000,
+        EVENTS[(r >> 10) as usize % EVENTS.len()],
+        1_700_000_000_000u64 + i * 37,
+        (r >> 20) % 100,
+        (r >> 30) % 100,
+        (r >> 40).is_multiple_of(2)
+    );
+    if text.len() + 12 <= size {
+        text.push_str(r#","note":""#);
+        let mut w = (r >> 44) as usize;
+        while text.len() + 2 < size {
+            text.push_str(WORDS[w % WORDS.len()]);
+            w = w.wrapping_mul(31).wrapping_add(7);
+        }
+        text.truncate(size - 2);
+        text.push_str("\"}");
+    } else if text.len() < size {
+        text.push('}');
+    }
+    let mut bytes = text.into_bytes();
+    bytes.resize(size, b' ');
+    Bytes::from(bytes)
+}
+
+/// Bytes in the segment files under `dir` (indexes and checkpoints aside).
+fn log_file_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                log_file_bytes(&path)
+            } else if path.extension().is_some_and(|e| e == "log") {
+                entry.metadata().map(|m| m.len()).unwrap_or(0)
+            } else {
+                0
+            }
+        })
+        .sum()
 }
 
 /// User + system CPU seconds of one thread, from `/proc` (Linux only).
@@ -347,10 +490,13 @@ fn produce(
     producer: &Producer,
     args: &Args,
     records: u64,
-    payload: Bytes,
+    payloads: &[Bytes],
     stats: &Arc<Mutex<Stats>>,
 ) -> Result<f64, tidelog::Error> {
-    let template = ProducerRecord::new(args.topic.as_str(), payload);
+    let templates: Vec<ProducerRecord> = payloads
+        .iter()
+        .map(|p| ProducerRecord::new(args.topic.as_str(), p.clone()))
+        .collect();
     let size = args.record_size as u64;
     let throttle = Throttle {
         per_sec: args.throughput / args.threads as f64,
@@ -359,7 +505,7 @@ fn produce(
     let mut unreported = 0;
     for i in 0..records {
         throttle.wait(i);
-        let record = template.clone();
+        let record = templates[i as usize % templates.len()].clone();
         match args.mode {
             Mode::Fire if i % 1000 != 0 => producer.send(record)?,
             Mode::Sync => {

@@ -7,8 +7,12 @@
 //! dirty segments, oldest first, stopping at a segment boundary once the
 //! map passes its memory budget; (3) rewrite every segment from the start of
 //! the log to the end of the mapped range, oldest first, each into a file of
-//! its own beside the old one, then swap it in (see [`swap`](super::swap));
-//! (4) checkpoint the end of the mapped range as the new first dirty offset.
+//! groups of consecutive segments whose sizes add up to at most
+//! `segment.bytes`, as Kafka's cleaner groups them, each group into one file
+//! beside the old ones that is then swapped in for the whole group (see
+//! [`cleaned_copy`](super::cleaned_copy) and [`swap`](super::swap)), so
+//! segments that cleaning shrank merge instead of piling up; (4) checkpoint
+//! the end of the mapped range as the new first dirty offset.
 //!
 //! What a rewrite keeps: a record without a key (a compacted topic refuses
 //! them on produce, but the cleaner never loses one that is there); a keyed
@@ -16,37 +20,36 @@
 //! null value) only while its segment's newest timestamp is within
 //! `delete.retention.ms` of now. Offsets never change, so readers see gaps.
 //! A batch whose records all go is dropped, except that an empty batch
-//! (header only) is kept when it is the last batch of its segment, so the
-//! segment still ends at the same offset, or the last batch of its
+//! (header only) is kept when it is the last batch of its group, so the
+//! merged segment still ends at the same offset, or the last batch of its
 //! producer id below the bound, so the producer's epoch and sequence
 //! survive for idempotence (Kafka keeps the same batch for the same reason).
 //!
-//! Segments are rewritten oldest first: a tombstone is only dropped after
+//! Groups are rewritten oldest first: a tombstone is only dropped after
 //! every older segment, where the values it deleted lived, was rewritten, so
 //! a crash part-way never brings a deleted value back.
 //!
-//! Not done here: merging small cleaned segments into one (Kafka groups
-//! them up to `segment.bytes`); each segment is cleaned in place.
+//! Kafka also caps a group by `segment.index.bytes`; tidelog's indexes have
+//! no preset size, so only `segment.bytes` and the 32-bit relative offsets
+//! of the indexes bound a group.
 
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::HashMap;
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use bytes::Bytes;
-
 use super::checkpoint::{read_offset_checkpoint, write_offset_checkpoint};
+use super::cleaned_copy::{corrupt, for_each_batch, group_by_size, write_cleaned, CleanInput};
 use super::layout::{suffixed_log_path, CLEANED_SUFFIX, CLEANER_CHECKPOINT};
 use super::partition_log::PartitionLog;
 use super::recovery::scan_batches;
 use super::segment::Segment;
-use crate::error::{Error, Result};
-use crate::record::{rebuild_batch, BatchHeader, DecodedRecord, RecordBatch, HEADER_LEN};
+use crate::error::Result;
+use crate::record::{BatchHeader, DecodedRecord};
 
-/// Bytes read per call while a segment is walked.
-const READ_CHUNK: usize = 1 << 20;
-/// Rough memory of one map entry beyond its key bytes.
-const MAP_ENTRY_OVERHEAD: usize = 48;
+/// Rough memory of one map entry: digest, offset, the table's control byte
+/// and its spare capacity.
+const MAP_ENTRY_BYTES: usize = 40;
 
 /// Settings of a cleaning pass (Kafka's names in the field docs).
 #[derive(Debug, Clone, PartialEq)]
@@ -144,9 +147,16 @@ pub(crate) struct CleanOutcome {
 
 /// The newest offset of every key in the mapped range, and the newest
 /// batch of every producer id below its end.
+///
+/// Keys are held as 128-bit digests, as Kafka's cleaner holds an MD5 of each
+/// key rather than the key: entries of a fixed 24 bytes, compared without
+/// following a pointer to key bytes (those cache misses were the largest
+/// cost of a pass). Two keys sharing a digest is a chance of about n²/2¹²⁹
+/// for n keys, 2⁻⁸⁹ for a million.
 #[derive(Debug, Default)]
-struct OffsetMap {
-    latest: HashMap<Bytes, i64>,
+pub(super) struct OffsetMap {
+    latest: HashMap<u128, i64, BuildHasherDefault<DigestHasher>>,
+    digest: KeyDigest,
     producers: HashMap<i64, i64>,
     bytes: usize,
     /// Segments wholly below this offset are rewritten.
@@ -165,25 +175,26 @@ impl OffsetMap {
         let Some(key) = &record.key else {
             return;
         };
-        match self.latest.get_mut(&key[..]) {
-            Some(offset) => *offset = (*offset).max(record.offset),
-            None => {
-                self.bytes += key.len() + MAP_ENTRY_OVERHEAD;
-                // A copy: a slice would pin the whole read buffer.
-                self.latest
-                    .insert(Bytes::copy_from_slice(key), record.offset);
+        match self.latest.entry(self.digest.of(key)) {
+            Entry::Occupied(mut entry) => {
+                let offset = entry.get_mut();
+                *offset = (*offset).max(record.offset);
+            }
+            Entry::Vacant(entry) => {
+                self.bytes += MAP_ENTRY_BYTES;
+                entry.insert(record.offset);
             }
         }
     }
 
     /// Whether the record survives cleaning.
-    fn keeps(&self, record: &DecodedRecord, tombstones_expired: bool) -> bool {
+    pub(super) fn keeps(&self, record: &DecodedRecord, tombstones_expired: bool) -> bool {
         let Some(key) = &record.key else {
             return true;
         };
         if self
             .latest
-            .get(&key[..])
+            .get(&self.digest.of(key))
             .is_some_and(|&newest| newest > record.offset)
         {
             return false;
@@ -192,9 +203,43 @@ impl OffsetMap {
     }
 
     /// Whether an emptied batch must stay as the producer's newest.
-    fn is_producers_newest(&self, header: &BatchHeader) -> bool {
+    pub(super) fn is_producers_newest(&self, header: &BatchHeader) -> bool {
         header.producer_id >= 0
             && self.producers.get(&header.producer_id) == Some(&header.base_offset)
+    }
+}
+
+/// Two SipHash-1-3 hashes of a key under independent random keys: a
+/// 128-bit digest, fresh for every pass.
+#[derive(Debug, Default)]
+struct KeyDigest {
+    high: RandomState,
+    low: RandomState,
+}
+
+impl KeyDigest {
+    fn of(&self, key: &[u8]) -> u128 {
+        (u128::from(self.high.hash_one(key)) << 64) | u128::from(self.low.hash_one(key))
+    }
+}
+
+/// Hashes a digest by taking its low 64 bits: it is a hash already.
+#[derive(Debug, Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u128(&mut self, digest: u128) {
+        self.0 = digest as u64;
     }
 }
 
@@ -264,10 +309,17 @@ impl PartitionLog {
             };
             map_up_to(&rest, bound, &mut map)?;
         }
-        for segment in candidates.iter().take_while(|s| s.base_offset() < map.end) {
-            let done = self.clean_segment(segment, &map, now_ms, config)?;
-            outcome.segments_cleaned += usize::from(done.is_some());
+        // Groups are runs of neighbours in the log, empty segments too (the
+        // swap replaces positions), but a group of empty ones has nothing
+        // to rewrite.
+        let mapped = self.sealed_below(bound, map.end);
+        for group in group_by_size(&mapped, self.config().segment_bytes) {
+            if group.iter().all(|s| s.size() == 0) {
+                continue;
+            }
+            let done = self.clean_group(group, &map, now_ms, config)?;
             if let Some((read, written, removed)) = done {
+                outcome.segments_cleaned += group.iter().filter(|s| s.size() > 0).count();
                 outcome.bytes_read += read;
                 outcome.bytes_written += written;
                 outcome.records_removed += removed;
@@ -306,24 +358,50 @@ impl PartitionLog {
             .collect()
     }
 
-    /// Rewrites one segment and swaps it in; `None` if the log changed
-    /// under it (retention or truncation took the segment meanwhile).
-    /// Returns bytes read, bytes written and records removed.
-    fn clean_segment(
+    /// The sealed segments from the log start whose every offset is below
+    /// `bound` and whose base is below `end`, empty ones included.
+    fn sealed_below(&self, bound: u64, end: u64) -> Vec<Arc<Segment>> {
+        let segments = self.segments.read();
+        let sealed = segments.len().saturating_sub(1);
+        segments
+            .iter()
+            .take(sealed)
+            .take_while(|s| s.next_offset() <= bound && s.base_offset() < end)
+            .cloned()
+            .collect()
+    }
+
+    /// Rewrites a group of consecutive segments into one and swaps it in;
+    /// `None` if the log changed under it (retention or truncation took a
+    /// segment meanwhile). Returns bytes read, bytes written and records
+    /// removed.
+    fn clean_group(
         &self,
-        segment: &Arc<Segment>,
+        group: &[Arc<Segment>],
         map: &OffsetMap,
         now_ms: i64,
         config: &CleanerConfig,
     ) -> Result<Option<(u64, u64, u64)>> {
-        let size = segment.size();
-        let newest = segment.max_timestamp();
-        let expired =
-            newest != i64::MIN && now_ms.saturating_sub(newest) > config.delete_retention_ms;
-        let cleaned = suffixed_log_path(&self.dir, segment.base_offset(), CLEANED_SUFFIX);
-        let (written, removed) = write_cleaned(segment, size, &cleaned, map, expired)?;
-        let swapped = self.swap_in(segment, size, &cleaned)?;
-        Ok(swapped.then_some((size, written, removed)))
+        let inputs: Vec<CleanInput<'_>> = group
+            .iter()
+            .map(|segment| {
+                let newest = segment.max_timestamp();
+                CleanInput {
+                    segment,
+                    size: segment.size(),
+                    tombstones_expired: newest != i64::MIN
+                        && now_ms.saturating_sub(newest) > config.delete_retention_ms,
+                }
+            })
+            .collect();
+        let Some(first) = group.first() else {
+            return Ok(None);
+        };
+        let cleaned = suffixed_log_path(&self.dir, first.base_offset(), CLEANED_SUFFIX);
+        let (written, removed) = write_cleaned(&inputs, &cleaned, map)?;
+        let sizes: Vec<u64> = inputs.iter().map(|input| input.size).collect();
+        let swapped = self.swap_in(group, &sizes, &cleaned)?;
+        Ok(swapped.then_some((sizes.iter().sum(), written, removed)))
     }
 }
 
@@ -407,112 +485,5 @@ fn note_producers(segment: &Segment, map: &mut OffsetMap) -> Result<()> {
             Err(corrupt(segment, end.valid_size, kind))
         }
         _ => Ok(()),
-    }
-}
-
-/// Writes the kept batches of `segment` to `path` and fsyncs it. Returns
-/// bytes written and records removed.
-fn write_cleaned(
-    segment: &Segment,
-    size: u64,
-    path: &PathBuf,
-    map: &OffsetMap,
-    tombstones_expired: bool,
-) -> Result<(u64, u64)> {
-    let file = std::fs::File::create(path).map_err(|e| Error::io("create", path, e))?;
-    let mut out = BufWriter::with_capacity(READ_CHUNK, file);
-    let mut written = 0u64;
-    let mut removed = 0u64;
-    let mut pending: Option<(RecordBatch, Vec<DecodedRecord>)> = None;
-    let mut emit = |batch: &RecordBatch, kept: &[DecodedRecord], last: bool| -> Result<()> {
-        let header = batch.header();
-        let count = usize::try_from(header.record_count).unwrap_or(0);
-        removed += (count - kept.len().min(count)) as u64;
-        let bytes = if kept.len() == count {
-            batch.bytes().clone()
-        } else if kept.is_empty() && !last && !map.is_producers_newest(header) {
-            return Ok(());
-        } else {
-            rebuild_batch(header, kept).freeze()
-        };
-        out.write_all(&bytes)
-            .map_err(|e| Error::io("write", path, e))?;
-        written += bytes.len() as u64;
-        Ok(())
-    };
-    for_each_batch(segment, size, |batch| {
-        let mut kept = Vec::new();
-        for record in batch.records() {
-            let record = record.map_err(|kind| corrupt(segment, 0, kind))?;
-            if map.keeps(&record, tombstones_expired) {
-                kept.push(record);
-            }
-        }
-        if let Some((previous, previous_kept)) = pending.replace((batch, kept)) {
-            emit(&previous, &previous_kept, false)?;
-        }
-        Ok(())
-    })?;
-    if let Some((last, kept)) = pending.take() {
-        emit(&last, &kept, true)?;
-    }
-    let file = out
-        .into_inner()
-        .map_err(|e| Error::io("write", path, e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io("fsync", path, e))?;
-    Ok((written, removed))
-}
-
-/// Calls `visit` with every batch of the first `end` bytes of `segment`,
-/// reading a chunk at a time.
-fn for_each_batch(
-    segment: &Segment,
-    end: u64,
-    mut visit: impl FnMut(RecordBatch) -> Result<()>,
-) -> Result<()> {
-    let mut position = 0u64;
-    while position < end {
-        let want = usize::try_from(end - position)
-            .unwrap_or(usize::MAX)
-            .min(READ_CHUNK);
-        let mut buf = vec![0u8; want];
-        let got = segment.read_at(&mut buf, position)?;
-        buf.truncate(got);
-        let first = BatchHeader::parse(&buf).map_err(|kind| corrupt(segment, position, kind))?;
-        if first.size() > buf.len() {
-            // One batch larger than a chunk: read it whole.
-            buf.resize(first.size(), 0);
-            let got = segment.read_at(&mut buf, position)?;
-            if got < first.size() {
-                let kind = crate::error::CorruptionKind::Truncated;
-                return Err(corrupt(segment, position, kind));
-            }
-        }
-        let chunk = Bytes::from(buf);
-        let mut at = 0usize;
-        while let Some(rest) = chunk.get(at..).filter(|r| r.len() >= HEADER_LEN) {
-            let header = BatchHeader::parse(rest).map_err(|k| corrupt(segment, position, k))?;
-            if header.size() > rest.len() {
-                break;
-            }
-            let bytes = chunk.slice(at..at + header.size());
-            let batch = RecordBatch::new(bytes).map_err(|k| corrupt(segment, position, k))?;
-            visit(batch)?;
-            at += header.size();
-            position += header.size() as u64;
-        }
-        if at == 0 {
-            let kind = crate::error::CorruptionKind::Truncated;
-            return Err(corrupt(segment, position, kind));
-        }
-    }
-    Ok(())
-}
-
-fn corrupt(segment: &Segment, position: u64, kind: crate::error::CorruptionKind) -> Error {
-    Error::Corrupt {
-        path: segment.log_path().to_path_buf(),
-        position,
-        kind,
     }
 }

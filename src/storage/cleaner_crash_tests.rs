@@ -3,7 +3,10 @@
 //! prints every acknowledged one, and compacts the log every few batches;
 //! the parent kills it at random moments, half of them right after a pass
 //! began, then reopens the log and checks that no acknowledged write was
-//! lost and no deleted value came back.
+//! lost and no deleted value came back. The child's segments are small
+//! enough that passes merge several into one, so kills land in merged
+//! swaps too (the child reports each pass that merged, and the test checks
+//! that some did).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -31,7 +34,8 @@ const KEYS: u64 = 16;
 type Acked = BTreeMap<String, (u64, Option<String>)>;
 
 /// Child mode: append forever, printing `ack <offset> <key> <value|->` per
-/// record, and `clean` before each compaction pass.
+/// record, `clean` before each compaction pass and `merged` after one that
+/// left fewer segments than it found.
 fn run_child(dir: &Path, seed: u64) {
     let log = open(dir, small_segments());
     let mut rng = Prng(seed | 1);
@@ -68,7 +72,11 @@ fn run_child(dir: &Path, seed: u64) {
             writeln!(out, "clean").unwrap();
             out.flush().unwrap();
             let bound = log.active().unwrap().base_offset();
+            let segments = log.segments.read().len();
             log.clean(bound, now_ms(), &config).unwrap();
+            if log.segments.read().len() < segments {
+                writeln!(out, "merged").unwrap();
+            }
         }
         out.flush().unwrap();
     }
@@ -85,6 +93,7 @@ fn compaction_survives_process_kill_at_any_moment() {
     let exe = std::env::current_exe().unwrap();
     let mut rng = Prng(0x5eed_c1ea_0000_0001);
     let mut acked = Acked::new();
+    let mut merges = 0;
     for round in 0..ROUNDS {
         let mut child = Command::new(&exe)
             .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
@@ -107,6 +116,7 @@ fn compaction_survives_process_kill_at_any_moment() {
         let mut seen = 0;
         while seen < target {
             let Some(Ok(line)) = lines.next() else { break };
+            merges += u32::from(line == "merged");
             let is_clean = line == "clean";
             let is_ack = record_ack(&line, &mut acked);
             seen += u64::from(if during_clean { is_clean } else { is_ack });
@@ -115,10 +125,15 @@ fn compaction_survives_process_kill_at_any_moment() {
         child.kill().unwrap();
         child.wait().unwrap();
         for line in lines.map_while(Result::ok) {
+            merges += u32::from(line == "merged");
             record_ack(&line, &mut acked);
         }
         check(dir.path(), &acked, round);
     }
+    assert!(
+        merges > 0,
+        "no pass merged segments: the test lost its point"
+    );
 }
 
 /// Parses `ack <offset> <key> <value|->`; returns whether it was one.

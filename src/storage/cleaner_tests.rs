@@ -160,6 +160,65 @@ fn cleaning_keeps_the_newest_value_of_every_key_and_every_offset() {
 }
 
 #[test]
+fn cleaned_segments_merge_up_to_segment_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), small_segments());
+    churn(&log);
+    let sealed = |log: &PartitionLog| {
+        let segments = log.segments.read();
+        let n = segments.len() - 1;
+        segments[..n]
+            .iter()
+            .map(|s| (s.base_offset(), s.size()))
+            .collect::<Vec<_>>()
+    };
+    // Full segments do not fit together; the ones a pass shrank do, at the
+    // next pass.
+    log.clean(bound(&log), 2_000, &eager()).unwrap();
+    churn(&log);
+    let before = sealed(&log);
+    let outcome = log.clean(bound(&log), 2_000, &eager()).unwrap();
+    let after = sealed(&log);
+    assert_eq!(outcome.segments_cleaned, before.len());
+    assert!(
+        after.len() < before.len(),
+        "{} segments became {}",
+        before.len(),
+        after.len()
+    );
+    // Each output stands for the inputs from its base offset to the next
+    // output's, whose sizes add up to at most segment.bytes (or one input).
+    let limit = small_segments().segment_bytes;
+    for (i, &(base, size)) in after.iter().enumerate() {
+        let next = after.get(i + 1).map_or(u64::MAX, |s| s.0);
+        let inputs: Vec<u64> = before
+            .iter()
+            .filter(|s| s.0 >= base && s.0 < next)
+            .map(|s| s.1)
+            .collect();
+        assert_eq!(before.iter().filter(|s| s.0 == base).count(), 1);
+        assert!(inputs.len() == 1 || inputs.iter().sum::<u64>() <= limit);
+        assert!(size <= inputs.iter().sum::<u64>());
+    }
+    // Segments that were not merged must not have fitted: greedy grouping.
+    for pair in after.windows(2) {
+        let first_inputs: u64 = before
+            .iter()
+            .filter(|s| s.0 >= pair[0].0 && s.0 < pair[1].0)
+            .map(|s| s.1)
+            .sum();
+        let next_input = before.iter().find(|s| s.0 == pair[1].0).unwrap().1;
+        assert!(first_inputs + next_input > limit);
+    }
+    // No leftover files of the merged segments.
+    let bases: Vec<u64> = after.iter().map(|s| s.0).collect();
+    for (base, _) in &before {
+        let log_file = super::layout::segment_path(dir.path(), *base, super::layout::FileKind::Log);
+        assert_eq!(log_file.exists(), bases.contains(base), "{base}");
+    }
+}
+
+#[test]
 fn a_cleaned_log_reopens_to_the_same_records_with_rebuilt_indexes() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), small_segments());
@@ -335,6 +394,9 @@ fn open_discards_a_cleaned_file_and_completes_a_swap() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), small_segments());
     churn(&log);
+    // Shrunk by a first pass, the oldest segments merge at the next one.
+    log.clean(bound(&log), 2_000, &eager()).unwrap();
+    churn(&log);
     let original = read_records(&log, 0);
     log.close().unwrap();
     drop(log);
@@ -347,7 +409,13 @@ fn open_discards_a_cleaned_file_and_completes_a_swap() {
         .unwrap();
     let cleaned = read_records(&cleaned_log, 0);
     let first = cleaned_log.segments.read()[0].log_path().to_path_buf();
+    let merged_end = cleaned_log.segments.read()[1].base_offset();
     drop(cleaned_log);
+    let originals = log_files(dir.path());
+    assert!(
+        originals.iter().filter(|&&b| b < merged_end).count() > 1,
+        "the first cleaned segment merged several"
+    );
 
     // A half-written `.cleaned` copy: the old segment stands.
     std::fs::write(suffixed_log_path(dir.path(), 0, CLEANED_SUFFIX), b"partial").unwrap();
@@ -356,12 +424,20 @@ fn open_discards_a_cleaned_file_and_completes_a_swap() {
     assert!(!suffixed_log_path(dir.path(), 0, CLEANED_SUFFIX).exists());
     drop(log);
 
-    // A complete `.swap` copy: it replaces the segment, indexes rebuilt.
+    // A complete `.swap` copy of a merged group: it replaces every segment
+    // of the group, indexes rebuilt.
     std::fs::copy(&first, suffixed_log_path(dir.path(), 0, SWAP_SUFFIX)).unwrap();
     let log = open(dir.path(), small_segments());
     let swapped = read_records(&log, 0);
     assert!(!suffixed_log_path(dir.path(), 0, SWAP_SUFFIX).exists());
     let first_end = log.segments.read()[1].base_offset();
+    assert_eq!(first_end, merged_end);
+    let kept: Vec<u64> = originals
+        .iter()
+        .copied()
+        .filter(|&b| b == 0 || b >= merged_end)
+        .collect();
+    assert_eq!(log_files(dir.path()), kept);
     let head = |r: &[Read]| {
         r.iter()
             .filter(|x| x.0 < first_end)
@@ -370,6 +446,22 @@ fn open_discards_a_cleaned_file_and_completes_a_swap() {
     };
     assert_eq!(head(&swapped), head(&cleaned));
     assert_eq!(fold(&swapped), fold(&original));
+}
+
+/// Base offsets of the segment log files in `dir`, in order.
+fn log_files(dir: &Path) -> Vec<u64> {
+    let mut bases: Vec<u64> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            match super::layout::parse_segment_file(&name) {
+                Some((base, super::layout::FileKind::Log)) => Some(base),
+                _ => None,
+            }
+        })
+        .collect();
+    bases.sort_unstable();
+    bases
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -433,51 +525,12 @@ proptest! {
         let records = read_records(&log, 0);
         prop_assert!(strictly_increasing(&records));
         prop_assert_eq!(&fold(&records), &model);
+        // Merged groups never outgrow a segment.
+        prop_assert!(log.segments.read().iter().all(|s| s.size() <= 1_000));
         // Fully cleaned: one record per live key, no tombstones.
         prop_assert_eq!(records.len(), model.len());
         drop(log);
         let log = open(dir.path(), PartitionLogConfig { segment_bytes: 1_000, ..small_segments() });
         prop_assert_eq!(read_records(&log, 0), records);
     }
-}
-
-/// Cleaner throughput on a 64 MiB log whose keys are 10 % live (every key
-/// written ten times). Prints the figure; asserts only the outcome. Run:
-/// `cargo test --release --lib storage::cleaner_tests::cleaner_throughput -- --ignored --nocapture`.
-#[test]
-#[ignore = "a measurement, run by hand in release mode"]
-fn cleaner_throughput() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = PartitionLogConfig {
-        segment_bytes: 8 << 20,
-        index_interval_bytes: 4096,
-        ..config()
-    };
-    let log = open(dir.path(), config);
-    let total: u64 = 64 << 20;
-    let value = [b'v'; 100];
-    let mut n = 0u64;
-    while log.size_in_bytes() < total {
-        let mut builder = BatchBuilder::new(16 << 10);
-        for _ in 0..100 {
-            let key = format!("key-{:08}", n % 50_000);
-            builder.push(n as i64, Some(key.as_bytes()), Some(&value), &[]);
-            n += 1;
-        }
-        let mut batch = builder.finish(ProducerStamp::NONE);
-        log.append_as_leader(&mut batch, 0, false).unwrap();
-    }
-    log.roll().unwrap();
-    let before = log.size_in_bytes();
-    let started = std::time::Instant::now();
-    let outcome = log.clean(bound(&log), n as i64, &eager()).unwrap();
-    let elapsed = started.elapsed();
-    println!(
-        "cleaned {:.1} MiB ({n} records, 50,000 keys) in {elapsed:?}: {:.0} MiB/s; {:.1} MiB left",
-        outcome.bytes_read as f64 / f64::from(1 << 20),
-        outcome.bytes_read as f64 / f64::from(1 << 20) / elapsed.as_secs_f64(),
-        log.size_in_bytes() as f64 / f64::from(1 << 20),
-    );
-    assert_eq!(outcome.bytes_read, before);
-    assert_eq!(fold(&read_records(&log, 0)).len(), 50_000);
 }

@@ -4,6 +4,7 @@
 //! Knows nothing about brokers or clients.
 
 mod checkpoint;
+mod cleaned_copy;
 mod cleaner;
 mod compaction;
 mod epoch_checkpoint;

@@ -18,6 +18,7 @@ mod failover;
 mod flush;
 mod fuzz_corpus;
 mod groups;
+mod java_vectors;
 #[cfg(feature = "kafka")]
 mod kafka_data;
 mod kafka_format;
