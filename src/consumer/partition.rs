@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use super::config::OffsetReset;
 use super::fetch_buffer::{Cursor, FetchBuffer};
+use super::lent::Lent;
 use crate::cluster::ClusterCore;
 use crate::error::{Error, Result};
-use crate::record::ConsumerRecord;
 use crate::topic::TopicPartition;
 
 pub(crate) struct AssignedPartition {
@@ -72,16 +72,23 @@ impl AssignedPartition {
         }
     }
 
-    pub(crate) fn drain_into(&mut self, out: &mut Vec<ConsumerRecord>, max: usize) -> Result<()> {
+    /// Lends buffered records to `out`, as one run of this partition.
+    pub(crate) fn drain_into(&mut self, out: &mut Lent, max: usize) -> Result<()> {
         let Some(position) = self.position.as_mut() else {
             return Ok(());
         };
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
         let mut cursor = Cursor {
             topic: &self.topic,
             partition: self.tp.partition(),
             position,
         };
-        self.buffer.drain_into(out, max, &mut cursor)
+        out.begin_run(&self.topic, self.tp.partition());
+        let drained = self.buffer.drain_into(out, max, &mut cursor);
+        out.end_run();
+        drained
     }
 
     /// Fetches from the position into the buffer. A position outside the
