@@ -217,9 +217,8 @@ impl<'a> Iterator for Records<'a> {
     #[inline]
     fn next(&mut self) -> Option<BorrowedRecord<'a>> {
         let only = self.only;
-        let wanted = |topic: &str, partition: u32| {
-            only.is_none_or(|(t, p)| p == partition && t == topic)
-        };
+        let wanted =
+            |topic: &str, partition: u32| only.is_none_or(|(t, p)| p == partition && t == topic);
         match &mut self.inner {
             Inner::Lent {
                 lent,

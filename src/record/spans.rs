@@ -203,7 +203,11 @@ mod tests {
     use super::*;
     use crate::record::codec::{put_varint, put_varlong};
 
-    fn record(key: Option<&[u8]>, value: Option<&[u8]>, headers: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
+    fn record(
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[(&str, Option<&[u8]>)],
+    ) -> Vec<u8> {
         let mut body = vec![0u8];
         put_varlong(&mut body, 7);
         put_varint(&mut body, 2);
@@ -255,7 +259,10 @@ mod tests {
         let at = bad.len() - 3;
         bad[at] = 0x80;
         assert!(decode_spans(&bad, &mut 0, 5).is_err());
-        assert!(decode_spans(&data, &mut 0, 1).is_err(), "delta 2 > last delta 1");
+        assert!(
+            decode_spans(&data, &mut 0, 1).is_err(),
+            "delta 2 > last delta 1"
+        );
         assert!(decode_spans(&data[..data.len() - 1], &mut 0, 5).is_err());
     }
 }
