@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::record::{HeaderSpans, Span, TimestampType};
+use crate::record::{ConsumerRecord, Header, HeaderSpans, Span, TimestampType};
 
 /// One batch that records were taken from in this poll.
 pub(crate) struct LentBatch {
@@ -96,4 +96,54 @@ impl Lent {
     pub(crate) fn push(&mut self, record: LentRecord) {
         self.records.push(record);
     }
+
+    /// Every record as an owned `ConsumerRecord`, in order.
+    pub(crate) fn to_records(&self) -> Vec<ConsumerRecord> {
+        let mut out = Vec::with_capacity(self.records.len());
+        for run in &self.runs {
+            for record in self.records.get(run.start..run.end).unwrap_or_default() {
+                if let Some(batch) = self.batches.get(record.batch as usize) {
+                    out.push(batch.to_record(run, record));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl LentBatch {
+    /// `record` of this batch as an owned record: its bytes are shared
+    /// slices of the batch's (a reference count each, no copy).
+    #[inline]
+    pub(crate) fn to_record(&self, run: &Run, record: &LentRecord) -> ConsumerRecord {
+        let body = &self.body;
+        let slice = |span: Span| span.get(body).map(|bytes| body.slice_ref(bytes));
+        ConsumerRecord {
+            topic: Arc::clone(&run.topic),
+            partition: run.partition,
+            offset: record.offset,
+            timestamp: record.timestamp,
+            key: slice(record.key),
+            value: slice(record.value),
+            headers: owned_headers(body, record.headers),
+            timestamp_type: self.timestamp_type,
+            leader_epoch: self.leader_epoch,
+        }
+    }
+}
+
+/// The headers in `spans` of `body` as owned headers sharing its bytes.
+pub(crate) fn owned_headers(body: &Bytes, spans: HeaderSpans) -> Vec<Header> {
+    if spans.count == 0 {
+        return Vec::new();
+    }
+    // The poll checked them: nothing is skipped.
+    spans
+        .iter(body)
+        .filter_map(Result::ok)
+        .map(|(name, value)| {
+            let value = value.map(|v| body.slice_ref(v)).unwrap_or_default();
+            Header::new(name, value)
+        })
+        .collect()
 }

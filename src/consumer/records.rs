@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::lent::{Lent, LentBatch, LentRecord, Run};
+use super::lent::{owned_headers, Lent, LentBatch, LentRecord, Run};
 use crate::record::{ConsumerRecord, Header, HeaderIter, HeaderSpans, TimestampType};
 use crate::topic::TopicPartition;
 
@@ -113,7 +113,7 @@ impl<'a> ConsumerRecords<'a> {
     /// reference count each, no copy).
     pub fn to_vec(&self) -> Vec<ConsumerRecord> {
         match &self.source {
-            Source::Lent(_) => self.iter().map(|record| record.to_record()).collect(),
+            Source::Lent(lent) => lent.to_records(),
             Source::Owned(records) => records.clone(),
         }
     }
@@ -359,9 +359,9 @@ impl<'a> BorrowedRecord<'a> {
     /// An owned record; its key, value and header values share the fetched
     /// bytes (a reference count each, no copy).
     pub fn to_record(&self) -> ConsumerRecord {
-        let body = match self.origin {
+        let (body, headers) = match self.origin {
             Origin::Owned(record) => return record.clone(),
-            Origin::Lent(body, _) => body,
+            Origin::Lent(body, headers) => (body, headers),
         };
         let slice = |bytes: &[u8]| body.slice_ref(bytes);
         ConsumerRecord {
@@ -371,10 +371,7 @@ impl<'a> BorrowedRecord<'a> {
             timestamp: self.timestamp,
             key: self.key.map(slice),
             value: self.value.map(slice),
-            headers: self
-                .headers()
-                .map(|(name, value)| Header::new(name, slice(value)))
-                .collect(),
+            headers: owned_headers(body, headers),
             timestamp_type: self.timestamp_type,
             leader_epoch: self.leader_epoch,
         }

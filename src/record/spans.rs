@@ -61,34 +61,54 @@ pub(crate) struct RecordSpans {
 /// Decodes the record at `*pos` of the record bytes `data` (all records
 /// of a batch, after its header), checking every field, and moves `*pos`
 /// past it.
+///
+/// Written against plain indexes rather than [`Cursor`]: this runs once
+/// per consumed record, and small records keep every varint to one byte.
 #[inline]
 pub(crate) fn decode_spans(
     data: &[u8],
     pos: &mut usize,
     last_offset_delta: i32,
 ) -> Result<RecordSpans, CorruptionKind> {
-    let mut cursor = Cursor::at(data, *pos);
-    let length = cursor.varint()?;
+    let mut at = *pos;
+    let length = varint(data, &mut at)?;
     let length = usize::try_from(length).map_err(|_| CorruptionKind::BadLength(length.into()))?;
-    let start = cursor.position();
-    let end = start.checked_add(length).ok_or(CorruptionKind::Truncated)?;
-    let body = data.get(..end).ok_or(CorruptionKind::Truncated)?;
+    let end = at.checked_add(length).ok_or(CorruptionKind::Truncated)?;
     // Spans are u32: a record ending past that cannot come from a batch,
     // whose length field is an i32.
-    u32::try_from(end).map_err(|_| CorruptionKind::BadLength(length as i64))?;
-    let mut cursor = Cursor::at(body, start);
-    let _attributes = cursor.i8()?;
-    let timestamp_delta = cursor.varlong()?;
-    let offset_delta = cursor.varint()?;
+    if end > u32::MAX as usize {
+        return Err(CorruptionKind::BadLength(length as i64));
+    }
+    let body = data.get(..end).ok_or(CorruptionKind::Truncated)?;
+    // The attributes byte (unused in format 2).
+    at += 1;
+    let timestamp_delta = varlong(body, &mut at)?;
+    let offset_delta = varint(body, &mut at)?;
     if offset_delta < 0 || offset_delta > last_offset_delta {
         return Err(CorruptionKind::Malformed(
             "record offset delta outside the batch",
         ));
     }
-    let key = nullable(&mut cursor)?;
-    let value = nullable(&mut cursor)?;
-    let headers = header_spans(&mut cursor)?;
-    if cursor.position() != end {
+    let key = nullable(body, &mut at)?;
+    let value = nullable(body, &mut at)?;
+    let headers = match body.get(at) {
+        // No headers, the common case.
+        Some(0) => {
+            at += 1;
+            HeaderSpans {
+                start: at as u32,
+                end: at as u32,
+                count: 0,
+            }
+        }
+        _ => {
+            let mut cursor = Cursor::at(body, at);
+            let headers = header_spans(&mut cursor)?;
+            at = cursor.position();
+            headers
+        }
+    };
+    if at != end {
         return Err(CorruptionKind::Malformed(
             "record length does not match its fields",
         ));
@@ -103,17 +123,73 @@ pub(crate) fn decode_spans(
     })
 }
 
-/// A length-prefixed byte string (-1 = null), skipped over.
-#[inline]
-fn nullable(cursor: &mut Cursor<'_>) -> Result<Span, CorruptionKind> {
-    let len = cursor.varint()?;
-    // Fits: `decode_spans` checked the record ends below `u32::MAX`.
-    let start = cursor.position() as u32;
-    if len == -1 {
-        return Ok(Span { start, len });
+/// The unsigned LEB128 value at `*at` when it takes one or two bytes (a
+/// 100-byte value's length takes two), without a loop; `None` otherwise.
+#[inline(always)]
+fn short_unsigned(data: &[u8], at: &mut usize) -> Option<u32> {
+    let first = *data.get(*at)?;
+    if first < 0x80 {
+        *at += 1;
+        return Some(u32::from(first));
     }
-    let bytes = usize::try_from(len).map_err(|_| CorruptionKind::BadLength(len.into()))?;
-    cursor.take(bytes)?;
+    let second = *data.get(*at + 1)?;
+    if second < 0x80 {
+        *at += 2;
+        return Some(u32::from(first & 0x7f) | (u32::from(second) << 7));
+    }
+    None
+}
+
+/// A zig-zag varint at `*at`.
+#[inline(always)]
+fn varint(data: &[u8], at: &mut usize) -> Result<i32, CorruptionKind> {
+    match short_unsigned(data, at) {
+        // At most 14 bits: fits an i32.
+        Some(raw) => Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32)),
+        None => long_varint(data, at),
+    }
+}
+
+#[cold]
+fn long_varint(data: &[u8], at: &mut usize) -> Result<i32, CorruptionKind> {
+    let mut cursor = Cursor::at(data, *at);
+    let value = cursor.varint()?;
+    *at = cursor.position();
+    Ok(value)
+}
+
+/// A zig-zag varlong at `*at`.
+#[inline(always)]
+fn varlong(data: &[u8], at: &mut usize) -> Result<i64, CorruptionKind> {
+    match short_unsigned(data, at) {
+        Some(raw) => Ok(i64::from(raw >> 1) ^ -i64::from(raw & 1)),
+        None => long_varlong(data, at),
+    }
+}
+
+#[cold]
+fn long_varlong(data: &[u8], at: &mut usize) -> Result<i64, CorruptionKind> {
+    let mut cursor = Cursor::at(data, *at);
+    let value = cursor.varlong()?;
+    *at = cursor.position();
+    Ok(value)
+}
+
+/// A length-prefixed byte string (-1 = null) at `*at`, skipped over.
+#[inline(always)]
+fn nullable(body: &[u8], at: &mut usize) -> Result<Span, CorruptionKind> {
+    let len = varint(body, at)?;
+    // Fits: `decode_spans` checked the record ends below `u32::MAX`.
+    let start = *at as u32;
+    if len >= 0 {
+        let end = *at + len as usize;
+        if end > body.len() {
+            return Err(CorruptionKind::Truncated);
+        }
+        *at = end;
+    } else if len != -1 {
+        return Err(CorruptionKind::BadLength(len.into()));
+    }
     Ok(Span { start, len })
 }
 
@@ -249,6 +325,26 @@ mod tests {
         assert_eq!(spans.value.get(&data), Some(&b"value"[..]));
         let headers: Vec<_> = spans.headers.iter(&data).map(Result::unwrap).collect();
         assert_eq!(headers, [("a", Some(&b"1"[..])), ("b", None)]);
+    }
+
+    #[test]
+    fn short_and_long_varints_decode_as_the_cursor_does() {
+        for value in [0i64, 1, -1, 63, -64, 64, 8191, -8192, 8192, 1 << 40, i64::MIN, i64::MAX] {
+            let mut buf = Vec::new();
+            put_varlong(&mut buf, value);
+            let mut at = 0;
+            assert_eq!(varlong(&buf, &mut at), Ok(value));
+            assert_eq!(at, buf.len());
+            if let Ok(small) = i32::try_from(value) {
+                let mut buf = Vec::new();
+                put_varint(&mut buf, small);
+                let mut at = 0;
+                assert_eq!(varint(&buf, &mut at), Ok(small));
+                assert_eq!(at, buf.len());
+            }
+        }
+        assert!(varint(&[0x80], &mut 0).is_err());
+        assert!(varint(&[], &mut 0).is_err());
     }
 
     #[test]
