@@ -1,5 +1,7 @@
-//! A poll's records as one value, lent out of the fetched bytes
-//! ([`Consumer::poll_batch`](crate::Consumer::poll_batch)).
+//! A poll's records as one value, lent out of the fetched bytes.
+//!
+//! [`Consumer::poll_batch`](crate::Consumer::poll_batch) returns it; `poll`
+//! turns the same records into owned ones.
 
 use std::fmt;
 use std::sync::Arc;

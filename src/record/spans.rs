@@ -329,7 +329,20 @@ mod tests {
 
     #[test]
     fn short_and_long_varints_decode_as_the_cursor_does() {
-        for value in [0i64, 1, -1, 63, -64, 64, 8191, -8192, 8192, 1 << 40, i64::MIN, i64::MAX] {
+        for value in [
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            8191,
+            -8192,
+            8192,
+            1 << 40,
+            i64::MIN,
+            i64::MAX,
+        ] {
             let mut buf = Vec::new();
             put_varlong(&mut buf, value);
             let mut at = 0;

@@ -50,7 +50,7 @@ fn read_batches(consumer: &mut Consumer, count: usize) -> Result<Vec<ConsumerRec
     while out.len() < count && Instant::now() < deadline {
         let records = consumer.poll_batch(Duration::from_millis(200))?;
         assert_eq!(records.len(), records.iter().count());
-        assert_eq!(records.is_empty(), records.len() == 0);
+        assert_eq!(records.is_empty(), records.iter().next().is_none());
         for record in &records {
             let owned = record.to_record();
             assert_eq!(record.key(), owned.key());
