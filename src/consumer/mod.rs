@@ -24,7 +24,7 @@ use self::partition::{AssignedPartition, Fetched};
 pub use self::records::{BorrowedRecord, ConsumerRecords, RecordHeaders, Records};
 pub use self::wakeup::WakeupHandle;
 use self::wakeup::WakeupState;
-use crate::cluster::ClusterCore;
+use crate::cluster::{ClusterCore, ReadPool};
 use crate::error::{Error, Result};
 use crate::record::ConsumerRecord;
 use crate::topic::TopicPartition;
@@ -72,6 +72,9 @@ pub struct Consumer {
     /// What the last poll returned, lent out by `poll_batch`; refilled by
     /// each poll, keeping its capacity.
     lent: Lent,
+    /// Read buffers of earlier fetches, reused once every record from them
+    /// is dropped (the chunk, `lent` and any record the user kept).
+    read_pool: ReadPool,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -96,6 +99,7 @@ impl Consumer {
             group: group_member::Membership::default(),
             pending_error: None,
             lent: Lent::default(),
+            read_pool: ReadPool::new(),
         })
     }
 
@@ -361,9 +365,12 @@ impl Consumer {
             if out.len() >= max || !partition.buffer.is_empty() || budget == 0 {
                 continue;
             }
-            if let Fetched::Bytes(bytes) =
-                partition.fetch(&self.core, reset, per_partition.min(budget))?
-            {
+            if let Fetched::Bytes(bytes) = partition.fetch(
+                &self.core,
+                reset,
+                per_partition.min(budget),
+                &mut self.read_pool,
+            )? {
                 budget = budget.saturating_sub(bytes);
                 partition.drain_into(out, max)?;
             }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::config::OffsetReset;
 use super::fetch_buffer::{Cursor, FetchBuffer};
 use super::lent::Lent;
-use crate::cluster::ClusterCore;
+use crate::cluster::{ClusterCore, ReadPool};
 use crate::error::{Error, Result};
 use crate::topic::TopicPartition;
 
@@ -91,20 +91,22 @@ impl AssignedPartition {
         drained
     }
 
-    /// Fetches from the position into the buffer. A position outside the
-    /// log follows `auto.offset.reset`; with `none` the range error stands.
+    /// Fetches from the position into the buffer, reading into `pool`'s
+    /// spent buffers. A position outside the log follows
+    /// `auto.offset.reset`; with `none` the range error stands.
     pub(crate) fn fetch(
         &mut self,
         core: &ClusterCore,
         reset: OffsetReset,
         max_bytes: usize,
+        pool: &mut ReadPool,
     ) -> Result<Fetched> {
         let position = self.position(core, reset)?;
-        let result = match core.fetch(&self.tp, position, max_bytes) {
+        let result = match core.fetch_pooled(&self.tp, position, max_bytes, pool) {
             Err(Error::OffsetOutOfRange { .. }) if reset != OffsetReset::None => {
                 let reset_to = self.reset_offset(core, reset)?;
                 self.seek(reset_to);
-                core.fetch(&self.tp, reset_to, max_bytes)
+                core.fetch_pooled(&self.tp, reset_to, max_bytes, pool)
             }
             other => other,
         };

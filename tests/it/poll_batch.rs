@@ -304,3 +304,89 @@ fn compaction_gaps_are_stepped_over_alike() -> Result<()> {
     assert_eq!(owning.position(&tp)?, end);
     Ok(())
 }
+
+/// A value that tells which record it is, in every byte.
+fn numbered_value(i: usize) -> String {
+    format!("{i:06}|").repeat(24)
+}
+
+/// The record number of a value `numbered_value` made, checking every byte.
+fn number_of(value: Option<&[u8]>) -> usize {
+    let value = std::str::from_utf8(value.expect("a value")).expect("utf-8");
+    let i: usize = value[..6].parse().expect("a number");
+    assert_eq!(value, numbered_value(i), "record {i} intact");
+    i
+}
+
+fn produce_numbered(log: &Log, range: std::ops::Range<usize>) -> Result<()> {
+    let producer = log.producer(ProducerConfig::new().acks(Acks::Leader))?;
+    for i in range {
+        producer.send(ProducerRecord::new("numbers", numbered_value(i)).key(format!("k{i}")))?;
+    }
+    producer.flush();
+    assert_eq!(producer.failed_sends(), 0);
+    producer.close();
+    Ok(())
+}
+
+/// Reads until `total` records were seen, with `poll` and `poll_batch` in
+/// turn, keeping the records of every third poll as owned records.
+fn read_keeping_some(
+    consumer: &mut Consumer,
+    seen: &mut Vec<usize>,
+    kept: &mut Vec<ConsumerRecord>,
+    total: usize,
+) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut polls = 0;
+    while seen.len() < total && Instant::now() < deadline {
+        polls += 1;
+        let records = if polls % 2 == 0 {
+            consumer.poll(Duration::from_millis(200))?
+        } else {
+            let lent = consumer.poll_batch(Duration::from_millis(200))?;
+            for record in &lent {
+                number_of(record.value());
+            }
+            lent.to_vec()
+        };
+        seen.extend(records.iter().map(|r| number_of(r.value())));
+        if polls % 3 == 0 {
+            kept.extend(records);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn records_kept_across_polls_stay_intact_while_read_buffers_are_reused() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("numbers", TopicConfig::new().partitions(2))?;
+    // About 1.3 MB: many full-size reads per partition.
+    produce_numbered(&log, 0..7_000)?;
+    let mut consumer = log.consumer(
+        ConsumerConfig::new()
+            .auto_offset_reset(OffsetReset::Earliest)
+            .enable_auto_commit(false)
+            .max_poll_records(150),
+    )?;
+    consumer.assign(&[
+        TopicPartition::new("numbers", 0),
+        TopicPartition::new("numbers", 1),
+    ])?;
+    let (mut seen, mut kept) = (Vec::new(), Vec::new());
+    read_keeping_some(&mut consumer, &mut seen, &mut kept, 7_000)?;
+    // Short reads at the tail now, into buffers long reads filled.
+    for round in 0..5 {
+        let from = 7_000 + round * 40;
+        produce_numbered(&log, from..from + 40)?;
+        read_keeping_some(&mut consumer, &mut seen, &mut kept, from + 40)?;
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..7_200).collect::<Vec<_>>());
+    assert!(kept.len() > 1_000);
+    for record in &kept {
+        number_of(record.value());
+    }
+    Ok(())
+}
