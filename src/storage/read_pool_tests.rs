@@ -1,5 +1,7 @@
-//! Reads through a `ReadPool`: a reused buffer never shows an earlier
-//! read's bytes, and bytes a caller still holds are never overwritten.
+//! Reads through a `ReadPool` never show old bytes nor overwrite kept ones.
+//!
+//! A reused buffer holds only what its read read, and bytes a caller still
+//! holds from an earlier read are never read into.
 
 use bytes::Bytes;
 
