@@ -137,7 +137,8 @@ pub use config::{
     Acks, AssignmentStrategy, CleanupPolicy, ConfigChange, ConfigEntry, ConfigSource, TopicConfig,
 };
 pub use consumer::{
-    Consumer, ConsumerConfig, OffsetAndTimestamp, OffsetReset, RebalanceListener, WakeupHandle,
+    BorrowedRecord, Consumer, ConsumerConfig, ConsumerRecords, OffsetAndTimestamp, OffsetReset,
+    RebalanceListener, RecordHeaders, Records, WakeupHandle,
 };
 pub use error::{CommitRefusal, CorruptionKind, Error, Result};
 pub use group::{

@@ -7,6 +7,9 @@
 //! cargo run --release -p tidelog-bench --example consumer_perf -- --topic perf --messages 20000000 --brokers 1
 //! ```
 //!
+//! Records are read with `poll_batch` (lent out of the fetched batches);
+//! `--api poll` reads them with `poll` instead, one owned record each.
+//!
 //! `--group g --members N` runs N members of group `g` on N threads, each
 //! subscribed to the topic; rebalance.time.ms is the time until the last of
 //! them held its partitions, and the fetch columns exclude it. Without
@@ -21,7 +24,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use tidelog::{
-    ConsumerConfig, Log, OffsetReset, ProducerConfig, ProducerRecord, TopicConfig, TopicPartition,
+    Consumer, ConsumerConfig, Log, OffsetReset, ProducerConfig, ProducerRecord, TopicConfig,
+    TopicPartition,
 };
 use tidelog_bench::{parse_or_exit, unknown, ArgsError, Flags};
 
@@ -36,6 +40,7 @@ usage: consumer_perf [options]
   --group G                  read as members of consumer group G (default: no group, assign)
   --members N                consumers, each on its own thread (default 1)
   --consumer-props k=v ...   consumer settings, Kafka's names (default: none)
+  --api batch|poll           read with poll_batch or with poll (default batch)
   --dir PATH                 data directory (default: a temporary one)
   -h, --help                 this text";
 
@@ -49,6 +54,8 @@ struct Args {
     members: u32,
     props: Vec<(String, String)>,
     dir: Option<PathBuf>,
+    /// Read with `poll` instead of `poll_batch`.
+    owned_poll: bool,
 }
 
 fn parse_args(flags: &mut Flags) -> Result<Args, ArgsError> {
@@ -62,6 +69,7 @@ fn parse_args(flags: &mut Flags) -> Result<Args, ArgsError> {
         members: 1,
         props: Vec::new(),
         dir: None,
+        owned_poll: false,
     };
     while let Some(flag) = flags.next_flag()? {
         match flag.as_str() {
@@ -74,6 +82,17 @@ fn parse_args(flags: &mut Flags) -> Result<Args, ArgsError> {
             "--members" => args.members = flags.parsed::<u32>(&flag)?.max(1),
             "--dir" => args.dir = Some(flags.value(&flag)?.into()),
             "--consumer-props" => args.props = flags.properties(&flag)?,
+            "--api" => {
+                args.owned_poll = match flags.value(&flag)?.as_str() {
+                    "batch" => false,
+                    "poll" => true,
+                    other => {
+                        return Err(ArgsError::Bad(format!(
+                            "--api: {other:?} is not batch or poll"
+                        )))
+                    }
+                }
+            }
             other => return Err(unknown(other)),
         }
     }
@@ -247,12 +266,12 @@ fn consume(
     let mut assigned = matches!(reading, Reading::Assign(_));
     let mut idle_since = Instant::now();
     while consumed.load(Ordering::Relaxed) < args.messages {
-        let records = consumer.poll(Duration::from_millis(100))?;
+        let (count, bytes) = poll_once(&mut consumer, args.owned_poll)?;
         if !assigned && !consumer.assignment().is_empty() {
             assigned = true;
             outcome.rebalance = start.elapsed();
         }
-        if records.is_empty() {
+        if count == 0 {
             // Others may have read the rest; Kafka's tool also stops after
             // a quiet timeout.
             if idle_since.elapsed() > Duration::from_secs(3) {
@@ -261,14 +280,26 @@ fn consume(
             continue;
         }
         idle_since = Instant::now();
-        outcome.messages += records.len() as u64;
-        consumed.fetch_add(records.len() as u64, Ordering::Relaxed);
-        outcome.bytes += records
-            .iter()
-            .map(|r| r.value().map_or(0, |v| v.len()) as u64)
-            .sum::<u64>();
+        outcome.messages += count;
+        consumed.fetch_add(count, Ordering::Relaxed);
+        outcome.bytes += bytes;
     }
     Ok(outcome)
+}
+
+/// One poll: how many records, and their value bytes.
+fn poll_once(consumer: &mut Consumer, owned: bool) -> Result<(u64, u64), tidelog::Error> {
+    let timeout = Duration::from_millis(100);
+    let value_len = |value: Option<&[u8]>| value.map_or(0, <[u8]>::len) as u64;
+    if owned {
+        let records = consumer.poll(timeout)?;
+        let bytes = records.iter().map(|r| value_len(r.value())).sum();
+        Ok((records.len() as u64, bytes))
+    } else {
+        let records = consumer.poll_batch(timeout)?;
+        let bytes = records.iter().map(|r| value_len(r.value())).sum();
+        Ok((records.len() as u64, bytes))
+    }
 }
 
 fn wall_clock() -> String {

@@ -11,7 +11,9 @@
 //! fastest write path), then reads every log back with 1 MiB reads.
 //! tidelog produces one record per `send` call (fire-and-forget, then with
 //! a callback on every record), then consumes everything from the start
-//! with `poll`. Each figure is the median of `--runs` runs; the ratios are
+//! with `poll_batch` (records lent out of the fetched batches; `--api poll`
+//! reads with `poll`, one owned record each, and `--api both` times both,
+//! one after the other). Each figure is the median of `--runs` runs; the ratios are
 //! tidelog over commitlog (above 1: tidelog is faster).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -34,6 +36,8 @@ usage: vs_commitlog [options]
   --partitions N     partitions (commitlog: logs) (default 6)
   --batch N          records per commitlog append (default 1000)
   --runs N           runs; medians are printed (default 3)
+  --api A            how tidelog consumes: batch (poll_batch), poll, or both (default batch)
+  --only-consume     skip tidelog's produce timings (the topic is still filled)
   -h, --help         this text";
 
 struct Args {
@@ -42,6 +46,16 @@ struct Args {
     partitions: u32,
     batch: u64,
     runs: usize,
+    api: Api,
+    only_consume: bool,
+}
+
+/// The consumer call(s) to time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Api {
+    Batch,
+    Poll,
+    Both,
 }
 
 fn parse_args(flags: &mut Flags) -> Result<Args, ArgsError> {
@@ -51,6 +65,8 @@ fn parse_args(flags: &mut Flags) -> Result<Args, ArgsError> {
         partitions: 6,
         batch: 1000,
         runs: 3,
+        api: Api::Batch,
+        only_consume: false,
     };
     while let Some(flag) = flags.next_flag()? {
         match flag.as_str() {
@@ -59,6 +75,19 @@ fn parse_args(flags: &mut Flags) -> Result<Args, ArgsError> {
             "--partitions" => args.partitions = flags.parsed::<u32>(&flag)?.max(1),
             "--batch" => args.batch = flags.parsed::<u64>(&flag)?.max(1),
             "--runs" => args.runs = flags.parsed::<usize>(&flag)?.max(1),
+            "--api" => {
+                args.api = match flags.value(&flag)?.as_str() {
+                    "batch" => Api::Batch,
+                    "poll" => Api::Poll,
+                    "both" => Api::Both,
+                    other => {
+                        return Err(ArgsError::Bad(format!(
+                            "--api: {other:?} is not batch, poll or both"
+                        )))
+                    }
+                }
+            }
+            "--only-consume" => args.only_consume = true,
             other => return Err(unknown(other)),
         }
     }
@@ -72,7 +101,10 @@ struct Run {
     cl_read: f64,
     fire: f64,
     callback: f64,
-    consume: f64,
+    /// `poll_batch`, when timed.
+    batch: f64,
+    /// `poll`, when timed.
+    poll: f64,
 }
 
 fn main() {
@@ -86,13 +118,14 @@ fn main() {
         });
         println!(
             "run {}: commitlog append {:.2} M/s, read {:.2} M/s; tidelog send {:.2} M/s, \
-send_with_callback {:.2} M/s, poll {:.2} M/s",
+send_with_callback {:.2} M/s, poll_batch {:.2} M/s, poll {:.2} M/s",
             run + 1,
             r.cl_append / 1e6,
             r.cl_read / 1e6,
             r.fire / 1e6,
             r.callback / 1e6,
-            r.consume / 1e6
+            r.batch / 1e6,
+            r.poll / 1e6
         );
         runs.push(r);
     }
@@ -117,21 +150,32 @@ send_with_callback {:.2} M/s, poll {:.2} M/s",
         "  commitlog 1 MiB reads                  {:>7.2} M/s",
         median(|r| r.cl_read) / 1e6
     );
-    println!(
-        "  tidelog send (acks=1)                  {:>7.2} M/s  {:.2}x commitlog append",
-        median(|r| r.fire) / 1e6,
-        median(|r| r.fire / r.cl_append)
-    );
-    println!(
-        "  tidelog send_with_callback (acks=1)    {:>7.2} M/s  {:.2}x send",
-        median(|r| r.callback) / 1e6,
-        median(|r| r.callback / r.fire)
-    );
-    println!(
-        "  tidelog poll from the start            {:>7.2} M/s  {:.2}x commitlog read",
-        median(|r| r.consume) / 1e6,
-        median(|r| r.consume / r.cl_read)
-    );
+    if !args.only_consume {
+        println!(
+            "  tidelog send (acks=1)                  {:>7.2} M/s  {:.2}x commitlog append",
+            median(|r| r.fire) / 1e6,
+            median(|r| r.fire / r.cl_append)
+        );
+        println!(
+            "  tidelog send_with_callback (acks=1)    {:>7.2} M/s  {:.2}x send",
+            median(|r| r.callback) / 1e6,
+            median(|r| r.callback / r.fire)
+        );
+    }
+    if args.api != Api::Poll {
+        println!(
+            "  tidelog poll_batch from the start      {:>7.2} M/s  {:.2}x commitlog read",
+            median(|r| r.batch) / 1e6,
+            median(|r| r.batch / r.cl_read)
+        );
+    }
+    if args.api != Api::Batch {
+        println!(
+            "  tidelog poll from the start            {:>7.2} M/s  {:.2}x commitlog read",
+            median(|r| r.poll) / 1e6,
+            median(|r| r.poll / r.cl_read)
+        );
+    }
 }
 
 fn one_run(args: &Args) -> Result<Run, Box<dyn std::error::Error>> {
@@ -145,14 +189,28 @@ fn one_run(args: &Args) -> Result<Run, Box<dyn std::error::Error>> {
     log.create_topic("callback", config)?;
     let payload = Bytes::from(payload);
     let fire = produce(&log, "fire", args, &payload, false)?;
-    let callback = produce(&log, "callback", args, &payload, true)?;
-    let consume = consume(&log, "fire", args)?;
+    let callback = if args.only_consume {
+        0.0
+    } else {
+        produce(&log, "callback", args, &payload, true)?
+    };
+    let batch = if args.api == Api::Poll {
+        0.0
+    } else {
+        consume(&log, "fire", args, Api::Batch)?
+    };
+    let poll = if args.api == Api::Batch {
+        0.0
+    } else {
+        consume(&log, "fire", args, Api::Poll)?
+    };
     Ok(Run {
         cl_append,
         cl_read,
         fire,
         callback,
-        consume,
+        batch,
+        poll,
     })
 }
 
@@ -190,10 +248,18 @@ fn commitlog_side(
         log.flush()?;
     }
     let append = per_sec(written, start.elapsed());
+    let read = commitlog_read(&logs, written)?;
+    Ok((append, read))
+}
+
+/// Reads every log back with 1 MiB reads; records per second.
+// Not inlined, so a callgrind profile gives its inclusive cost.
+#[inline(never)]
+fn commitlog_read(logs: &[CommitLog], written: u64) -> Result<f64, Box<dyn std::error::Error>> {
     let start = Instant::now();
     let mut read = 0u64;
     let mut bytes = 0usize;
-    for log in &logs {
+    for log in logs {
         let mut offset = 0;
         while offset < log.next_offset() {
             let messages = log.read(offset, ReadLimit::max_bytes(1 << 20))?;
@@ -211,7 +277,7 @@ fn commitlog_side(
     }
     assert_eq!(read, written, "commitlog read back {read} of {written}");
     std::hint::black_box(bytes);
-    Ok((append, per_sec(read, start.elapsed())))
+    Ok(per_sec(read, start.elapsed()))
 }
 
 fn produce(
@@ -240,7 +306,15 @@ fn produce(
     Ok(rate)
 }
 
-fn consume(log: &Log, topic: &str, args: &Args) -> Result<f64, Box<dyn std::error::Error>> {
+/// Reads the topic from the start with `api` (`Batch` or `Poll`).
+// Not inlined, so a callgrind profile gives its inclusive cost.
+#[inline(never)]
+fn consume(
+    log: &Log,
+    topic: &str,
+    args: &Args,
+    api: Api,
+) -> Result<f64, Box<dyn std::error::Error>> {
     let mut consumer =
         log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
     let partitions: Vec<_> = (0..args.partitions)
@@ -251,15 +325,25 @@ fn consume(log: &Log, topic: &str, args: &Args) -> Result<f64, Box<dyn std::erro
     let mut read = 0u64;
     let mut bytes = 0usize;
     while read < args.num_records {
-        let records = consumer.poll(Duration::from_secs(10))?;
-        if records.is_empty() {
+        let count = if api == Api::Poll {
+            let records = consumer.poll(Duration::from_secs(10))?;
+            bytes += records
+                .iter()
+                .map(|r| r.value().map_or(0, <[u8]>::len))
+                .sum::<usize>();
+            records.len()
+        } else {
+            let records = consumer.poll_batch(Duration::from_secs(10))?;
+            bytes += records
+                .iter()
+                .map(|r| r.value().map_or(0, <[u8]>::len))
+                .sum::<usize>();
+            records.len()
+        };
+        if count == 0 {
             return Err(format!("tidelog read {read} of {} records", args.num_records).into());
         }
-        read += records.len() as u64;
-        bytes += records
-            .iter()
-            .map(|r| r.value().map_or(0, <[u8]>::len))
-            .sum::<usize>();
+        read += count as u64;
     }
     std::hint::black_box(bytes);
     Ok(per_sec(read, start.elapsed()))

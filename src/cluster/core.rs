@@ -25,7 +25,7 @@ use crate::config::{
     describe_topic_config, Acks, ConfigChange, ConfigEntry, LogConfig, TopicConfig,
 };
 use crate::error::{Error, Result};
-use crate::storage::CleanerState;
+use crate::storage::{CleanerState, ReadPool};
 use crate::topic::{TopicName, TopicPartition};
 
 /// The offsets a partition's leader reports.
@@ -284,6 +284,19 @@ impl ClusterCore {
         offset: u64,
         max_bytes: usize,
     ) -> Result<FetchResult> {
+        self.fetch_pooled(tp, offset, max_bytes, &mut ReadPool::unpooled())
+    }
+
+    /// [`fetch`](Self::fetch) reading into `pool`'s buffers, for a reader
+    /// that fetches again and again (a consumer): a buffer whose bytes it
+    /// no longer holds is reused instead of zeroing a new one.
+    pub(crate) fn fetch_pooled(
+        &self,
+        tp: &TopicPartition,
+        offset: u64,
+        max_bytes: usize,
+        pool: &mut ReadPool,
+    ) -> Result<FetchResult> {
         let partition = self.leader(tp)?;
         let offsets = offsets_of(&partition);
         if offset < offsets.log_start_offset || offset > offsets.log_end_offset {
@@ -294,7 +307,7 @@ impl ClusterCore {
         } else {
             partition
                 .log()
-                .read(offset, max_bytes, offsets.high_watermark)?
+                .read_pooled(offset, max_bytes, offsets.high_watermark, pool)?
         };
         Ok(FetchResult { data, offsets })
     }

@@ -20,6 +20,8 @@ mod wire;
 pub(crate) use self::core::ClusterCore;
 /// What a successful produce reports, as clients see it through the seam.
 pub(crate) use crate::storage::AppendInfo;
+/// Read buffers a client keeps across fetches (see `ClusterCore::fetch_pooled`).
+pub(crate) use crate::storage::ReadPool;
 pub use handle::{Broker, Cluster, PartitionReplicas};
 pub(crate) use runtime::cleaner::CleanerThread;
 pub(crate) use runtime::now_ms;

@@ -1,29 +1,40 @@
 //! Fetched bytes of one partition that the consumer has not returned yet.
 //!
 //! A fetch returns a chunk of whole batches; the buffer keeps the chunk and
-//! decodes one batch at a time as polls ask for records, so a small
-//! `max.poll.records` neither refetches nor re-decodes. Records slice the
-//! chunk (`Bytes`), they are not copied.
+//! decodes records one at a time, only as polls ask for them, so a small
+//! `max.poll.records` neither refetches nor decodes ahead. Each record is
+//! decoded into its place in the batch's bytes (see `lent`): nothing is
+//! copied, and a compressed batch is decompressed once, when first opened.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::lent::{Lent, LentBatch, LentRecord};
 use crate::error::{CorruptionKind, Error, Result};
-use crate::record::TimestampType;
-use crate::record::{BatchIter, ConsumerRecord, RecordBatch};
+use crate::record::{decode_spans, BatchHeader, BatchIter, RecordBatch, TimestampType};
 
 #[derive(Default)]
 pub(crate) struct FetchBuffer {
-    /// Batches of the fetched chunk not decoded yet.
+    /// Batches of the fetched chunk not opened yet.
     batches: Option<BatchIter>,
-    /// Decoded records of the current batch not returned yet.
-    decoded: VecDeque<ConsumerRecord>,
-    /// Last offset of the batch `decoded` came from: once those records
-    /// are returned the position moves past the whole batch.
-    batch_last_offset: Option<u64>,
+    /// The batch records are being taken from.
+    open: Option<OpenBatch>,
+}
+
+/// A batch whose records are being returned.
+struct OpenBatch {
+    header: BatchHeader,
+    /// The record bytes, decompressed if the batch was compressed.
+    body: Bytes,
+    /// Where the next record starts in `body`.
+    pos: usize,
+    /// Records not decoded yet.
+    left: i32,
+    /// Index of this batch in the poll's `Lent`, once it lent a record in
+    /// the current drain.
+    lent_as: Option<u32>,
 }
 
 /// Which partition the records belong to, and where the consumer stands.
@@ -41,103 +52,157 @@ impl FetchBuffer {
 
     pub(crate) fn clear(&mut self) {
         self.batches = None;
-        self.decoded.clear();
-        self.batch_last_offset = None;
+        self.open = None;
     }
 
     /// Nothing left: the next records need a fetch.
     pub(crate) fn is_empty(&self) -> bool {
-        self.batches.is_none() && self.decoded.is_empty()
+        self.batches.is_none() && self.open.is_none()
     }
 
-    /// Moves records at or after the position into `out` until it holds
-    /// `max`, advancing the position past each one.
+    /// Lends records at or after the position to `out` until it holds
+    /// `max`, advancing the position past each one, and past a whole batch
+    /// once its last record is out.
     pub(crate) fn drain_into(
         &mut self,
-        out: &mut Vec<ConsumerRecord>,
+        out: &mut Lent,
         max: usize,
         cursor: &mut Cursor<'_>,
     ) -> Result<()> {
+        if let Some(open) = self.open.as_mut() {
+            // Lent indexes belong to the poll that took them.
+            open.lent_as = None;
+        }
         while out.len() < max {
-            if let Some(record) = self.decoded.pop_front() {
-                *cursor.position = record.offset + 1;
-                out.push(record);
+            let Some(open) = self.open.as_mut() else {
+                if !self.open_next(cursor)? {
+                    return Ok(());
+                }
                 continue;
-            }
-            if let Some(last) = self.batch_last_offset.take() {
-                *cursor.position = (*cursor.position).max(last + 1);
-            }
-            let Some(batches) = self.batches.as_mut() else {
-                return Ok(());
             };
-            match batches.next() {
-                None => self.batches = None,
-                Some(Err(kind)) => {
+            if open.left > 0 {
+                if let Err(kind) = open.lend_next(out, cursor.position) {
+                    // The rest of this chunk is not trusted: the next poll
+                    // fetches again from the first record not returned.
+                    self.clear();
+                    return Err(corrupt(cursor, kind));
+                }
+            }
+            if open.left == 0 {
+                let finished = open.finish(cursor.position);
+                self.open = None;
+                if let Err(kind) = finished {
                     self.batches = None;
                     return Err(corrupt(cursor, kind));
                 }
-                Some(Ok(batch)) => self.decode(&batch, out, max, cursor)?,
             }
         }
         Ok(())
     }
 
-    /// Decodes one batch: records below the position are skipped (a fetch
-    /// starts at the batch holding the position), the rest go to `out`
-    /// while it has room and are kept otherwise.
-    fn decode(
-        &mut self,
-        batch: &RecordBatch,
-        out: &mut Vec<ConsumerRecord>,
-        max: usize,
-        cursor: &mut Cursor<'_>,
-    ) -> Result<()> {
-        let header = *batch.header();
-        let last_offset = u64::try_from(header.last_offset()).unwrap_or(0);
-        if last_offset < *cursor.position {
-            return Ok(());
-        }
-        let log_append_time = (header.timestamp_type() == TimestampType::LogAppendTime)
-            .then_some(header.max_timestamp);
-        for decoded in batch.records() {
-            let decoded = match decoded {
-                Ok(decoded) => decoded,
-                Err(kind) => {
-                    // The rest of this chunk is not trusted: the next poll
-                    // fetches again from the first record not returned.
+    /// Opens the next batch that holds records at or after the position
+    /// (a fetch starts at the batch holding it); `false` when none is left.
+    fn open_next(&mut self, cursor: &mut Cursor<'_>) -> Result<bool> {
+        loop {
+            let Some(batches) = self.batches.as_mut() else {
+                return Ok(false);
+            };
+            let batch = match batches.next() {
+                None => {
+                    self.batches = None;
+                    return Ok(false);
+                }
+                Some(Err(kind)) => {
                     self.batches = None;
                     return Err(corrupt(cursor, kind));
                 }
+                Some(Ok(batch)) => batch,
             };
-            let Ok(offset) = u64::try_from(decoded.offset) else {
-                continue;
-            };
-            if offset < *cursor.position {
+            let last_offset = u64::try_from(batch.header().last_offset()).unwrap_or(0);
+            if last_offset < *cursor.position {
                 continue;
             }
-            let record = ConsumerRecord {
-                topic: Arc::clone(cursor.topic),
-                partition: cursor.partition,
-                offset,
-                timestamp: log_append_time.unwrap_or(decoded.timestamp),
-                key: decoded.key,
-                value: decoded.value,
-                headers: decoded.headers,
-                timestamp_type: header.timestamp_type(),
-                leader_epoch: header.leader_epoch,
-            };
-            if out.len() < max && self.decoded.is_empty() {
-                *cursor.position = offset + 1;
-                out.push(record);
-            } else {
-                self.decoded.push_back(record);
+            match OpenBatch::new(&batch) {
+                Ok(open) => {
+                    self.open = Some(open);
+                    return Ok(true);
+                }
+                Err(kind) => {
+                    self.batches = None;
+                    return Err(corrupt(cursor, kind));
+                }
             }
         }
-        if self.decoded.is_empty() {
-            *cursor.position = (*cursor.position).max(last_offset + 1);
-        } else {
-            self.batch_last_offset = Some(last_offset);
+    }
+}
+
+impl OpenBatch {
+    fn new(batch: &RecordBatch) -> std::result::Result<OpenBatch, CorruptionKind> {
+        let header = *batch.header();
+        Ok(OpenBatch {
+            header,
+            body: batch.record_bytes()?,
+            pos: 0,
+            left: header.record_count,
+            lent_as: None,
+        })
+    }
+
+    /// Decodes the next record and lends it to `out` unless it lies below
+    /// the position.
+    #[inline]
+    fn lend_next(
+        &mut self,
+        out: &mut Lent,
+        position: &mut u64,
+    ) -> std::result::Result<(), CorruptionKind> {
+        let spans = decode_spans(&self.body, &mut self.pos, self.header.last_offset_delta)?;
+        self.left -= 1;
+        // `parse` checked the base offset is not negative.
+        let offset = self.header.base_offset as u64 + spans.offset_delta as u64;
+        if offset < *position {
+            return Ok(());
         }
+        let batch = match self.lent_as {
+            Some(index) => index,
+            None => {
+                let index = out.push_batch(LentBatch {
+                    body: self.body.clone(),
+                    timestamp_type: self.header.timestamp_type(),
+                    leader_epoch: self.header.leader_epoch,
+                });
+                self.lent_as = Some(index);
+                index
+            }
+        };
+        let timestamp = match self.header.timestamp_type() {
+            TimestampType::LogAppendTime => self.header.max_timestamp,
+            TimestampType::CreateTime => self
+                .header
+                .first_timestamp
+                .wrapping_add(spans.timestamp_delta),
+        };
+        out.push(LentRecord {
+            batch,
+            offset,
+            timestamp,
+            key: spans.key,
+            value: spans.value,
+            headers: spans.headers,
+        });
+        *position = offset + 1;
+        Ok(())
+    }
+
+    /// After the last record: checks nothing follows it and moves the
+    /// position past the batch (its last offsets may have been compacted
+    /// away).
+    fn finish(&self, position: &mut u64) -> std::result::Result<(), CorruptionKind> {
+        if self.pos != self.body.len() {
+            return Err(CorruptionKind::Malformed("bytes after the last record"));
+        }
+        let last_offset = u64::try_from(self.header.last_offset()).unwrap_or(0);
+        *position = (*position).max(last_offset + 1);
         Ok(())
     }
 }
@@ -180,9 +245,9 @@ mod tests {
             partition: 0,
             position,
         };
-        let mut out = Vec::new();
+        let mut out = Lent::default();
         buffer.drain_into(&mut out, max, &mut cursor).unwrap();
-        out.iter().map(|r| r.offset).collect()
+        out.records.iter().map(|r| r.offset).collect()
     }
 
     #[test]
@@ -230,7 +295,7 @@ mod tests {
             partition: 0,
             position: &mut position,
         };
-        let result = buffer.drain_into(&mut Vec::new(), 10, &mut cursor);
+        let result = buffer.drain_into(&mut Lent::default(), 10, &mut cursor);
         assert!(matches!(result, Err(Error::Corrupt { .. })));
     }
 }

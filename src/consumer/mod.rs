@@ -4,10 +4,12 @@
 pub(crate) mod config;
 mod fetch_buffer;
 mod group_member;
+mod lent;
 mod metadata;
 mod offsets;
 mod partition;
 mod pause;
+mod records;
 mod wakeup;
 
 use std::collections::HashMap;
@@ -16,11 +18,13 @@ use std::time::{Duration, Instant};
 
 pub use self::config::{ConsumerConfig, OffsetReset};
 pub use self::group_member::RebalanceListener;
+use self::lent::Lent;
 pub use self::offsets::OffsetAndTimestamp;
 use self::partition::{AssignedPartition, Fetched};
+pub use self::records::{BorrowedRecord, ConsumerRecords, RecordHeaders, Records};
 pub use self::wakeup::WakeupHandle;
 use self::wakeup::WakeupState;
-use crate::cluster::ClusterCore;
+use crate::cluster::{ClusterCore, ReadPool};
 use crate::error::{Error, Result};
 use crate::record::ConsumerRecord;
 use crate::topic::TopicPartition;
@@ -65,6 +69,12 @@ pub struct Consumer {
     pending_error: Option<Error>,
     /// Shared with the consumer's `WakeupHandle`s.
     wakeup: Arc<WakeupState>,
+    /// What the last poll returned, lent out by `poll_batch`; refilled by
+    /// each poll, keeping its capacity.
+    lent: Lent,
+    /// Read buffers of earlier fetches, reused once every record from them
+    /// is dropped (the chunk, `lent` and any record the user kept).
+    read_pool: ReadPool,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -88,6 +98,8 @@ impl Consumer {
             topic_names: HashMap::new(),
             group: group_member::Membership::default(),
             pending_error: None,
+            lent: Lent::default(),
+            read_pool: ReadPool::new(),
         })
     }
 
@@ -226,18 +238,70 @@ impl Consumer {
     /// ```
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         let deadline = Instant::now().checked_add(timeout);
-        self.poll_until(deadline)
+        self.poll_until(deadline)?;
+        let records = ConsumerRecords::lent(&self.lent).to_vec();
+        // The owned records hold what they need of the fetched bytes.
+        self.lent.clear();
+        Ok(records)
     }
 
-    /// Polls until records arrive or `deadline` passes (`None`: no deadline).
-    pub(crate) fn poll_until(&mut self, deadline: Option<Instant>) -> Result<Vec<ConsumerRecord>> {
+    /// [`poll`](Consumer::poll), with the records lent out of the fetched
+    /// batches instead of one owned [`ConsumerRecord`] each.
+    ///
+    /// Waiting, `max.poll.records`, errors and positions are exactly
+    /// `poll`'s: the returned records count as consumed (the positions
+    /// moved past them, and an auto-commit or
+    /// [`commit_sync`](Consumer::commit_sync) stores those positions).
+    /// Reading a record's key, value or headers copies nothing and takes
+    /// no reference count; the result borrows the consumer until dropped.
+    /// [`ConsumerRecords::to_vec`] gives owned records when they must
+    /// outlive it.
+    ///
+    /// # Errors
+    /// As [`poll`](Consumer::poll).
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let log = tidelog::Log::open(dir.path())?;
+    /// use std::time::Duration;
+    /// use tidelog::{ConsumerConfig, OffsetReset, ProducerConfig, ProducerRecord, TopicPartition};
+    /// let producer = log.producer(ProducerConfig::new())?;
+    /// for i in 0..3 {
+    ///     producer.send_sync(ProducerRecord::new("orders", format!("order-{i}")))?;
+    /// }
+    /// let mut consumer = log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
+    /// consumer.assign(&[TopicPartition::new("orders", 0)])?;
+    ///
+    /// let mut total = 0;
+    /// for record in &consumer.poll_batch(Duration::from_secs(5))? {
+    ///     total += record.value().map_or(0, <[u8]>::len);
+    /// }
+    /// assert_eq!(total, 21);
+    /// assert_eq!(consumer.position(&TopicPartition::new("orders", 0))?, 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn poll_batch(&mut self, timeout: Duration) -> Result<ConsumerRecords<'_>> {
+        let deadline = Instant::now().checked_add(timeout);
+        self.poll_until(deadline)?;
+        Ok(ConsumerRecords::lent(&self.lent))
+    }
+
+    /// Polls until records arrive or `deadline` passes (`None`: no
+    /// deadline); the records are left in `self.lent`.
+    pub(crate) fn poll_until(&mut self, deadline: Option<Instant>) -> Result<()> {
+        let mut lent = std::mem::take(&mut self.lent);
+        lent.clear();
+        let result = self.poll_into(&mut lent, deadline);
+        self.lent = lent;
+        result
+    }
+
+    fn poll_into(&mut self, records: &mut Lent, deadline: Option<Instant>) -> Result<()> {
         let _in_poll = self.enter_poll();
         let max = usize::try_from(self.config.max_poll_records)
             .unwrap_or(usize::MAX)
             .max(1);
-        // Sized once: growing it record by record costs more than the
-        // decoding on a fast path.
-        let mut records = Vec::with_capacity(max.min(8192));
         if let Some(error) = self.pending_error.take() {
             return Err(error);
         }
@@ -250,18 +314,18 @@ impl Consumer {
             // Group membership (join, rebalance, auto-commit) before each
             // look, so a rebalance during a long wait is handled at once.
             self.poll_group(deadline)?;
-            if let Err(error) = self.collect(&mut records, max) {
+            if let Err(error) = self.collect(records, max) {
                 if records.is_empty() {
                     return Err(error);
                 }
                 self.pending_error = Some(error);
             }
             if !records.is_empty() {
-                return Ok(records);
+                return Ok(());
             }
             let now = Instant::now();
             let wait_until = match deadline {
-                Some(deadline) if deadline <= now => return Ok(records),
+                Some(deadline) if deadline <= now => return Ok(()),
                 Some(deadline) => deadline,
                 // Re-check now and then even without a deadline; cheap.
                 None => now + Duration::from_secs(1),
@@ -277,7 +341,7 @@ impl Consumer {
     /// One pass over the assigned partitions: buffered records first, then
     /// a fetch for each partition whose buffer ran dry, within
     /// `fetch.max.bytes` overall and `max.partition.fetch.bytes` each.
-    fn collect(&mut self, out: &mut Vec<ConsumerRecord>, max: usize) -> Result<()> {
+    fn collect(&mut self, out: &mut Lent, max: usize) -> Result<()> {
         let count = self.partitions.len();
         if count == 0 {
             return Ok(());
@@ -301,9 +365,12 @@ impl Consumer {
             if out.len() >= max || !partition.buffer.is_empty() || budget == 0 {
                 continue;
             }
-            if let Fetched::Bytes(bytes) =
-                partition.fetch(&self.core, reset, per_partition.min(budget))?
-            {
+            if let Fetched::Bytes(bytes) = partition.fetch(
+                &self.core,
+                reset,
+                per_partition.min(budget),
+                &mut self.read_pool,
+            )? {
                 budget = budget.saturating_sub(bytes);
                 partition.drain_into(out, max)?;
             }

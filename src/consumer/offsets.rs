@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::fetch_buffer::{Cursor, FetchBuffer};
+use super::lent::Lent;
 use super::Consumer;
 use crate::error::{Error, Result};
 use crate::topic::TopicPartition;
@@ -172,12 +173,13 @@ impl Consumer {
             partition: tp.partition(),
             position: &mut position,
         };
-        let mut records = Vec::with_capacity(1);
+        let mut records = Lent::default();
         buffer.drain_into(&mut records, 1, &mut cursor)?;
-        Ok(records.first().map(|r| OffsetAndTimestamp {
-            offset: r.offset(),
-            timestamp: r.timestamp(),
-            leader_epoch: r.leader_epoch(),
+        let found = records.records.first().zip(records.batches.first());
+        Ok(found.map(|(record, batch)| OffsetAndTimestamp {
+            offset: record.offset,
+            timestamp: record.timestamp,
+            leader_epoch: (batch.leader_epoch >= 0).then_some(batch.leader_epoch),
         }))
     }
 

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use super::config::OffsetReset;
 use super::fetch_buffer::{Cursor, FetchBuffer};
-use crate::cluster::ClusterCore;
+use super::lent::Lent;
+use crate::cluster::{ClusterCore, ReadPool};
 use crate::error::{Error, Result};
-use crate::record::ConsumerRecord;
 use crate::topic::TopicPartition;
 
 pub(crate) struct AssignedPartition {
@@ -72,32 +72,41 @@ impl AssignedPartition {
         }
     }
 
-    pub(crate) fn drain_into(&mut self, out: &mut Vec<ConsumerRecord>, max: usize) -> Result<()> {
+    /// Lends buffered records to `out`, as one run of this partition.
+    pub(crate) fn drain_into(&mut self, out: &mut Lent, max: usize) -> Result<()> {
         let Some(position) = self.position.as_mut() else {
             return Ok(());
         };
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
         let mut cursor = Cursor {
             topic: &self.topic,
             partition: self.tp.partition(),
             position,
         };
-        self.buffer.drain_into(out, max, &mut cursor)
+        out.begin_run(&self.topic, self.tp.partition());
+        let drained = self.buffer.drain_into(out, max, &mut cursor);
+        out.end_run();
+        drained
     }
 
-    /// Fetches from the position into the buffer. A position outside the
-    /// log follows `auto.offset.reset`; with `none` the range error stands.
+    /// Fetches from the position into the buffer, reading into `pool`'s
+    /// spent buffers. A position outside the log follows
+    /// `auto.offset.reset`; with `none` the range error stands.
     pub(crate) fn fetch(
         &mut self,
         core: &ClusterCore,
         reset: OffsetReset,
         max_bytes: usize,
+        pool: &mut ReadPool,
     ) -> Result<Fetched> {
         let position = self.position(core, reset)?;
-        let result = match core.fetch(&self.tp, position, max_bytes) {
+        let result = match core.fetch_pooled(&self.tp, position, max_bytes, pool) {
             Err(Error::OffsetOutOfRange { .. }) if reset != OffsetReset::None => {
                 let reset_to = self.reset_offset(core, reset)?;
                 self.seek(reset_to);
-                core.fetch(&self.tp, reset_to, max_bytes)
+                core.fetch_pooled(&self.tp, reset_to, max_bytes, pool)
             }
             other => other,
         };

@@ -24,6 +24,7 @@ use bytes::Bytes;
 
 use super::codec::Cursor;
 use super::compression::{decompress, decompressed_cap, Compression};
+use super::spans::{decode_spans, Span};
 use super::types::Header;
 use crate::error::CorruptionKind;
 use crate::record::TimestampType;
@@ -348,77 +349,25 @@ fn decode_record(
     data: &Bytes,
     pos: &mut usize,
 ) -> Result<DecodedRecord, CorruptionKind> {
-    let mut cursor = Cursor::at(data, *pos);
-    let length = cursor.varint()?;
-    let length = usize::try_from(length).map_err(|_| CorruptionKind::BadLength(length.into()))?;
-    let start = cursor.position();
-    let end = start.checked_add(length).ok_or(CorruptionKind::Truncated)?;
-    let body = data.get(..end).ok_or(CorruptionKind::Truncated)?;
-    let mut cursor = Cursor::at(body, start);
-    let _attributes = cursor.i8()?;
-    let timestamp_delta = cursor.varlong()?;
-    let offset_delta = cursor.varint()?;
-    if offset_delta < 0 || offset_delta > header.last_offset_delta {
-        return Err(CorruptionKind::Malformed(
-            "record offset delta outside the batch",
-        ));
-    }
-    let key = take_nullable(data, &mut cursor)?;
-    let value = take_nullable(data, &mut cursor)?;
-    let headers = decode_headers(data, &mut cursor)?;
-    if cursor.position() != end {
-        return Err(CorruptionKind::Malformed(
-            "record length does not match its fields",
-        ));
-    }
-    *pos = end;
+    let spans = decode_spans(data, pos, header.last_offset_delta)?;
     let timestamp = match header.timestamp_type() {
         TimestampType::LogAppendTime => header.max_timestamp,
-        TimestampType::CreateTime => header.first_timestamp.wrapping_add(timestamp_delta),
+        TimestampType::CreateTime => header.first_timestamp.wrapping_add(spans.timestamp_delta),
     };
-    Ok(DecodedRecord {
-        offset: header.base_offset + i64::from(offset_delta),
-        timestamp,
-        key,
-        value,
-        headers,
-    })
-}
-
-/// A length-prefixed byte string (-1 = null) as a slice of `data`.
-#[inline]
-fn take_nullable(data: &Bytes, cursor: &mut Cursor<'_>) -> Result<Option<Bytes>, CorruptionKind> {
-    let len = cursor.varint()?;
-    if len == -1 {
-        return Ok(None);
-    }
-    let len = usize::try_from(len).map_err(|_| CorruptionKind::BadLength(len.into()))?;
-    let start = cursor.position();
-    cursor.take(len)?;
-    Ok(Some(data.slice(start..start + len)))
-}
-
-fn decode_headers(data: &Bytes, cursor: &mut Cursor<'_>) -> Result<Vec<Header>, CorruptionKind> {
-    let count = cursor.varint()?;
-    let count = usize::try_from(count).map_err(|_| CorruptionKind::BadLength(count.into()))?;
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    // Each header takes at least two bytes, which bounds the allocation.
-    if count > cursor.remaining() / 2 {
-        return Err(CorruptionKind::Truncated);
-    }
-    let mut headers = Vec::with_capacity(count);
-    for _ in 0..count {
-        let name_len = cursor.varint()?;
-        let name_len =
-            usize::try_from(name_len).map_err(|_| CorruptionKind::BadLength(name_len.into()))?;
-        let name = std::str::from_utf8(cursor.take(name_len)?)
-            .map_err(|_| CorruptionKind::Malformed("header name is not UTF-8"))?;
-        let value = take_nullable(data, cursor)?.unwrap_or_default();
+    let slice = |span: Span| span.get(data).map(|bytes| data.slice_ref(bytes));
+    let mut headers = Vec::with_capacity(spans.headers.count as usize);
+    for header in spans.headers.iter(data) {
+        let (name, value) = header?;
+        let value = value.map(|bytes| data.slice_ref(bytes)).unwrap_or_default();
         headers.push(Header::new(name, value));
     }
-    Ok(headers)
+    Ok(DecodedRecord {
+        offset: header.base_offset + i64::from(spans.offset_delta),
+        timestamp,
+        key: slice(spans.key),
+        value: slice(spans.value),
+        headers,
+    })
 }
 
 /// Iterates the complete, verified batches of a chunk read from a log.

@@ -99,6 +99,15 @@ impl<'a> Cursor<'a> {
     /// A zig-zag encoded 32-bit varint (Kafka's `varint`).
     #[inline]
     pub(crate) fn varint(&mut self) -> Result<i32, CorruptionKind> {
+        // Lengths, deltas and counts of small records fit one byte: that
+        // case skips the loop (the decoder reads several per record).
+        if let Some(&byte) = self.buf.get(self.pos) {
+            if byte < 0x80 {
+                self.pos += 1;
+                let raw = i32::from(byte);
+                return Ok((raw >> 1) ^ -(raw & 1));
+            }
+        }
         let raw = self.unsigned_varint(5)?;
         let raw = u32::try_from(raw).map_err(|_| CorruptionKind::Malformed("varint overflows"))?;
         Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
@@ -107,6 +116,13 @@ impl<'a> Cursor<'a> {
     /// A zig-zag encoded 64-bit varint (Kafka's `varlong`).
     #[inline]
     pub(crate) fn varlong(&mut self) -> Result<i64, CorruptionKind> {
+        if let Some(&byte) = self.buf.get(self.pos) {
+            if byte < 0x80 {
+                self.pos += 1;
+                let raw = i64::from(byte);
+                return Ok((raw >> 1) ^ -(raw & 1));
+            }
+        }
         let raw = self.unsigned_varint(10)?;
         Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
     }

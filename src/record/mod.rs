@@ -6,6 +6,7 @@ mod codec;
 mod compression;
 mod payload;
 mod rewrite;
+mod spans;
 mod types;
 
 #[allow(unused_imports, reason = "part of the record API contract")]
@@ -17,6 +18,7 @@ pub(crate) use builder::{fields_size, BatchBuilder, RECORD_FIXED_BOUND};
 pub use compression::Compression;
 pub use payload::IntoPayload;
 pub(crate) use rewrite::{rebuild_batch, recompress_batch};
+pub(crate) use spans::{decode_spans, HeaderIter, HeaderSpans, Span};
 pub use types::{ConsumerRecord, Header, ProducerRecord, RecordMetadata, TimestampType};
 
 #[cfg(test)]

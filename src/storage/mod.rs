@@ -14,6 +14,7 @@ mod layout;
 mod leader_batch;
 mod partition_log;
 mod read;
+mod read_pool;
 mod recovery;
 mod retention;
 mod segment;
@@ -29,6 +30,7 @@ pub use inspect::{
     BatchSummary, PartitionSummary,
 };
 pub(crate) use partition_log::{AppendInfo, PartitionLog, PartitionLogConfig};
+pub(crate) use read_pool::ReadPool;
 
 #[cfg(test)]
 mod cleaner_crash_tests;
@@ -42,6 +44,8 @@ mod crash_tests;
 mod durability_tests;
 #[cfg(test)]
 mod model_tests;
+#[cfg(test)]
+mod read_pool_tests;
 #[cfg(test)]
 mod recovery_tests;
 #[cfg(test)]

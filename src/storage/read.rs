@@ -13,6 +13,7 @@ use bytes::Bytes;
 
 use super::index::lookup_time;
 use super::partition_log::PartitionLog;
+use super::read_pool::ReadPool;
 use super::segment::{Located, Segment};
 use crate::error::{CorruptionKind, Error, Result};
 use crate::record::{BatchHeader, RecordBatch, HEADER_LEN};
@@ -50,6 +51,21 @@ impl PartitionLog {
     /// `Error::OffsetOutOfRange` below the log start or above the log end
     /// offset; `Error::Corrupt` or `Error::Io` if the file cannot be read.
     pub(crate) fn read(&self, offset: u64, max_bytes: usize, max_offset: u64) -> Result<Bytes> {
+        self.read_pooled(offset, max_bytes, max_offset, &mut ReadPool::unpooled())
+    }
+
+    /// [`read`](Self::read) into a buffer of `pool`: one spent since an
+    /// earlier read if it has one, so the read needs no zeroed buffer.
+    ///
+    /// # Errors
+    /// As [`read`](Self::read).
+    pub(crate) fn read_pooled(
+        &self,
+        offset: u64,
+        max_bytes: usize,
+        max_offset: u64,
+        pool: &mut ReadPool,
+    ) -> Result<Bytes> {
         self.check_open()?;
         self.check_in_range(offset)?;
         if offset == self.log_end_offset() || offset >= max_offset {
@@ -64,7 +80,7 @@ impl PartitionLog {
                 return Ok(Bytes::new());
             };
             loop {
-                match read_segment(&segment, offset, max_bytes, max_offset, slack)? {
+                match read_segment(&segment, offset, max_bytes, max_offset, slack, pool)? {
                     Outcome::Data(bytes) => return Ok(bytes),
                     Outcome::Changed => break,
                     Outcome::NotHere => match self.segment_after(segment.base_offset()) {
@@ -136,7 +152,8 @@ fn offset_of(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-/// Reads `len` bytes at `position` (fewer at end of file) into a new buffer.
+/// Reads `len` bytes at `position` (fewer at end of file) into a new
+/// buffer (the reads off the common path; it goes through a `ReadPool`).
 fn read_buffer(segment: &Segment, position: u64, len: u64) -> Result<Vec<u8>> {
     // Safe Rust cannot read into uninitialised memory, so the buffer is
     // zeroed first; for page-cache reads that costs less than the copy.
@@ -153,6 +170,7 @@ fn read_segment(
     max_bytes: usize,
     max_offset: u64,
     slack: usize,
+    pool: &mut ReadPool,
 ) -> Result<Outcome> {
     let located = segment.locate(offset);
     if located.start >= located.size {
@@ -160,7 +178,8 @@ fn read_segment(
     }
     let window =
         (max_bytes.max(MIN_READ).saturating_add(slack) as u64).min(located.size - located.start);
-    let buf = read_buffer(segment, located.start, window)?;
+    let window = usize::try_from(window).unwrap_or(usize::MAX);
+    let buf = pool.read(segment, located.start, window)?;
     let outcome = match find_in_buffer(&buf, offset) {
         Scan::Found(at, header) => {
             let request = Request {
@@ -168,7 +187,7 @@ fn read_segment(
                 max_bytes,
                 max_offset,
             };
-            slice_batches(segment, Bytes::from(buf), at, &header, &request, &located)
+            slice_batches(segment, buf, at, &header, &request, &located)
         }
         Scan::Reached(at) => {
             let from = located.start + at as u64;

@@ -30,6 +30,7 @@ mod log;
 mod offsets;
 mod ordering;
 mod partitioner;
+mod poll_batch;
 mod produce_consume;
 mod producer_errors;
 mod randomized;

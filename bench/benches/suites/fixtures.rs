@@ -91,3 +91,19 @@ pub(crate) fn consume(consumer: &mut tidelog::Consumer, count: usize) -> usize {
     }
     bytes
 }
+
+/// Like [`consume`], with the records lent out by `poll_batch`.
+pub(crate) fn consume_batches(consumer: &mut tidelog::Consumer, count: usize) -> usize {
+    let mut seen = 0;
+    let mut bytes = 0;
+    while seen < count {
+        let records = consumer.poll_batch(Duration::from_secs(10)).unwrap();
+        assert!(!records.is_empty(), "consumer stalled at {seen} of {count}");
+        seen += records.len();
+        bytes += records
+            .iter()
+            .map(|r| r.value().map_or(0, <[u8]>::len))
+            .sum::<usize>();
+    }
+    bytes
+}

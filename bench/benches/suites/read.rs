@@ -1,5 +1,6 @@
 //! Reading: page-cache reads of 1 MiB chunks next to reading a partition
-//! from the start, as a consumer and as an offline segment dump.
+//! from the start, as a consumer (`poll` and `poll_batch`) and as an
+//! offline segment dump.
 
 use std::fs::File;
 use std::hint::black_box;
@@ -9,7 +10,7 @@ use std::os::unix::fs::FileExt;
 use criterion::{Criterion, Throughput};
 use tidelog::inspect::dump_segment;
 
-use crate::fixtures::{consume, consumer, fill, open_log, partition, VALUE_BYTES};
+use crate::fixtures::{consume, consume_batches, consumer, fill, open_log, partition, VALUE_BYTES};
 
 const CHUNK: usize = 1 << 20;
 const FILE_BYTES: usize = 32 << 20;
@@ -26,6 +27,12 @@ pub(crate) fn benches(c: &mut Criterion) {
         b.iter(|| {
             consumer.seek(&partition(), 0).unwrap();
             black_box(consume(&mut consumer, RECORDS))
+        });
+    });
+    group.bench_function("consumer_sequential_100b_records_poll_batch", |b| {
+        b.iter(|| {
+            consumer.seek(&partition(), 0).unwrap();
+            black_box(consume_batches(&mut consumer, RECORDS))
         });
     });
     let segment = find_segment(dir.path());
