@@ -160,8 +160,10 @@ pub(crate) fn varlong_len(value: i64) -> usize {
     unsigned_len(zigzag64(value))
 }
 
+/// Varint writers for tests that build batches by hand; the encoder proper
+/// lives in the batch builder.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use bytes::BufMut;
 
@@ -173,11 +175,11 @@ mod tests {
         buf.put_u8(raw as u8);
     }
 
-    fn put_varint(buf: &mut impl BufMut, value: i32) {
+    pub(crate) fn put_varint(buf: &mut impl BufMut, value: i32) {
         put_unsigned(buf, u64::from(zigzag32(value)));
     }
 
-    fn put_varlong(buf: &mut impl BufMut, value: i64) {
+    pub(crate) fn put_varlong(buf: &mut impl BufMut, value: i64) {
         put_unsigned(buf, zigzag64(value));
     }
     use proptest::prelude::*;

@@ -277,7 +277,7 @@ impl<'a> Iterator for HeaderIter<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::codec::{put_varint, put_varlong};
+    use crate::record::codec::tests::{put_varint, put_varlong};
 
     fn record(
         key: Option<&[u8]>,
