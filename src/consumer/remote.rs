@@ -381,45 +381,56 @@ impl KafkaConsumer {
     pub(crate) fn seek(&mut self, tp: &TopicPartition, offset: u64) -> Result<()> {
         self.check_assigned(tp)?;
         self.positions.insert(tp.clone(), offset);
-        let offset = offset_at(offset);
+        if !self.subscribed() {
+            // librdkafka drops a seek that lands while a partition's fetch
+            // is still starting; assigning again at the positions cannot
+            // be lost that way.
+            return self.reassign();
+        }
+        let at = offset_at(offset);
         let sought = self.base.seek(
             tp.topic(),
             partition_i32(tp.partition()),
-            offset,
+            at,
             self.timeout(),
         );
-        match sought {
-            Ok(()) => Ok(()),
-            // A partition whose fetch has not started yet cannot seek;
-            // assigning it again at the offset does the same.
-            Err(_) => self.reassign_at(tp, offset),
-        }
-    }
-
-    fn reassign_at(&mut self, tp: &TopicPartition, offset: Offset) -> Result<()> {
-        let positions = self.positions_map()?;
-        let mut tpl = TopicPartitionList::new();
-        for assigned in &self.assignment {
-            let at = match assigned == tp {
-                true => offset,
-                false => positions
-                    .get(assigned)
-                    .map_or(Offset::Invalid, |o| offset_at(*o)),
-            };
-            add(&mut tpl, assigned, at)?;
-        }
-        let result = match self.cooperative() {
-            true => self
+        match (sought, self.cooperative()) {
+            (Ok(()), _) => Ok(()),
+            // A partition whose fetch has not started cannot seek; taking
+            // it again at the offset does the same.
+            (Err(_), true) => self
                 .base
                 .incremental_unassign(&tpl_of(std::slice::from_ref(tp))?)
                 .and_then(|()| {
                     let mut one = TopicPartitionList::new();
-                    one.add_partition_offset(tp.topic(), partition_i32(tp.partition()), offset)?;
+                    one.add_partition_offset(tp.topic(), partition_i32(tp.partition()), at)?;
                     self.base.incremental_assign(&one)
-                }),
-            false => self.base.assign(&tpl),
-        };
-        result.map_err(|e| kafka_error("seek", Subject::topic(tp.topic()), &e))
+                })
+                .map_err(|e| kafka_error("seek", Subject::topic(tp.topic()), &e)),
+            (Err(_), false) => self.reassign(),
+        }
+    }
+
+    /// Assigns the current partitions again, each at its position (or
+    /// where the group or `auto.offset.reset` says), paused ones paused.
+    fn reassign(&mut self) -> Result<()> {
+        let mut tpl = TopicPartitionList::new();
+        for tp in &self.assignment {
+            let at = self
+                .positions
+                .get(tp)
+                .map_or(Offset::Invalid, |o| offset_at(*o));
+            add(&mut tpl, tp, at)?;
+        }
+        self.base
+            .assign(&tpl)
+            .map_err(|e| kafka_error("seek", Subject::default(), &e))?;
+        if !self.paused.is_empty() {
+            self.base
+                .pause(&tpl_of(&self.paused)?)
+                .map_err(|e| kafka_error("pause", Subject::default(), &e))?;
+        }
+        Ok(())
     }
 
     pub(crate) fn seek_to(&mut self, partitions: &[TopicPartition], end: bool) -> Result<()> {

@@ -387,3 +387,46 @@ fn pause_seek_to_the_ends_offsets_for_times_and_async_commits() {
         Some(3)
     );
 }
+
+/// Admin calls tidelog's listener does not serve (CreatePartitions,
+/// DeleteRecords, DeleteGroups): checked against a real broker only.
+#[test]
+fn partitions_grow_records_are_deleted_and_groups_are_deleted_on_real_kafka() {
+    let remote = remote();
+    if remote._served.is_some() {
+        eprintln!("skipped: needs TIDELOG_KAFKA_BOOTSTRAP (a real Kafka broker)");
+        return;
+    }
+    let log = &remote.log;
+    let name = unique("grow");
+    let mut topic = log
+        .create_topic(&name, TopicConfig::new().partitions(1))
+        .unwrap();
+    assert!(matches!(
+        topic.create_partitions(1),
+        Err(Error::InvalidConfig { .. })
+    ));
+    topic.create_partitions(3).unwrap();
+    assert_eq!(log.topic(&name).unwrap().partition_count(), 3);
+
+    produce_spread(log, &name, 4, 1);
+    assert_eq!(topic.delete_records(0, 3).unwrap(), 3);
+    assert_eq!(topic.partition(0).unwrap().log_start_offset(), 3);
+    assert!(matches!(
+        topic.delete_records(0, 99),
+        Err(Error::OffsetOutOfRange { .. })
+    ));
+
+    let group = unique("deleted");
+    let admin = log.consumer_group(&group);
+    admin
+        .reset_offsets(&name, tidelog::OffsetSpec::Earliest)
+        .unwrap();
+    assert_eq!(
+        admin.describe().unwrap().state(),
+        tidelog::GroupState::Empty
+    );
+    admin.delete().unwrap();
+    assert_eq!(admin.describe().unwrap().state(), tidelog::GroupState::Dead);
+    assert!(matches!(admin.delete(), Err(Error::UnknownGroup(_))));
+}
