@@ -245,8 +245,10 @@ impl KafkaConsumer {
 
     pub(crate) fn subscribe(&mut self, topics: Vec<String>, pattern: Option<String>) -> Result<()> {
         self.group("subscribe")?;
-        let names: Vec<&str> = match &pattern {
-            // librdkafka reads a leading ^ as a regular expression.
+        // librdkafka reads a name with a leading ^ as a regular expression,
+        // matched anywhere; Kafka's pattern must match the whole name.
+        let anchored = pattern.as_ref().map(|p| format!("^({p})$"));
+        let names: Vec<&str> = match &anchored {
             Some(pattern) => vec![pattern.as_str()],
             None => topics.iter().map(String::as_str).collect(),
         };

@@ -430,3 +430,33 @@ fn partitions_grow_records_are_deleted_and_groups_are_deleted_on_real_kafka() {
     assert_eq!(admin.describe().unwrap().state(), tidelog::GroupState::Dead);
     assert!(matches!(admin.delete(), Err(Error::UnknownGroup(_))));
 }
+
+#[test]
+fn a_pattern_subscription_finds_its_topics_and_a_wakeup_interrupts_a_poll() {
+    let remote = remote();
+    let log = &remote.log;
+    let prefix = unique("pattern");
+    let name = format!("{prefix}-a");
+    log.create_topic(&name, TopicConfig::new().partitions(1))
+        .unwrap();
+    produce_spread(log, &name, 1, 1);
+    let config = earliest().group_id(unique("pattern-group"));
+    let mut consumer = log.consumer(config).unwrap();
+    consumer.subscribe_pattern(&format!("{prefix}-.*")).unwrap();
+    assert_eq!(values(&poll_n(&mut consumer, 1)), ["0-0"]);
+    assert_eq!(
+        consumer.assignment(),
+        [TopicPartition::new(name.as_str(), 0)]
+    );
+
+    let wakeup = consumer.wakeup_handle();
+    let waker = std::thread::spawn(move || wakeup.wakeup());
+    waker.join().unwrap();
+    // The wakeup is waiting: this poll ends with it instead of the minute.
+    assert!(matches!(
+        consumer.poll(Duration::from_secs(60)),
+        Err(Error::Wakeup)
+    ));
+    assert!(consumer.poll(Duration::ZERO).unwrap().is_empty());
+    consumer.close().unwrap();
+}
