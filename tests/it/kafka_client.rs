@@ -460,3 +460,52 @@ fn a_pattern_subscription_finds_its_topics_and_a_wakeup_interrupts_a_poll() {
     assert!(consumer.poll(Duration::ZERO).unwrap().is_empty());
     consumer.close().unwrap();
 }
+
+#[test]
+fn cooperative_members_split_the_partitions_incrementally() {
+    let remote = remote();
+    let log = &remote.log;
+    let name = unique("cooperative");
+    log.create_topic(&name, TopicConfig::new().partitions(2))
+        .unwrap();
+    let group = unique("cooperative-group");
+    let config = || {
+        earliest()
+            .group_id(&group)
+            .assignment_strategy(tidelog::AssignmentStrategy::CooperativeSticky)
+    };
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut first = log.consumer(config()).unwrap();
+    first
+        .subscribe_with_listener([name.as_str()], Recorder(Arc::clone(&heard)))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while first.assignment().len() < 2 && Instant::now() < deadline {
+        first.poll(Duration::from_millis(100)).unwrap();
+    }
+    assert_eq!(first.assignment().len(), 2);
+
+    let mut second = log.consumer(config()).unwrap();
+    second.subscribe([name.as_str()]).unwrap();
+    while (first.assignment().len(), second.assignment().len()) != (1, 1)
+        && Instant::now() < deadline
+    {
+        first.poll(Duration::from_millis(100)).unwrap();
+        second.poll(Duration::from_millis(100)).unwrap();
+    }
+    assert_eq!(
+        (first.assignment().len(), second.assignment().len()),
+        (1, 1)
+    );
+    // Incremental: the first member gave up one partition and kept the
+    // other. As Kafka's cooperative protocol does, the listener also hears
+    // of every later rebalance's (empty) set of new partitions.
+    let heard = heard.lock().unwrap().clone();
+    assert_eq!(heard[..2], ["assigned 2", "revoked 1"]);
+    assert!(
+        heard[2..].iter().all(|event| event == "assigned 0"),
+        "{heard:?}"
+    );
+    second.close().unwrap();
+    first.close().unwrap();
+}
