@@ -539,3 +539,42 @@ fn assigning_ends_a_subscription_through_the_listener() {
     consumer.seek(&tp1, 0).unwrap();
     assert_eq!(values(&poll_n(&mut consumer, 1)), ["1-0"]);
 }
+
+#[test]
+fn a_full_buffer_blocks_up_to_max_block_ms_then_refuses() {
+    let remote = remote();
+    let log = &remote.log;
+    let name = unique("full");
+    log.create_topic(&name, TopicConfig::new().partitions(1))
+        .unwrap();
+    // One KiB of buffer that nothing drains for a minute.
+    let config = ProducerConfig::new()
+        .set("buffer.memory", "1024")
+        .unwrap()
+        .set("linger.ms", "60000")
+        .unwrap()
+        .set("max.block.ms", "20")
+        .unwrap();
+    let producer = log.producer(config).unwrap();
+    let refused = (0..1000)
+        .map(|_| producer.send(ProducerRecord::new(name.as_str(), vec![7u8; 100])))
+        .find_map(Result::err);
+    assert!(
+        matches!(
+            refused,
+            Some(Error::Timeout {
+                op: "max.block.ms",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(producer.failed_sends(), 1);
+    // Room again once the queue is sent (flush does not wait out linger.ms).
+    producer.flush_timeout(Duration::from_secs(30)).unwrap();
+    producer
+        .send(ProducerRecord::new(name.as_str(), "after"))
+        .unwrap();
+    producer.flush_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(producer.failed_sends(), 1);
+}
