@@ -1,21 +1,25 @@
-//! The front door: [`Log`] opens a data directory and hands out handles.
+//! The front door: [`Log`] opens a data directory or connects to Kafka, and hands out handles.
 
 use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cluster::{CleanerThread, Cluster, ClusterCore, RetentionThread};
-use crate::config::{ConfigChange, ConfigEntry, TopicConfig};
+use crate::config::TopicConfig;
 use crate::consumer::{Consumer, ConsumerConfig};
 use crate::error::{Error, Result};
 use crate::group::{ConsumerGroup, Groups};
 use crate::producer::{Producer, ProducerConfig};
-use crate::storage::CleanerState;
-use crate::topic::{TopicName, TopicPartition};
+use crate::topic::TopicName;
 
 mod builder;
+#[cfg(feature = "kafka-client")]
+mod connect;
+mod topic;
 
 pub use self::builder::LogBuilder;
+use self::topic::TopicBackend;
+pub use self::topic::{PartitionOffsets, Topic};
 
 const LOCK_FILE: &str = ".lock";
 
@@ -35,6 +39,19 @@ const LOCK_FILE: &str = ".lock";
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Log {
+    backend: Backend,
+}
+
+/// What a `Log` is backed by: a data directory, or a Kafka cluster
+/// (feature `kafka-client`). Every handle it makes has the same backend.
+enum Backend {
+    Embedded(EmbeddedLog),
+    #[cfg(feature = "kafka-client")]
+    Kafka(Arc<crate::remote::KafkaLog>),
+}
+
+/// An open data directory and the threads that keep it.
+struct EmbeddedLog {
     core: Arc<ClusterCore>,
     retention: RetentionThread,
     cleaner: CleanerThread,
@@ -46,9 +63,17 @@ pub struct Log {
 
 impl std::fmt::Debug for Log {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Log")
-            .field("dir", &self.dir)
-            .finish_non_exhaustive()
+        match &self.backend {
+            Backend::Embedded(log) => f
+                .debug_struct("Log")
+                .field("dir", &log.dir)
+                .finish_non_exhaustive(),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => f
+                .debug_struct("Log")
+                .field("bootstrap.servers", &log.config().get("bootstrap.servers"))
+                .finish_non_exhaustive(),
+        }
     }
 }
 
@@ -85,19 +110,35 @@ impl Log {
         let retention = RetentionThread::start(Arc::clone(&core))?;
         let cleaner = CleanerThread::start(Arc::clone(&core), core.config().cleaner_enable)?;
         let groups = Groups::new(Arc::clone(&core));
-        Ok(Log {
+        let log = EmbeddedLog {
             core,
             retention,
             cleaner,
             groups,
             dir,
             _lock: lock,
+        };
+        Ok(Log {
+            backend: Backend::Embedded(log),
         })
     }
 
+    /// The embedded log, for the calls only it has.
+    #[cfg_attr(not(feature = "kafka-client"), allow(unused_variables))]
+    fn embedded(&self, op: &'static str) -> Result<&EmbeddedLog> {
+        match &self.backend {
+            Backend::Embedded(log) => Ok(log),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(_) => Err(Error::NeedsEmbedded(op)),
+        }
+    }
+
     /// The data directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    ///
+    /// # Errors
+    /// [`Error::NeedsEmbedded`] for a Log connected to a Kafka cluster.
+    pub fn dir(&self) -> Result<&Path> {
+        Ok(&self.embedded("Log::dir")?.dir)
     }
 
     /// Creates a topic.
@@ -118,7 +159,11 @@ impl Log {
     /// ```
     pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<Topic> {
         let name = TopicName::new(name)?;
-        self.core.create_topic(&name, config.validated()?)?;
+        match &self.backend {
+            Backend::Embedded(log) => log.core.create_topic(&name, config.validated()?)?,
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => log.create_topic(name.as_str(), &config.validated()?)?,
+        }
         self.topic(name.as_str())
     }
 
@@ -154,17 +199,42 @@ impl Log {
     /// # Errors
     /// [`Error::UnknownTopic`] if it does not exist.
     pub fn topic(&self, name: &str) -> Result<Topic> {
-        let partitions = self.core.partition_count(name)?;
+        let (backend, partitions) = match &self.backend {
+            Backend::Embedded(log) => (
+                TopicBackend::Embedded(Arc::clone(&log.core)),
+                log.core.partition_count(name)?,
+            ),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => (
+                TopicBackend::Kafka(Arc::clone(log)),
+                log.partition_count(name)?,
+            ),
+        };
         Ok(Topic {
-            core: Arc::clone(&self.core),
+            backend,
             name: name.to_string(),
             partitions,
         })
     }
 
-    /// Names of all topics (internal ones excluded), sorted.
+    /// Names of all topics (internal ones excluded), sorted. A Log connected
+    /// to Kafka returns an empty list when the cluster cannot be asked;
+    /// [`list_topics`](Log::list_topics) reports why.
     pub fn topics(&self) -> Vec<String> {
-        self.core.topics()
+        self.list_topics().unwrap_or_default()
+    }
+
+    /// Names of all topics (internal ones excluded), sorted.
+    ///
+    /// # Errors
+    /// Never for the embedded log; for a Log connected to Kafka, the
+    /// metadata request's failure ([`Error::Kafka`], [`Error::Timeout`]).
+    pub fn list_topics(&self) -> Result<Vec<String>> {
+        match &self.backend {
+            Backend::Embedded(log) => Ok(log.core.topics()),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => log.topics(),
+        }
     }
 
     /// Deletes a topic and all its files.
@@ -173,7 +243,11 @@ impl Log {
     /// [`Error::UnknownTopic`] if it does not exist, [`Error::Io`].
     pub fn delete_topic(&self, name: &str) -> Result<()> {
         TopicName::new(name)?;
-        self.core.delete_topic(name)
+        match &self.backend {
+            Backend::Embedded(log) => log.core.delete_topic(name),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => log.delete_topic(name),
+        }
     }
 
     /// A producer with its own sender thread.
@@ -181,7 +255,11 @@ impl Log {
     /// # Errors
     /// [`Error::InvalidConfig`] for inconsistent settings.
     pub fn producer(&self, config: ProducerConfig) -> Result<Producer> {
-        Producer::new(Arc::clone(&self.core), config)
+        match &self.backend {
+            Backend::Embedded(log) => Producer::new(Arc::clone(&log.core), config),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => Producer::new_kafka(log, config),
+        }
     }
 
     /// A consumer; assign partitions or subscribe (with a `group.id`).
@@ -190,9 +268,15 @@ impl Log {
     /// [`Error::InvalidConfig`] for inconsistent settings.
     pub fn consumer(&self, config: ConsumerConfig) -> Result<Consumer> {
         config.validate()?;
-        let mut consumer = Consumer::new(Arc::clone(&self.core), config)?;
-        consumer.attach_groups(Arc::clone(&self.groups));
-        Ok(consumer)
+        match &self.backend {
+            Backend::Embedded(log) => {
+                let mut consumer = Consumer::new(Arc::clone(&log.core), config)?;
+                consumer.attach_groups(Arc::clone(&log.groups));
+                Ok(consumer)
+            }
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => Consumer::new_kafka(Arc::clone(log), config),
+        }
     }
 
     /// The admin handle on consumer group `group`: describe it, read its
@@ -208,7 +292,11 @@ impl Log {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn consumer_group(&self, group: &str) -> ConsumerGroup {
-        ConsumerGroup::new(Arc::clone(&self.groups), group)
+        match &self.backend {
+            Backend::Embedded(log) => ConsumerGroup::new(Arc::clone(&log.groups), group),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => ConsumerGroup::new_kafka(Arc::clone(log), group),
+        }
     }
 
     /// Ids of the consumer groups that have members or committed offsets, sorted.
@@ -227,7 +315,11 @@ impl Log {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn list_groups(&self) -> Result<Vec<String>> {
-        self.groups.list()
+        match &self.backend {
+            Backend::Embedded(log) => log.groups.list(),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => crate::group::KafkaGroup::list(log),
+        }
     }
 
     /// The brokers: who leads which partition, and failure injection
@@ -240,18 +332,32 @@ impl Log {
     /// assert_eq!(log.cluster().brokers().len(), 3);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// A Log connected to Kafka has no failure injection: its `Cluster`
+    /// lists no brokers and its calls return [`Error::NeedsEmbedded`].
     pub fn cluster(&self) -> Cluster {
-        Cluster::new(Arc::clone(&self.core))
+        match &self.backend {
+            Backend::Embedded(log) => Cluster::new(Arc::clone(&log.core)),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(_) => Cluster::detached(),
+        }
     }
 
     /// Stops the background threads, flushes and closes every partition.
+    /// A Log connected to Kafka closes its admin connections.
     ///
     /// # Errors
     /// The first flush or close failure; the directory is released regardless.
     pub fn close(mut self) -> Result<()> {
-        self.shutdown()
+        match &mut self.backend {
+            Backend::Embedded(log) => log.shutdown(),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(_) => Ok(()),
+        }
     }
+}
 
+impl EmbeddedLog {
     fn shutdown(&mut self) -> Result<()> {
         self.retention.stop();
         self.cleaner.stop();
@@ -259,7 +365,7 @@ impl Log {
     }
 }
 
-impl Drop for Log {
+impl Drop for EmbeddedLog {
     fn drop(&mut self) {
         // Errors were reported to whoever called close(); a drop has no one to tell.
         let _ = self.shutdown();
@@ -285,247 +391,32 @@ fn lock_directory(dir: &Path) -> Result<File> {
     }
 }
 
-/// A handle on one topic.
-#[derive(Clone)]
-pub struct Topic {
-    core: Arc<ClusterCore>,
-    name: String,
-    partitions: u32,
-}
-
-impl std::fmt::Debug for Topic {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Topic")
-            .field("name", &self.name)
-            .field("partitions", &self.partitions)
-            .finish()
-    }
-}
-
-impl Topic {
-    /// The topic's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// How many partitions the topic has.
-    pub fn partition_count(&self) -> u32 {
-        self.partitions
-    }
-
-    /// The current offsets of every partition.
-    ///
-    /// # Errors
-    /// [`Error::UnknownTopic`] if the topic was deleted, [`Error::Closed`] after close.
-    pub fn partitions(&self) -> Result<Vec<PartitionOffsets>> {
-        (0..self.partitions).map(|p| self.partition(p)).collect()
-    }
-
-    /// The current offsets of one partition.
-    ///
-    /// # Errors
-    /// [`Error::InvalidPartition`] for a partition the topic does not have.
-    pub fn partition(&self, partition: u32) -> Result<PartitionOffsets> {
-        let offsets = self
-            .core
-            .offsets(&TopicPartition::new(self.name.clone(), partition))?;
-        Ok(PartitionOffsets {
-            partition,
-            log_start_offset: offsets.log_start_offset,
-            high_watermark: offsets.high_watermark,
-            log_end_offset: offsets.log_end_offset,
-        })
-    }
-
-    /// Grows the topic to `new_total` partitions, as Kafka's
-    /// `Admin::createPartitions` does: the cluster places the new partitions
-    /// over the brokers (with the topic's replication factor), elects their
-    /// leaders and persists them. Producers pick them up the next time they
-    /// look the topic up (a record sent to a new partition number does so at
-    /// once), and consumer groups subscribed to the topic rebalance onto them
-    /// at their next heartbeat; existing partitions and their records are
-    /// untouched. Keys hash over the new count from then on, as in Kafka.
-    ///
-    /// # Errors
-    /// [`Error::InvalidConfig`] unless `new_total` exceeds the current count
-    /// (a topic never shrinks); [`Error::UnknownTopic`] if it was deleted.
-    pub fn create_partitions(&mut self, new_total: u32) -> Result<()> {
-        self.core.create_partitions(&self.name, new_total)?;
-        self.partitions = new_total;
-        Ok(())
-    }
-
-    /// Deletes the records of `partition` below `before_offset`, as Kafka's
-    /// `Admin::deleteRecords` does: the partition's log start offset moves up
-    /// to it, consumers can no longer read below it (a position there is out
-    /// of range, and `auto.offset.reset=earliest` starts at it), and whole
-    /// segments below it are deleted. The followers drop the same records on
-    /// their next fetch. Returns the new log start offset (never lower than
-    /// before: deleting below the current start changes nothing).
-    ///
-    /// # Errors
-    /// [`Error::OffsetOutOfRange`] if `before_offset` is above the high
-    /// watermark (only committed records may be deleted);
-    /// [`Error::InvalidPartition`] for a partition the topic does not have;
-    /// [`Error::NotLeader`] or [`Error::PartitionOffline`] while leadership
-    /// moves (retriable).
-    pub fn delete_records(&self, partition: u32, before_offset: u64) -> Result<u64> {
-        let tp = TopicPartition::new(self.name.clone(), partition);
-        self.core.delete_records(&tp, before_offset)
-    }
-
-    /// Runs a log cleaner pass now on every replica of every partition of
-    /// a compacted topic (`cleanup.policy` `compact` or `compact,delete`),
-    /// whatever the dirty ratio, as the cleaner thread does every
-    /// `log.cleaner.backoff.ms` once the ratio passes
-    /// `min.cleanable.dirty.ratio`. Each replica is cleaned below its high
-    /// watermark and `min.compaction.lag.ms`; the active segment is never
-    /// touched. A topic that does not compact is left as it is.
-    ///
-    /// # Errors
-    /// [`Error::UnknownTopic`] if the topic was deleted; the first I/O or
-    /// corruption error of a replica (the others are still cleaned).
-    pub fn clean(&self) -> Result<()> {
-        self.core.clean_topic(&self.name)
-    }
-
-    /// What the log cleaner has done on the leader replica of `partition`:
-    /// last run, bytes cleaned, records removed, dirty ratio.
-    ///
-    /// # Errors
-    /// [`Error::InvalidPartition`] for a partition the topic does not have;
-    /// [`Error::NotLeader`] or [`Error::PartitionOffline`] while leadership
-    /// moves.
-    pub fn cleaner_state(&self, partition: u32) -> Result<CleanerState> {
-        let tp = TopicPartition::new(self.name.clone(), partition);
-        self.core.cleaner_state(&tp)
-    }
-
-    /// The topic's own settings (overrides only: unset values follow the
-    /// Log's). For every value in force, see [`describe_config`](Self::describe_config).
-    ///
-    /// # Errors
-    /// [`Error::UnknownTopic`] if the topic was deleted.
-    pub fn config(&self) -> Result<TopicConfig> {
-        self.core.topic_config(&self.name)
-    }
-
-    /// Changes the topic's settings, as Kafka's `Admin::incrementalAlterConfigs`
-    /// does: each [`ConfigChange`] sets a topic-level key or deletes the
-    /// topic's value so the Log's applies again. The result is checked as a
-    /// new topic's config is and persisted with the cluster metadata
-    /// before any replica uses it, so it survives a restart; then every
-    /// replica of the topic on every running broker takes it at once:
-    /// size limits and timestamp type at the next append, roll and flush
-    /// rules at the next append, retention at the next retention pass,
-    /// `min.insync.replicas` at the next `acks=all` write. All or nothing:
-    /// when any change is refused, the old settings stay.
-    ///
-    /// # Errors
-    /// [`Error::InvalidConfig`] for an unknown key, a bad value, a
-    /// combination that fails (`min.insync.replicas` above the replication
-    /// factor), or `partitions` / `replication.factor`, which are fixed at
-    /// creation (grow a topic with [`create_partitions`](Self::create_partitions));
-    /// [`Error::UnknownTopic`] if it was deleted; [`Error::Io`] if the
-    /// metadata cannot be written.
-    ///
-    /// # Examples
-    /// ```
-    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
-    /// # let log = tidelog::Log::open(dir.path())?;
-    /// use tidelog::{ConfigChange, TopicConfig};
-    /// let topic = log.create_topic("orders", TopicConfig::new().set("retention.ms", "60000")?)?;
-    /// topic.alter_config([
-    ///     ConfigChange::set("max.message.bytes", "2097152"),
-    ///     ConfigChange::delete("retention.ms"),
-    /// ])?;
-    /// let config = topic.config()?;
-    /// assert_eq!(config.get("max.message.bytes").as_deref(), Some("2097152"));
-    /// assert_eq!(config.get("retention.ms"), None);
-    /// # Ok::<(), tidelog::Error>(())
-    /// ```
-    pub fn alter_config(&self, changes: impl IntoIterator<Item = ConfigChange>) -> Result<()> {
-        let changes: Vec<ConfigChange> = changes.into_iter().collect();
-        self.core.alter_topic_config(&self.name, &changes)
-    }
-
-    /// Every topic-level setting in force, with its value and where it
-    /// comes from (the topic, the Log's settings or the default), as
-    /// Kafka's `Admin::describeConfigs` reports a topic.
-    ///
-    /// # Errors
-    /// [`Error::UnknownTopic`] if the topic was deleted.
-    ///
-    /// # Examples
-    /// ```
-    /// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
-    /// let log = tidelog::Log::builder(dir.path()).set("log.retention.minutes", "1")?.open()?;
-    /// use tidelog::{ConfigSource, TopicConfig};
-    /// let topic = log.create_topic("orders", TopicConfig::new())?;
-    /// let retention = topic.describe_config()?.into_iter().find(|e| e.name() == "retention.ms");
-    /// let retention = retention.expect("every topic key is listed");
-    /// assert_eq!((retention.value(), retention.source()), ("60000", ConfigSource::Broker));
-    /// # Ok::<(), tidelog::Error>(())
-    /// ```
-    pub fn describe_config(&self) -> Result<Vec<ConfigEntry>> {
-        self.core.describe_topic_config(&self.name)
-    }
-}
-
-/// Offsets of one partition at the moment it was asked (Kafka's
-/// `ListOffsets` answer; for leader, replicas and ISR, Kafka's
-/// `PartitionInfo`, see [`PartitionReplicas`](crate::PartitionReplicas)).
-///
-/// # Examples
-/// ```
-/// # let dir = tempfile::tempdir().map_err(|e| tidelog::Error::Closed("tempdir"))?;
-/// # let log = tidelog::Log::open(dir.path())?;
-/// use tidelog::{ProducerConfig, ProducerRecord, TopicConfig};
-/// let topic = log.create_topic("orders", TopicConfig::new())?;
-/// log.producer(ProducerConfig::new())?.send_sync(ProducerRecord::new("orders", "a"))?;
-/// let offsets = topic.partition(0)?;
-/// assert_eq!((offsets.log_start_offset(), offsets.high_watermark()), (0, 1));
-/// # Ok::<(), tidelog::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PartitionOffsets {
-    partition: u32,
-    log_start_offset: u64,
-    high_watermark: u64,
-    log_end_offset: u64,
-}
-
-impl PartitionOffsets {
-    /// The partition number.
-    pub fn partition(&self) -> u32 {
-        self.partition
-    }
-
-    /// The first offset still in the log.
-    pub fn log_start_offset(&self) -> u64 {
-        self.log_start_offset
-    }
-
-    /// Offsets below this are replicated and visible to consumers.
-    pub fn high_watermark(&self) -> u64 {
-        self.high_watermark
-    }
-
-    /// The offset the next record will get.
-    pub fn log_end_offset(&self) -> u64 {
-        self.log_end_offset
-    }
-}
-
 #[cfg(feature = "kafka")]
 impl Log {
     /// The cluster seam, for the Kafka listener.
     pub(crate) fn core(&self) -> &Arc<ClusterCore> {
-        &self.core
+        match &self.backend {
+            Backend::Embedded(log) => &log.core,
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(_) => {
+                unreachable!("KafkaServer::start refuses a Log connected to Kafka")
+            }
+        }
     }
 
     /// The group registry and committed offsets, for the Kafka listener.
     pub(crate) fn groups(&self) -> &Arc<Groups> {
-        &self.groups
+        match &self.backend {
+            Backend::Embedded(log) => &log.groups,
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(_) => {
+                unreachable!("KafkaServer::start refuses a Log connected to Kafka")
+            }
+        }
+    }
+
+    /// Whether this Log has a data directory (the Kafka listener serves only those).
+    pub(crate) fn is_embedded(&self) -> bool {
+        matches!(self.backend, Backend::Embedded(_))
     }
 }

@@ -19,6 +19,8 @@ mod flush;
 mod fuzz_corpus;
 mod groups;
 mod java_vectors;
+#[cfg(all(feature = "kafka", feature = "kafka-client"))]
+mod kafka_client;
 #[cfg(feature = "kafka")]
 mod kafka_data;
 mod kafka_format;
