@@ -424,6 +424,26 @@ pub enum Error {
         /// The version this build reads and writes.
         supported: u32,
     },
+
+    /// The call needs the embedded log: a [`Log`](crate::Log) opened with
+    /// `Log::connect` talks to a Kafka cluster, which has no such API
+    /// (failure injection, the log cleaner's state, a data directory).
+    #[error("{0} needs the embedded log: a Log connected to a Kafka cluster has no such API; open the Log with Log::open for it")]
+    NeedsEmbedded(&'static str),
+
+    /// The Kafka cluster (or the client talking to it) refused the call
+    /// with an error tidelog has no variant for.
+    #[error("Kafka {op} failed: {message} ({code})")]
+    Kafka {
+        /// What was being done.
+        op: &'static str,
+        /// Kafka's or librdkafka's error code name.
+        code: String,
+        /// The client's description.
+        message: String,
+        /// Whether the client says a retry may succeed.
+        retriable: bool,
+    },
 }
 
 impl Error {
@@ -440,6 +460,10 @@ impl Error {
                 | Error::NotEnoughReplicasAfterAppend { .. }
                 | Error::RebalanceInProgress(_)
                 | Error::Timeout { .. }
+                | Error::Kafka {
+                    retriable: true,
+                    ..
+                }
         )
     }
 
@@ -494,6 +518,8 @@ impl Error {
             Error::Wakeup => "Wakeup",
             Error::InvalidPattern { .. } => "InvalidPattern",
             Error::UnsupportedFormatVersion { .. } => "UnsupportedFormatVersion",
+            Error::NeedsEmbedded(_) => "NeedsEmbedded",
+            Error::Kafka { .. } => "Kafka",
         }
     }
 

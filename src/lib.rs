@@ -128,6 +128,8 @@ mod layering_tests;
 mod log;
 mod producer;
 mod record;
+#[cfg(feature = "kafka-client")]
+mod remote;
 mod storage;
 mod topic;
 
@@ -149,6 +151,8 @@ pub use producer::{Partitioner, Producer, ProducerConfig};
 pub use record::{
     Compression, ConsumerRecord, Header, IntoPayload, ProducerRecord, RecordMetadata, TimestampType,
 };
+#[cfg(feature = "kafka-client")]
+pub use remote::KafkaConfig;
 pub use storage::CleanerState;
 pub use topic::TopicPartition;
 

@@ -37,41 +37,59 @@ use crate::topic::TopicPartition;
 /// ```
 #[derive(Clone)]
 pub struct Cluster {
-    core: Arc<ClusterCore>,
+    /// `None` for a Log connected to Kafka: no brokers to inject failures into.
+    core: Option<Arc<ClusterCore>>,
 }
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cluster")
-            .field("brokers", &self.core.brokers().broker_count())
+            .field("brokers", &self.brokers().len())
             .finish_non_exhaustive()
     }
 }
 
 impl Cluster {
     pub(crate) fn new(core: Arc<ClusterCore>) -> Self {
-        Cluster { core }
+        Cluster { core: Some(core) }
+    }
+
+    /// The `Cluster` of a Log connected to Kafka.
+    #[cfg(feature = "kafka-client")]
+    pub(crate) fn detached() -> Self {
+        Cluster { core: None }
+    }
+
+    fn core(&self) -> Result<&Arc<ClusterCore>> {
+        self.core
+            .as_ref()
+            .ok_or(Error::NeedsEmbedded("failure injection (Log::cluster)"))
     }
 
     /// A handle on broker `id` (brokers are numbered from 0).
     ///
     /// # Errors
-    /// [`Error::UnknownBroker`] if there is no such broker.
+    /// [`Error::UnknownBroker`] if there is no such broker;
+    /// [`Error::NeedsEmbedded`] for a Log connected to Kafka.
     pub fn broker(&self, id: u32) -> Result<Broker> {
-        if id >= self.core.brokers().broker_count() {
+        let core = self.core()?;
+        if id >= core.brokers().broker_count() {
             return Err(Error::UnknownBroker(id));
         }
         Ok(Broker {
-            core: Arc::clone(&self.core),
+            core: Arc::clone(core),
             id,
         })
     }
 
-    /// Every broker, in id order.
+    /// Every broker, in id order (none for a Log connected to Kafka).
     pub fn brokers(&self) -> Vec<Broker> {
-        (0..self.core.brokers().broker_count())
+        let Some(core) = &self.core else {
+            return Vec::new();
+        };
+        (0..core.brokers().broker_count())
             .map(|id| Broker {
-                core: Arc::clone(&self.core),
+                core: Arc::clone(core),
                 id,
             })
             .collect()
@@ -84,7 +102,7 @@ impl Cluster {
     /// [`Error::UnknownTopic`], [`Error::InvalidPartition`], [`Error::Closed`].
     pub fn partition(&self, topic: &str, partition: u32) -> Result<PartitionReplicas> {
         let tp = TopicPartition::new(topic, partition);
-        let state = self.core.partition_state(&tp)?;
+        let state = self.core()?.partition_state(&tp)?;
         Ok(PartitionReplicas {
             tp,
             leader: state.leader,
@@ -116,7 +134,7 @@ impl Cluster {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn elect_preferred_leaders(&self) -> Result<usize> {
-        self.core.brokers().elect_preferred_leaders()
+        self.core()?.brokers().elect_preferred_leaders()
     }
 
     /// Waits until `condition` holds, re-checking whenever the cluster
@@ -143,9 +161,13 @@ impl Cluster {
         timeout: Duration,
         mut condition: impl FnMut(&Cluster) -> bool,
     ) -> bool {
+        let Some(core) = &self.core else {
+            // Nothing here ever changes: the condition holds now or never.
+            return condition(self);
+        };
         let deadline = Instant::now() + timeout;
         loop {
-            let seen = self.core.data_signal().current();
+            let seen = core.data_signal().current();
             if condition(self) {
                 return true;
             }
@@ -155,7 +177,7 @@ impl Cluster {
             // Re-check at least every 50 ms: some conditions (a broker's
             // liveness) change without a signal.
             let step = (Instant::now() + Duration::from_millis(50)).min(deadline);
-            self.core.data_signal().wait_past(seen, step);
+            core.data_signal().wait_past(seen, step);
         }
     }
 }

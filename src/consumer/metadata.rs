@@ -30,8 +30,15 @@ impl Consumer {
     /// # Ok::<(), tidelog::Error>(())
     /// ```
     pub fn partitions_for(&self, topic: &str) -> Result<Vec<PartitionReplicas>> {
-        let count = self.core.partition_count(topic)?;
-        let cluster = Cluster::new(Arc::clone(&self.core));
+        #[cfg(feature = "kafka-client")]
+        if self.kafka().is_some() {
+            return Err(crate::error::Error::NeedsEmbedded(
+                "Consumer::partitions_for",
+            ));
+        }
+        let core = self.backend.core()?;
+        let count = core.partition_count(topic)?;
+        let cluster = Cluster::new(Arc::clone(core));
         (0..count).map(|p| cluster.partition(topic, p)).collect()
     }
 
@@ -61,6 +68,10 @@ impl Consumer {
     /// # Ok::<(), tidelog::Error>(())
     /// ```
     pub fn lag(&self, tp: &TopicPartition) -> Option<u64> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return kafka.lag(tp);
+        }
         let partition = self.partitions.iter().find(|p| &p.tp == tp)?;
         let position = partition.position?;
         Some(partition.high_watermark?.saturating_sub(position))

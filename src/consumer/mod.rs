@@ -19,7 +19,7 @@ pub use self::group_member::RebalanceListener;
 pub use self::offsets::OffsetAndTimestamp;
 use self::partition::{AssignedPartition, Fetched};
 pub use self::wakeup::WakeupHandle;
-use self::wakeup::WakeupState;
+pub(crate) use self::wakeup::WakeupState;
 use crate::cluster::ClusterCore;
 use crate::error::{Error, Result};
 use crate::record::ConsumerRecord;
@@ -49,7 +49,8 @@ use crate::topic::TopicPartition;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Consumer {
-    core: Arc<ClusterCore>,
+    /// Where the records come from; the fields below serve the embedded one.
+    backend: Backend,
     config: ConsumerConfig,
     /// In assignment order; polls visit them round-robin.
     partitions: Vec<AssignedPartition>,
@@ -76,12 +77,31 @@ impl std::fmt::Debug for Consumer {
     }
 }
 
+/// The cluster a consumer reads: embedded, or Kafka's (feature `kafka-client`).
+pub(crate) enum Backend {
+    Embedded(Arc<ClusterCore>),
+    #[cfg(feature = "kafka-client")]
+    Kafka(Box<crate::remote::KafkaConsumer>),
+}
+
+impl Backend {
+    /// The embedded cluster; a Kafka-backed consumer never reaches the
+    /// embedded code paths, which ask through here.
+    fn core(&self) -> Result<&Arc<ClusterCore>> {
+        match self {
+            Backend::Embedded(core) => Ok(core),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(_) => Err(Error::NeedsEmbedded("this consumer call")),
+        }
+    }
+}
+
 impl Consumer {
     /// A consumer on `core` with no partitions assigned.
     pub(crate) fn new(core: Arc<ClusterCore>, config: ConsumerConfig) -> Result<Consumer> {
         Ok(Consumer {
             wakeup: WakeupState::new(Arc::clone(&core)),
-            core,
+            backend: Backend::Embedded(core),
             config,
             partitions: Vec::new(),
             next_partition: 0,
@@ -117,8 +137,12 @@ impl Consumer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn assign(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            return kafka.assign(partitions);
+        }
         for tp in partitions {
-            let count = self.core.partition_count(tp.topic())?;
+            let count = self.backend.core()?.partition_count(tp.topic())?;
             if tp.partition() >= count {
                 return Err(Error::InvalidPartition {
                     topic: tp.topic().to_string(),
@@ -185,6 +209,10 @@ impl Consumer {
 
     /// The partitions this consumer reads, in assignment order.
     pub fn assignment(&self) -> Vec<TopicPartition> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return kafka.assignment();
+        }
         self.partitions.iter().map(|p| p.tp.clone()).collect()
     }
 
@@ -229,6 +257,10 @@ impl Consumer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        #[cfg(feature = "kafka-client")]
+        if self.kafka().is_some() {
+            return crate::remote::poll(self, timeout);
+        }
         let deadline = Instant::now().checked_add(timeout);
         self.poll_until(deadline)
     }
@@ -248,7 +280,7 @@ impl Consumer {
         loop {
             // Read the signal before looking, so an append that lands
             // between the look and the wait still wakes us.
-            let seen = self.core.data_signal().current();
+            let seen = self.backend.core()?.data_signal().current();
             // After reading the signal: a wakeup from now on also bumps it.
             self.wakeup.check()?;
             // Group membership (join, rebalance, auto-commit) before each
@@ -273,7 +305,10 @@ impl Consumer {
             // A group change also notifies the signal; it is handled at the
             // top of the loop instead of waiting.
             if !self.group_needs_attention() {
-                self.core.data_signal().wait_past(seen, wait_until);
+                self.backend
+                    .core()?
+                    .data_signal()
+                    .wait_past(seen, wait_until);
             }
         }
     }
@@ -306,7 +341,7 @@ impl Consumer {
                 continue;
             }
             if let Fetched::Bytes(bytes) =
-                partition.fetch(&self.core, reset, per_partition.min(budget))?
+                partition.fetch(self.backend.core()?, reset, per_partition.min(budget))?
             {
                 budget = budget.saturating_sub(bytes);
                 partition.drain_into(out, max)?;
@@ -331,5 +366,42 @@ impl Consumer {
                 topic: tp.topic().to_string(),
                 partition: tp.partition(),
             })
+    }
+}
+
+#[cfg(feature = "kafka-client")]
+impl Consumer {
+    /// A consumer of a Kafka cluster with no partitions assigned.
+    pub(crate) fn new_kafka(
+        log: Arc<crate::remote::KafkaLog>,
+        config: ConsumerConfig,
+    ) -> Result<Consumer> {
+        let wakeup = WakeupState::detached();
+        let kafka = crate::remote::KafkaConsumer::new(log, &config, Arc::clone(&wakeup))?;
+        Ok(Consumer {
+            backend: Backend::Kafka(Box::new(kafka)),
+            config,
+            partitions: Vec::new(),
+            next_partition: 0,
+            topic_names: HashMap::new(),
+            group: group_member::Membership::default(),
+            pending_error: None,
+            wakeup,
+        })
+    }
+
+    /// The Kafka backend, when this consumer reads a Kafka cluster.
+    pub(crate) fn kafka(&self) -> Option<&crate::remote::KafkaConsumer> {
+        match &self.backend {
+            Backend::Kafka(kafka) => Some(kafka),
+            Backend::Embedded(_) => None,
+        }
+    }
+
+    pub(crate) fn kafka_mut(&mut self) -> Option<&mut crate::remote::KafkaConsumer> {
+        match &mut self.backend {
+            Backend::Kafka(kafka) => Some(kafka),
+            Backend::Embedded(_) => None,
+        }
     }
 }

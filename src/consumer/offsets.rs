@@ -32,8 +32,12 @@ impl Consumer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn position(&mut self, tp: &TopicPartition) -> Result<u64> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            return kafka.position(tp);
+        }
         let reset = self.config.auto_offset_reset;
-        let core = std::sync::Arc::clone(&self.core);
+        let core = std::sync::Arc::clone(self.backend.core()?);
         self.assigned_mut(tp)?.position(&core, reset)
     }
 
@@ -59,6 +63,10 @@ impl Consumer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn seek(&mut self, tp: &TopicPartition, offset: u64) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            return kafka.seek(tp, offset);
+        }
         self.assigned_mut(tp)?.seek(offset);
         // An error held back from the last poll concerned the old position.
         self.pending_error = None;
@@ -72,6 +80,10 @@ impl Consumer {
     /// [`Error::NotAssigned`](crate::Error::NotAssigned) for a partition not
     /// assigned; [`Error::UnknownTopic`](crate::Error::UnknownTopic) if it vanished.
     pub fn seek_to_beginning(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            return kafka.seek_to(partitions, false);
+        }
         let targets = self.targets(partitions);
         for (tp, offset) in self.beginning_offsets(&targets)? {
             self.seek(&tp, offset)?;
@@ -100,6 +112,10 @@ impl Consumer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn seek_to_end(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            return kafka.seek_to(partitions, true);
+        }
         let targets = self.targets(partitions);
         for (tp, offset) in self.end_offsets(&targets)? {
             self.seek(&tp, offset)?;
@@ -137,11 +153,17 @@ impl Consumer {
         &self,
         query: impl IntoIterator<Item = impl Borrow<(TopicPartition, i64)>>,
     ) -> Result<HashMap<TopicPartition, Option<OffsetAndTimestamp>>> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            let query: Vec<(TopicPartition, i64)> =
+                query.into_iter().map(|q| q.borrow().clone()).collect();
+            return crate::remote::offsets_for_times(kafka, &query);
+        }
         query
             .into_iter()
             .map(|pair| {
                 let (tp, timestamp) = pair.borrow();
-                let found = match self.core.offset_for_timestamp(tp, *timestamp)? {
+                let found = match self.backend.core()?.offset_for_timestamp(tp, *timestamp)? {
                     Some(offset) => self.record_timestamp(tp, offset)?,
                     None => None,
                 };
@@ -158,7 +180,7 @@ impl Consumer {
         tp: &TopicPartition,
         offset: u64,
     ) -> Result<Option<OffsetAndTimestamp>> {
-        let fetched = match self.core.fetch(tp, offset, 1) {
+        let fetched = match self.backend.core()?.fetch(tp, offset, 1) {
             Ok(fetched) => fetched,
             Err(Error::OffsetOutOfRange { .. }) => return Ok(None),
             Err(e) => return Err(e),
@@ -189,9 +211,18 @@ impl Consumer {
         &self,
         partitions: &[TopicPartition],
     ) -> Result<HashMap<TopicPartition, u64>> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return crate::remote::watermark_offsets(kafka, partitions, false);
+        }
         partitions
             .iter()
-            .map(|tp| Ok((tp.clone(), self.core.offsets(tp)?.log_start_offset)))
+            .map(|tp| {
+                Ok((
+                    tp.clone(),
+                    self.backend.core()?.offsets(tp)?.log_start_offset,
+                ))
+            })
             .collect()
     }
 
@@ -218,9 +249,13 @@ impl Consumer {
         &self,
         partitions: &[TopicPartition],
     ) -> Result<HashMap<TopicPartition, u64>> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return crate::remote::watermark_offsets(kafka, partitions, true);
+        }
         partitions
             .iter()
-            .map(|tp| Ok((tp.clone(), self.core.offsets(tp)?.high_watermark)))
+            .map(|tp| Ok((tp.clone(), self.backend.core()?.offsets(tp)?.high_watermark)))
             .collect()
     }
 
@@ -257,5 +292,17 @@ impl OffsetAndTimestamp {
     /// The leader epoch the record was written in, when known.
     pub fn leader_epoch(&self) -> Option<i32> {
         self.leader_epoch
+    }
+}
+
+#[cfg(feature = "kafka-client")]
+impl OffsetAndTimestamp {
+    /// What a Kafka cluster answered for one partition.
+    pub(crate) fn new(offset: u64, timestamp: i64, leader_epoch: Option<i32>) -> Self {
+        OffsetAndTimestamp {
+            offset,
+            timestamp,
+            leader_epoch,
+        }
     }
 }

@@ -37,6 +37,10 @@ impl Consumer {
     /// # Ok::<(), tidelog::Error>(())
     /// ```
     pub fn pause(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            return kafka.pause(partitions, true);
+        }
         self.set_paused(partitions, true)
     }
 
@@ -47,11 +51,19 @@ impl Consumer {
     /// [`Error::NotAssigned`](crate::Error::NotAssigned) for a partition
     /// not assigned to this consumer; nothing is resumed then.
     pub fn resume(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            return kafka.pause(partitions, false);
+        }
         self.set_paused(partitions, false)
     }
 
     /// The paused partitions, in assignment order.
     pub fn paused(&self) -> Vec<TopicPartition> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return kafka.paused();
+        }
         self.partitions
             .iter()
             .filter(|p| p.paused)

@@ -15,7 +15,9 @@ use crate::group::Group;
 /// State shared by a consumer and its wakeup handles.
 pub(crate) struct WakeupState {
     requested: AtomicBool,
-    core: Arc<ClusterCore>,
+    /// `None` for a consumer of a Kafka cluster, whose poll checks the
+    /// flag between bounded waits instead.
+    core: Option<Arc<ClusterCore>>,
     /// The group the consumer may be waiting on inside a rebalance.
     group: Mutex<Option<Arc<Group>>>,
 }
@@ -24,7 +26,17 @@ impl WakeupState {
     pub(crate) fn new(core: Arc<ClusterCore>) -> Arc<Self> {
         Arc::new(WakeupState {
             requested: AtomicBool::new(false),
-            core,
+            core: Some(core),
+            group: Mutex::new(None),
+        })
+    }
+
+    /// The state of a consumer without an embedded cluster to signal.
+    #[cfg(feature = "kafka-client")]
+    pub(crate) fn detached() -> Arc<Self> {
+        Arc::new(WakeupState {
+            requested: AtomicBool::new(false),
+            core: None,
             group: Mutex::new(None),
         })
     }
@@ -105,7 +117,9 @@ impl WakeupHandle {
     pub fn wakeup(&self) {
         self.state.requested.store(true, Ordering::SeqCst);
         // Both places a poll can wait: for data and for a rebalance.
-        self.state.core.data_signal().notify();
+        if let Some(core) = &self.state.core {
+            core.data_signal().notify();
+        }
         if let Some(group) = self.state.group.lock().as_ref() {
             group.wake_waiters();
         }

@@ -85,8 +85,16 @@ impl PartitionLag {
 /// ```
 #[derive(Clone)]
 pub struct ConsumerGroup {
-    groups: Arc<Groups>,
+    backend: Backend,
     name: String,
+}
+
+/// Whose group: the embedded log's, or a Kafka cluster's (feature `kafka-client`).
+#[derive(Clone)]
+enum Backend {
+    Embedded(Arc<Groups>),
+    #[cfg(feature = "kafka-client")]
+    Kafka(crate::remote::KafkaGroup),
 }
 
 impl std::fmt::Debug for ConsumerGroup {
@@ -100,8 +108,35 @@ impl std::fmt::Debug for ConsumerGroup {
 impl ConsumerGroup {
     pub(crate) fn new(groups: Arc<Groups>, name: &str) -> Self {
         ConsumerGroup {
-            groups,
+            backend: Backend::Embedded(groups),
             name: name.to_string(),
+        }
+    }
+
+    /// The admin handle on a Kafka cluster's group `name`.
+    #[cfg(feature = "kafka-client")]
+    pub(crate) fn new_kafka(log: Arc<crate::remote::KafkaLog>, name: &str) -> Self {
+        ConsumerGroup {
+            backend: Backend::Kafka(crate::remote::KafkaGroup::new(log, name)),
+            name: name.to_string(),
+        }
+    }
+
+    /// The embedded log's groups; a Kafka group never reaches the
+    /// embedded code paths, which ask through here.
+    fn groups(&self) -> Result<&Arc<Groups>> {
+        match &self.backend {
+            Backend::Embedded(groups) => Ok(groups),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(_) => Err(Error::NeedsEmbedded("this group call")),
+        }
+    }
+
+    #[cfg(feature = "kafka-client")]
+    fn kafka(&self) -> Option<&crate::remote::KafkaGroup> {
+        match &self.backend {
+            Backend::Kafka(kafka) => Some(kafka),
+            Backend::Embedded(_) => None,
         }
     }
 
@@ -117,7 +152,11 @@ impl ConsumerGroup {
     /// # Errors
     /// Loading committed offsets can fail with [`Error::Io`] or [`Error::Corrupt`].
     pub fn describe(&self) -> Result<GroupDescription> {
-        if let Some(group) = self.groups.existing(&self.name) {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return kafka.describe();
+        }
+        if let Some(group) = self.groups()?.existing(&self.name) {
             let description = group.describe();
             if description.state != GroupState::Empty || self.has_offsets()? {
                 return Ok(description);
@@ -137,7 +176,11 @@ impl ConsumerGroup {
     }
 
     fn has_offsets(&self) -> Result<bool> {
-        Ok(!self.groups.offsets().group_offsets(&self.name)?.is_empty())
+        Ok(!self
+            .groups()?
+            .offsets()
+            .group_offsets(&self.name)?
+            .is_empty())
     }
 
     /// The group's committed offset for one partition.
@@ -145,7 +188,11 @@ impl ConsumerGroup {
     /// # Errors
     /// Loading committed offsets can fail with [`Error::Io`] or [`Error::Corrupt`].
     pub fn committed(&self, partition: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {
-        self.groups.offsets().committed(&self.name, partition)
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return kafka.committed(partition);
+        }
+        self.groups()?.offsets().committed(&self.name, partition)
     }
 
     /// Committed offset and lag of every partition of every topic the group
@@ -155,16 +202,20 @@ impl ConsumerGroup {
     /// [`Error::Io`] or [`Error::Corrupt`] while loading offsets; a partition
     /// whose leader is unavailable fails the call with a retriable error.
     pub fn lag(&self) -> Result<Vec<PartitionLag>> {
-        let committed = self.groups.offsets().group_offsets(&self.name)?;
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return kafka.lag();
+        }
+        let committed = self.groups()?.offsets().group_offsets(&self.name)?;
         let mut topics: BTreeSet<String> =
             committed.keys().map(|tp| tp.topic().to_string()).collect();
-        if let Some(group) = self.groups.existing(&self.name) {
+        if let Some(group) = self.groups()?.existing(&self.name) {
             let members = group.describe();
             for member in members.members() {
                 topics.extend(member.assignment().iter().map(|tp| tp.topic().to_string()));
             }
         }
-        let core = self.groups.core();
+        let core = self.groups()?.core();
         let mut out = Vec::new();
         for topic in topics {
             let Ok(partitions) = core.partition_count(&topic) else {
@@ -212,7 +263,11 @@ impl ConsumerGroup {
         topic: &str,
         spec: OffsetSpec,
     ) -> Result<Vec<(TopicPartition, u64)>> {
-        let group = self.groups.group(&self.name);
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return kafka.reset_offsets(topic, spec);
+        }
+        let group = self.groups()?.group(&self.name);
         if !group.describe().members().is_empty() {
             return Err(Error::GroupNotEmpty(self.name.clone()));
         }
@@ -239,7 +294,11 @@ impl ConsumerGroup {
         topic: &str,
         spec: OffsetSpec,
     ) -> Result<Vec<(TopicPartition, u64)>> {
-        let partitions = self.groups.core().partition_count(topic)?;
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return kafka.plan_reset_offsets(topic, spec);
+        }
+        let partitions = self.groups()?.core().partition_count(topic)?;
         (0..partitions)
             .map(|p| {
                 let tp = TopicPartition::new(topic, p);
@@ -250,7 +309,7 @@ impl ConsumerGroup {
     }
 
     fn target(&self, tp: &TopicPartition, spec: OffsetSpec) -> Result<u64> {
-        let core = self.groups.core();
+        let core = self.groups()?.core();
         let range = core.offsets(tp)?;
         let (start, end) = (range.log_start_offset, range.high_watermark);
         let wanted = match spec {
@@ -273,6 +332,10 @@ impl ConsumerGroup {
     /// [`Error::GroupNotEmpty`] while it has members; [`Error::UnknownGroup`]
     /// if it has nothing to delete.
     pub fn delete(&self) -> Result<()> {
-        self.groups.delete(&self.name)
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return kafka.delete();
+        }
+        self.groups()?.delete(&self.name)
     }
 }

@@ -75,6 +75,10 @@ impl KafkaServer {
     /// port chosen by the OS per broker of `log`. The ports are advertised
     /// in Metadata under `host`.
     pub fn start(log: Arc<Log>, host: &str) -> Result<KafkaServer> {
+        #[cfg(feature = "kafka-client")]
+        if !log.is_embedded() {
+            return Err(Error::NeedsEmbedded("KafkaServer"));
+        }
         let brokers = log.core().broker_ids();
         let ports = vec![0; brokers.len()];
         Self::start_on(log, host, &ports)
@@ -83,6 +87,10 @@ impl KafkaServer {
     /// Like [`KafkaServer::start`] with a given port per broker (`0`: any
     /// free port); `ports` must have one entry per broker.
     pub fn start_on(log: Arc<Log>, host: &str, ports: &[u16]) -> Result<KafkaServer> {
+        #[cfg(feature = "kafka-client")]
+        if !log.is_embedded() {
+            return Err(Error::NeedsEmbedded("KafkaServer"));
+        }
         let brokers = log.core().broker_ids();
         if ports.len() != brokers.len() {
             return Err(Error::config(

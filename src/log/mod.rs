@@ -14,6 +14,8 @@ use crate::storage::CleanerState;
 use crate::topic::{TopicName, TopicPartition};
 
 mod builder;
+#[cfg(feature = "kafka-client")]
+mod connect;
 
 pub use self::builder::LogBuilder;
 
@@ -35,6 +37,19 @@ const LOCK_FILE: &str = ".lock";
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Log {
+    backend: Backend,
+}
+
+/// What a `Log` is backed by: a data directory, or a Kafka cluster
+/// (feature `kafka-client`). Every handle it makes has the same backend.
+enum Backend {
+    Embedded(EmbeddedLog),
+    #[cfg(feature = "kafka-client")]
+    Kafka(Arc<crate::remote::KafkaLog>),
+}
+
+/// An open data directory and the threads that keep it.
+struct EmbeddedLog {
     core: Arc<ClusterCore>,
     retention: RetentionThread,
     cleaner: CleanerThread,
@@ -46,9 +61,17 @@ pub struct Log {
 
 impl std::fmt::Debug for Log {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Log")
-            .field("dir", &self.dir)
-            .finish_non_exhaustive()
+        match &self.backend {
+            Backend::Embedded(log) => f
+                .debug_struct("Log")
+                .field("dir", &log.dir)
+                .finish_non_exhaustive(),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => f
+                .debug_struct("Log")
+                .field("bootstrap.servers", &log.config().get("bootstrap.servers"))
+                .finish_non_exhaustive(),
+        }
     }
 }
 
@@ -85,19 +108,35 @@ impl Log {
         let retention = RetentionThread::start(Arc::clone(&core))?;
         let cleaner = CleanerThread::start(Arc::clone(&core), core.config().cleaner_enable)?;
         let groups = Groups::new(Arc::clone(&core));
-        Ok(Log {
+        let log = EmbeddedLog {
             core,
             retention,
             cleaner,
             groups,
             dir,
             _lock: lock,
+        };
+        Ok(Log {
+            backend: Backend::Embedded(log),
         })
     }
 
+    /// The embedded log, for the calls only it has.
+    #[cfg_attr(not(feature = "kafka-client"), allow(unused_variables))]
+    fn embedded(&self, op: &'static str) -> Result<&EmbeddedLog> {
+        match &self.backend {
+            Backend::Embedded(log) => Ok(log),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(_) => Err(Error::NeedsEmbedded(op)),
+        }
+    }
+
     /// The data directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    ///
+    /// # Errors
+    /// [`Error::NeedsEmbedded`] for a Log connected to a Kafka cluster.
+    pub fn dir(&self) -> Result<&Path> {
+        Ok(&self.embedded("Log::dir")?.dir)
     }
 
     /// Creates a topic.
@@ -118,7 +157,11 @@ impl Log {
     /// ```
     pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<Topic> {
         let name = TopicName::new(name)?;
-        self.core.create_topic(&name, config.validated()?)?;
+        match &self.backend {
+            Backend::Embedded(log) => log.core.create_topic(&name, config.validated()?)?,
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => log.create_topic(name.as_str(), &config.validated()?)?,
+        }
         self.topic(name.as_str())
     }
 
@@ -154,17 +197,42 @@ impl Log {
     /// # Errors
     /// [`Error::UnknownTopic`] if it does not exist.
     pub fn topic(&self, name: &str) -> Result<Topic> {
-        let partitions = self.core.partition_count(name)?;
+        let (backend, partitions) = match &self.backend {
+            Backend::Embedded(log) => (
+                TopicBackend::Embedded(Arc::clone(&log.core)),
+                log.core.partition_count(name)?,
+            ),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => (
+                TopicBackend::Kafka(Arc::clone(log)),
+                log.partition_count(name)?,
+            ),
+        };
         Ok(Topic {
-            core: Arc::clone(&self.core),
+            backend,
             name: name.to_string(),
             partitions,
         })
     }
 
-    /// Names of all topics (internal ones excluded), sorted.
+    /// Names of all topics (internal ones excluded), sorted. A Log connected
+    /// to Kafka returns an empty list when the cluster cannot be asked;
+    /// [`list_topics`](Log::list_topics) reports why.
     pub fn topics(&self) -> Vec<String> {
-        self.core.topics()
+        self.list_topics().unwrap_or_default()
+    }
+
+    /// Names of all topics (internal ones excluded), sorted.
+    ///
+    /// # Errors
+    /// Never for the embedded log; for a Log connected to Kafka, the
+    /// metadata request's failure ([`Error::Kafka`], [`Error::Timeout`]).
+    pub fn list_topics(&self) -> Result<Vec<String>> {
+        match &self.backend {
+            Backend::Embedded(log) => Ok(log.core.topics()),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => log.topics(),
+        }
     }
 
     /// Deletes a topic and all its files.
@@ -173,7 +241,11 @@ impl Log {
     /// [`Error::UnknownTopic`] if it does not exist, [`Error::Io`].
     pub fn delete_topic(&self, name: &str) -> Result<()> {
         TopicName::new(name)?;
-        self.core.delete_topic(name)
+        match &self.backend {
+            Backend::Embedded(log) => log.core.delete_topic(name),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => log.delete_topic(name),
+        }
     }
 
     /// A producer with its own sender thread.
@@ -181,7 +253,11 @@ impl Log {
     /// # Errors
     /// [`Error::InvalidConfig`] for inconsistent settings.
     pub fn producer(&self, config: ProducerConfig) -> Result<Producer> {
-        Producer::new(Arc::clone(&self.core), config)
+        match &self.backend {
+            Backend::Embedded(log) => Producer::new(Arc::clone(&log.core), config),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => Producer::new_kafka(log, config),
+        }
     }
 
     /// A consumer; assign partitions or subscribe (with a `group.id`).
@@ -190,9 +266,15 @@ impl Log {
     /// [`Error::InvalidConfig`] for inconsistent settings.
     pub fn consumer(&self, config: ConsumerConfig) -> Result<Consumer> {
         config.validate()?;
-        let mut consumer = Consumer::new(Arc::clone(&self.core), config)?;
-        consumer.attach_groups(Arc::clone(&self.groups));
-        Ok(consumer)
+        match &self.backend {
+            Backend::Embedded(log) => {
+                let mut consumer = Consumer::new(Arc::clone(&log.core), config)?;
+                consumer.attach_groups(Arc::clone(&log.groups));
+                Ok(consumer)
+            }
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => Consumer::new_kafka(Arc::clone(log), config),
+        }
     }
 
     /// The admin handle on consumer group `group`: describe it, read its
@@ -208,7 +290,11 @@ impl Log {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn consumer_group(&self, group: &str) -> ConsumerGroup {
-        ConsumerGroup::new(Arc::clone(&self.groups), group)
+        match &self.backend {
+            Backend::Embedded(log) => ConsumerGroup::new(Arc::clone(&log.groups), group),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => ConsumerGroup::new_kafka(Arc::clone(log), group),
+        }
     }
 
     /// Ids of the consumer groups that have members or committed offsets, sorted.
@@ -227,7 +313,11 @@ impl Log {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn list_groups(&self) -> Result<Vec<String>> {
-        self.groups.list()
+        match &self.backend {
+            Backend::Embedded(log) => log.groups.list(),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(log) => crate::remote::KafkaGroup::list(log),
+        }
     }
 
     /// The brokers: who leads which partition, and failure injection
@@ -240,18 +330,32 @@ impl Log {
     /// assert_eq!(log.cluster().brokers().len(), 3);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// A Log connected to Kafka has no failure injection: its `Cluster`
+    /// lists no brokers and its calls return [`Error::NeedsEmbedded`].
     pub fn cluster(&self) -> Cluster {
-        Cluster::new(Arc::clone(&self.core))
+        match &self.backend {
+            Backend::Embedded(log) => Cluster::new(Arc::clone(&log.core)),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(_) => Cluster::detached(),
+        }
     }
 
     /// Stops the background threads, flushes and closes every partition.
+    /// A Log connected to Kafka closes its admin connections.
     ///
     /// # Errors
     /// The first flush or close failure; the directory is released regardless.
     pub fn close(mut self) -> Result<()> {
-        self.shutdown()
+        match &mut self.backend {
+            Backend::Embedded(log) => log.shutdown(),
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(_) => Ok(()),
+        }
     }
+}
 
+impl EmbeddedLog {
     fn shutdown(&mut self) -> Result<()> {
         self.retention.stop();
         self.cleaner.stop();
@@ -259,7 +363,7 @@ impl Log {
     }
 }
 
-impl Drop for Log {
+impl Drop for EmbeddedLog {
     fn drop(&mut self) {
         // Errors were reported to whoever called close(); a drop has no one to tell.
         let _ = self.shutdown();
@@ -288,9 +392,28 @@ fn lock_directory(dir: &Path) -> Result<File> {
 /// A handle on one topic.
 #[derive(Clone)]
 pub struct Topic {
-    core: Arc<ClusterCore>,
+    backend: TopicBackend,
     name: String,
     partitions: u32,
+}
+
+#[derive(Clone)]
+enum TopicBackend {
+    Embedded(Arc<ClusterCore>),
+    #[cfg(feature = "kafka-client")]
+    Kafka(Arc<crate::remote::KafkaLog>),
+}
+
+impl TopicBackend {
+    /// The embedded cluster, for the calls only it has.
+    #[cfg_attr(not(feature = "kafka-client"), allow(unused_variables))]
+    fn core(&self, op: &'static str) -> Result<&Arc<ClusterCore>> {
+        match self {
+            TopicBackend::Embedded(core) => Ok(core),
+            #[cfg(feature = "kafka-client")]
+            TopicBackend::Kafka(_) => Err(Error::NeedsEmbedded(op)),
+        }
+    }
 }
 
 impl std::fmt::Debug for Topic {
@@ -326,8 +449,21 @@ impl Topic {
     /// # Errors
     /// [`Error::InvalidPartition`] for a partition the topic does not have.
     pub fn partition(&self, partition: u32) -> Result<PartitionOffsets> {
+        #[cfg(feature = "kafka-client")]
+        if let TopicBackend::Kafka(log) = &self.backend {
+            let (log_start_offset, high_watermark) = log.watermarks(&self.name, partition)?;
+            // Kafka's ListOffsets tells no log end offset: the high
+            // watermark is the end a client can see.
+            return Ok(PartitionOffsets {
+                partition,
+                log_start_offset,
+                high_watermark,
+                log_end_offset: high_watermark,
+            });
+        }
         let offsets = self
-            .core
+            .backend
+            .core("Topic::partition")?
             .offsets(&TopicPartition::new(self.name.clone(), partition))?;
         Ok(PartitionOffsets {
             partition,
@@ -350,7 +486,11 @@ impl Topic {
     /// [`Error::InvalidConfig`] unless `new_total` exceeds the current count
     /// (a topic never shrinks); [`Error::UnknownTopic`] if it was deleted.
     pub fn create_partitions(&mut self, new_total: u32) -> Result<()> {
-        self.core.create_partitions(&self.name, new_total)?;
+        match &self.backend {
+            TopicBackend::Embedded(core) => core.create_partitions(&self.name, new_total)?,
+            #[cfg(feature = "kafka-client")]
+            TopicBackend::Kafka(log) => log.create_partitions(&self.name, new_total)?,
+        }
         self.partitions = new_total;
         Ok(())
     }
@@ -371,7 +511,11 @@ impl Topic {
     /// moves (retriable).
     pub fn delete_records(&self, partition: u32, before_offset: u64) -> Result<u64> {
         let tp = TopicPartition::new(self.name.clone(), partition);
-        self.core.delete_records(&tp, before_offset)
+        match &self.backend {
+            TopicBackend::Embedded(core) => core.delete_records(&tp, before_offset),
+            #[cfg(feature = "kafka-client")]
+            TopicBackend::Kafka(log) => log.delete_records(&tp, before_offset),
+        }
     }
 
     /// Runs a log cleaner pass now on every replica of every partition of
@@ -386,7 +530,7 @@ impl Topic {
     /// [`Error::UnknownTopic`] if the topic was deleted; the first I/O or
     /// corruption error of a replica (the others are still cleaned).
     pub fn clean(&self) -> Result<()> {
-        self.core.clean_topic(&self.name)
+        self.backend.core("Topic::clean")?.clean_topic(&self.name)
     }
 
     /// What the log cleaner has done on the leader replica of `partition`:
@@ -398,7 +542,9 @@ impl Topic {
     /// moves.
     pub fn cleaner_state(&self, partition: u32) -> Result<CleanerState> {
         let tp = TopicPartition::new(self.name.clone(), partition);
-        self.core.cleaner_state(&tp)
+        self.backend
+            .core("Topic::cleaner_state")?
+            .cleaner_state(&tp)
     }
 
     /// The topic's own settings (overrides only: unset values follow the
@@ -407,7 +553,7 @@ impl Topic {
     /// # Errors
     /// [`Error::UnknownTopic`] if the topic was deleted.
     pub fn config(&self) -> Result<TopicConfig> {
-        self.core.topic_config(&self.name)
+        self.backend.core("Topic::config")?.topic_config(&self.name)
     }
 
     /// Changes the topic's settings, as Kafka's `Admin::incrementalAlterConfigs`
@@ -446,7 +592,9 @@ impl Topic {
     /// ```
     pub fn alter_config(&self, changes: impl IntoIterator<Item = ConfigChange>) -> Result<()> {
         let changes: Vec<ConfigChange> = changes.into_iter().collect();
-        self.core.alter_topic_config(&self.name, &changes)
+        self.backend
+            .core("Topic::alter_config")?
+            .alter_topic_config(&self.name, &changes)
     }
 
     /// Every topic-level setting in force, with its value and where it
@@ -468,7 +616,9 @@ impl Topic {
     /// # Ok::<(), tidelog::Error>(())
     /// ```
     pub fn describe_config(&self) -> Result<Vec<ConfigEntry>> {
-        self.core.describe_topic_config(&self.name)
+        self.backend
+            .core("Topic::describe_config")?
+            .describe_topic_config(&self.name)
     }
 }
 
@@ -521,11 +671,28 @@ impl PartitionOffsets {
 impl Log {
     /// The cluster seam, for the Kafka listener.
     pub(crate) fn core(&self) -> &Arc<ClusterCore> {
-        &self.core
+        match &self.backend {
+            Backend::Embedded(log) => &log.core,
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(_) => {
+                unreachable!("KafkaServer::start refuses a Log connected to Kafka")
+            }
+        }
     }
 
     /// The group registry and committed offsets, for the Kafka listener.
     pub(crate) fn groups(&self) -> &Arc<Groups> {
-        &self.groups
+        match &self.backend {
+            Backend::Embedded(log) => &log.groups,
+            #[cfg(feature = "kafka-client")]
+            Backend::Kafka(_) => {
+                unreachable!("KafkaServer::start refuses a Log connected to Kafka")
+            }
+        }
+    }
+
+    /// Whether this Log has a data directory (the Kafka listener serves only those).
+    pub(crate) fn is_embedded(&self) -> bool {
+        matches!(self.backend, Backend::Embedded(_))
     }
 }

@@ -7,6 +7,7 @@
 mod accumulator;
 mod batch;
 pub(crate) mod config;
+mod handle;
 mod identity;
 mod memory;
 mod murmur2;
@@ -36,42 +37,17 @@ use crate::error::{Error, Result};
 use crate::record::{BatchBuilder, ProducerRecord, RecordMetadata, HEADER_LEN};
 
 pub use self::config::ProducerConfig;
+pub use self::handle::Producer;
 pub use self::partitioner::Partitioner;
 pub(crate) use self::partitioner::PartitionerRef;
 
-/// Sends records to topics; cheap to share between threads (`&Producer`).
-///
-/// Three ways to send: [`send`](Producer::send) (fire and forget),
-/// [`send_sync`](Producer::send_sync) (waits for the acknowledgement) and
-/// [`send_with_callback`](Producer::send_with_callback). Records are
-/// batched per partition and appended by one background thread; dropping
-/// the producer (or [`close`](Producer::close)) delivers what was sent and
-/// stops that thread.
-///
-/// # Examples
-/// ```
-/// # let dir = tempfile::tempdir()?;
-/// use tidelog::{Log, ProducerConfig, ProducerRecord, TopicConfig};
-/// let log = Log::open(dir.path())?;
-/// log.create_topic("orders", TopicConfig::new().partitions(3))?;
-/// let producer = log.producer(ProducerConfig::new())?;
-/// producer.send(ProducerRecord::new("orders", "order-1").key("customer-7"))?;
-/// let metadata = producer.send_sync(ProducerRecord::new("orders", "order-2"))?;
-/// producer.send_with_callback(ProducerRecord::new("orders", "order-3"), |result| {
-///     if let Err(error) = result {
-///         eprintln!("not delivered: {error}");
-///     }
-/// })?;
-/// producer.flush();
-/// # let _ = metadata;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub struct Producer {
+/// The producer of an embedded log: its fields and sender thread.
+pub(crate) struct EmbeddedProducer {
     shared: Arc<Shared>,
     sender: Mutex<Option<JoinHandle<()>>>,
 }
 
-impl std::fmt::Debug for Producer {
+impl std::fmt::Debug for EmbeddedProducer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Producer")
             .field("client_id", &self.shared.config.client_id)
@@ -80,9 +56,11 @@ impl std::fmt::Debug for Producer {
     }
 }
 
-impl Producer {
+// The public `Producer` (handle.rs) documents these and delegates here.
+#[allow(unreachable_pub)]
+impl EmbeddedProducer {
     /// Starts a producer (and its sender thread) on `core`.
-    pub(crate) fn new(core: Arc<ClusterCore>, config: ProducerConfig) -> Result<Producer> {
+    pub(crate) fn new(core: Arc<ClusterCore>, config: ProducerConfig) -> Result<EmbeddedProducer> {
         config.validate()?;
         let name = format!("tidelog-producer-{}", config.client_id);
         let shared = Arc::new(Shared::new(core, config));
@@ -92,7 +70,7 @@ impl Producer {
             .spawn(move || sender.run())
             .map_err(|e| Error::spawn(name, e))?;
         let _ = shared.sender_thread.set(handle.thread().id());
-        Ok(Producer {
+        Ok(EmbeddedProducer {
             shared,
             sender: Mutex::new(Some(handle)),
         })
@@ -486,7 +464,7 @@ impl Producer {
     }
 }
 
-impl Drop for Producer {
+impl Drop for EmbeddedProducer {
     fn drop(&mut self) {
         self.close();
     }

@@ -204,7 +204,12 @@ fn a_batch_fails_once_its_retries_run_out() {
 /// (producer id, base sequence) of every batch of `topic`-0, in log order.
 fn stamps(producer: &crate::producer::Producer, topic: &str) -> Vec<(i64, i32)> {
     let tp = TopicPartition::new(topic, 0);
-    let fetched = producer.shared.core.fetch(&tp, 0, 1 << 20).unwrap();
+    let fetched = producer
+        .embedded()
+        .shared
+        .core
+        .fetch(&tp, 0, 1 << 20)
+        .unwrap();
     crate::record::BatchIter::new(fetched.data)
         .map(|batch| {
             let header = *batch.unwrap().header();

@@ -18,6 +18,8 @@ mod failover;
 mod flush;
 mod fuzz_corpus;
 mod groups;
+#[cfg(all(feature = "kafka", feature = "kafka-client"))]
+mod kafka_client;
 #[cfg(feature = "kafka")]
 mod kafka_data;
 mod kafka_format;

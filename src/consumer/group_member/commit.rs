@@ -45,6 +45,11 @@ impl Consumer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn commit_sync(&mut self) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            kafka.run_commit_callbacks();
+            return kafka.commit_sync();
+        }
         self.run_commit_callbacks();
         let offsets = self.offsets_to_commit(None);
         self.commit_to_group(&offsets)
@@ -74,6 +79,15 @@ impl Consumer {
         &mut self,
         offsets: impl IntoIterator<Item = impl Borrow<(TopicPartition, OffsetAndMetadata)>>,
     ) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            kafka.run_commit_callbacks();
+            let offsets: Vec<_> = offsets
+                .into_iter()
+                .map(|pair| pair.borrow().clone())
+                .collect();
+            return kafka.commit_offsets(&offsets);
+        }
         self.run_commit_callbacks();
         let offsets: Offsets = offsets
             .into_iter()
@@ -111,6 +125,10 @@ impl Consumer {
         &mut self,
         callback: impl FnOnce(Result<()>) + Send + 'static,
     ) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            return kafka.commit_async(Box::new(callback));
+        }
         let group_id = self
             .config
             .group_id
@@ -180,6 +198,10 @@ impl Consumer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn committed(&self, tp: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return kafka.committed(tp);
+        }
         let group_id = self
             .config
             .group_id

@@ -30,9 +30,9 @@ impl TopicPattern {
 
     /// The existing (non-internal) topics the pattern matches.
     fn matching(&self, consumer: &Consumer) -> BTreeSet<String> {
-        consumer
-            .core
-            .topics()
+        let topics = consumer.backend.core().map(|core| core.topics());
+        topics
+            .unwrap_or_default()
             .into_iter()
             .filter(|t| self.regex.is_match(t))
             .collect()
@@ -94,6 +94,12 @@ impl Consumer {
         pattern: &str,
         listener: Option<Box<dyn RebalanceListener>>,
     ) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            TopicPattern::new(pattern)?;
+            kafka.listener = listener;
+            return kafka.subscribe(Vec::new(), Some(pattern.to_string()));
+        }
         let pattern = TopicPattern::new(pattern)?;
         let topics = pattern.matching(self);
         self.subscribe_inner(topics, listener)?;
@@ -115,6 +121,10 @@ impl Consumer {
     /// # Ok::<(), tidelog::Error>(())
     /// ```
     pub fn subscription_pattern(&self) -> Option<&str> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return kafka.subscription_pattern();
+        }
         self.group.pattern.as_ref().map(|p| p.source.as_str())
     }
 

@@ -102,6 +102,11 @@ impl Consumer {
         topics: BTreeSet<String>,
         listener: Option<Box<dyn RebalanceListener>>,
     ) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            kafka.listener = listener;
+            return kafka.subscribe(topics.into_iter().collect(), None);
+        }
         let group_id = self
             .config
             .group_id
@@ -192,6 +197,10 @@ impl Consumer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn unsubscribe(&mut self) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka_mut() {
+            return kafka.unsubscribe();
+        }
         self.leave_group()
     }
 
@@ -207,6 +216,10 @@ impl Consumer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn subscription(&self) -> Vec<String> {
+        #[cfg(feature = "kafka-client")]
+        if let Some(kafka) = self.kafka() {
+            return kafka.subscription();
+        }
         self.group
             .member
             .as_ref()
@@ -276,6 +289,10 @@ impl Consumer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn close(mut self) -> Result<()> {
+        #[cfg(feature = "kafka-client")]
+        if self.kafka().is_some() {
+            return crate::remote::close(&mut self);
+        }
         let left = self.leave_group();
         self.run_commit_callbacks();
         left

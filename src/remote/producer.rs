@@ -1,0 +1,292 @@
+//! `KafkaProducer`: a librdkafka producer with one poll thread that runs
+//! delivery callbacks (rdkafka's `ThreadedProducer`).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use rdkafka::client::ClientContext;
+use rdkafka::config::FromClientConfigAndContext;
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::{Header as KafkaHeader, Message, OwnedHeaders};
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer,
+};
+use rdkafka::util::Timeout;
+
+use super::errors::{kafka_error, Subject};
+use super::log::{non_negative, partition_i32};
+use super::translate::producer_properties;
+use super::KafkaLog;
+use crate::error::{Error, Result};
+use crate::producer::ProducerConfig;
+use crate::record::{ProducerRecord, RecordMetadata};
+
+type Callback = Box<dyn FnOnce(Result<RecordMetadata>) + Send>;
+
+/// Who hears of one record's outcome.
+enum Delivery {
+    /// Fire and forget: only the failure count and `flush_timeout` do.
+    Forget,
+    /// In a mutex only because librdkafka's opaque must be `Sync`.
+    Callback(Mutex<Callback>),
+    Sync(Arc<SyncSlot>),
+}
+
+/// What the poll thread keeps across deliveries.
+#[derive(Default)]
+struct Outcomes {
+    failed: AtomicU64,
+    /// The first delivery failure since the previous flush.
+    first_failure: Mutex<Option<Error>>,
+}
+
+impl Outcomes {
+    fn fail(&self, error: &Error) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        self.first_failure
+            .lock()
+            .get_or_insert_with(|| error.clone());
+    }
+}
+
+struct Context {
+    outcomes: Arc<Outcomes>,
+}
+
+impl ClientContext for Context {}
+
+impl ProducerContext for Context {
+    type DeliveryOpaque = Box<Delivery>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, delivery: Box<Delivery>) {
+        let outcome = match result {
+            Ok(message) => Ok(RecordMetadata {
+                topic: Arc::from(message.topic()),
+                partition: u32::try_from(message.partition()).unwrap_or_default(),
+                offset: non_negative(message.offset()),
+                timestamp: message.timestamp().to_millis().unwrap_or(-1),
+            }),
+            Err((error, message)) => {
+                let error = kafka_error("produce", Subject::topic(message.topic()), error);
+                self.outcomes.fail(&error);
+                Err(error)
+            }
+        };
+        match *delivery {
+            Delivery::Forget => {}
+            Delivery::Callback(callback) => (callback.into_inner())(outcome),
+            Delivery::Sync(slot) => slot.fill(outcome),
+        }
+    }
+}
+
+pub(crate) struct KafkaProducer {
+    producer: ThreadedProducer<Context>,
+    outcomes: Arc<Outcomes>,
+    closed: AtomicBool,
+    /// How long `send_sync` waits at most: librdkafka ends every delivery
+    /// within `delivery.timeout.ms`.
+    sync_limit: Duration,
+    client_id: String,
+}
+
+impl std::fmt::Debug for KafkaProducer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaProducer")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaProducer {
+    pub(crate) fn new(log: &KafkaLog, config: &ProducerConfig) -> Result<KafkaProducer> {
+        config.validate()?;
+        let props = producer_properties(log.config().client_config(), config)?;
+        let outcomes = Arc::new(Outcomes::default());
+        let context = Context {
+            outcomes: Arc::clone(&outcomes),
+        };
+        let producer = ThreadedProducer::from_config_and_context(&props, context)
+            .map_err(|e| kafka_error("create producer", Subject::default(), &e))?;
+        Ok(KafkaProducer {
+            producer,
+            outcomes,
+            closed: AtomicBool::new(false),
+            sync_limit: config
+                .delivery_timeout
+                .saturating_add(config.request_timeout),
+            client_id: config.client_id.clone(),
+        })
+    }
+
+    pub(crate) fn send(&self, record: ProducerRecord) -> Result<()> {
+        self.enqueue(&record, Delivery::Forget)
+            .map_err(|(e, _)| e)
+            .inspect_err(|e| self.count_refused(e))
+    }
+
+    pub(crate) fn send_sync(&self, record: ProducerRecord) -> Result<RecordMetadata> {
+        let slot = Arc::new(SyncSlot::default());
+        self.enqueue(&record, Delivery::Sync(Arc::clone(&slot)))
+            .map_err(|(e, _)| e)
+            .inspect_err(|e| self.count_refused(e))?;
+        slot.wait(self.sync_limit)
+    }
+
+    pub(crate) fn send_with_callback(
+        &self,
+        record: ProducerRecord,
+        callback: Callback,
+    ) -> Result<()> {
+        // As the embedded producer does: a record refused at once goes to
+        // the callback, and the call succeeds (unless the producer is closed).
+        match self.enqueue(&record, Delivery::Callback(Mutex::new(callback))) {
+            Err((Error::Closed(what), _)) => Err(Error::Closed(what)),
+            Err((error, delivery)) => {
+                self.count_refused(&error);
+                if let Delivery::Callback(callback) = *delivery {
+                    (callback.into_inner())(Err(error));
+                }
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+
+    fn count_refused(&self, error: &Error) {
+        if !matches!(error, Error::Closed(_)) {
+            self.outcomes.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Queues `record`; a refusal hands the delivery back.
+    fn enqueue(
+        &self,
+        record: &ProducerRecord,
+        delivery: Delivery,
+    ) -> std::result::Result<(), (Error, Box<Delivery>)> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err((Error::Closed("producer"), Box::new(delivery)));
+        }
+        let topic = record.topic();
+        let mut base: BaseRecord<'_, [u8], [u8], Box<Delivery>> =
+            BaseRecord::with_opaque_to(topic, Box::new(delivery));
+        if let Some(partition) = record.partition {
+            base = base.partition(partition_i32(partition));
+        }
+        if let Some(key) = record.key.as_deref() {
+            base = base.key(key);
+        }
+        if let Some(value) = record.value.as_deref() {
+            base = base.payload(value);
+        }
+        if let Some(timestamp) = record.timestamp {
+            base = base.timestamp(timestamp);
+        }
+        if !record.headers.is_empty() {
+            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+            for header in &record.headers {
+                headers = headers.insert(KafkaHeader {
+                    key: header.name(),
+                    value: Some(header.value()),
+                });
+            }
+            base = base.headers(headers);
+        }
+        self.producer.send(base).map_err(|(error, base)| {
+            (
+                refused(topic, record.partition, &error),
+                base.delivery_opaque,
+            )
+        })
+    }
+
+    pub(crate) fn flush(&self) {
+        let _ = self.producer.flush(Timeout::Never);
+        let _ = self.outcomes.first_failure.lock().take();
+    }
+
+    pub(crate) fn flush_timeout(&self, timeout: Duration) -> Result<()> {
+        if self.producer.flush(timeout).is_err() {
+            return Err(Error::Timeout {
+                op: "flush",
+                timeout,
+            });
+        }
+        self.outcomes
+            .first_failure
+            .lock()
+            .take()
+            .map_or(Ok(()), Err)
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let _ = self.producer.flush(Timeout::Never);
+    }
+
+    pub(crate) fn failed_sends(&self) -> u64 {
+        self.outcomes.failed.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for KafkaProducer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// A record librdkafka would not queue, as the embedded producer reports it.
+fn refused(topic: &str, partition: Option<u32>, error: &rdkafka::error::KafkaError) -> Error {
+    match (error.rdkafka_error_code(), partition) {
+        (Some(RDKafkaErrorCode::UnknownPartition), Some(partition)) => Error::InvalidPartition {
+            topic: topic.to_string(),
+            partition,
+            partitions: 0,
+        },
+        (Some(RDKafkaErrorCode::MessageSizeTooLarge), _) => Error::RecordTooLarge {
+            size: 0,
+            max: 0,
+            limit: "message.max.bytes",
+        },
+        _ => kafka_error("send", Subject::topic(topic), error),
+    }
+}
+
+/// Where `send_sync` waits for its record's outcome.
+#[derive(Default)]
+struct SyncSlot {
+    result: Mutex<Option<Result<RecordMetadata>>>,
+    filled: Condvar,
+}
+
+impl SyncSlot {
+    fn fill(&self, result: Result<RecordMetadata>) {
+        *self.result.lock() = Some(result);
+        self.filled.notify_one();
+    }
+
+    fn wait(&self, limit: Duration) -> Result<RecordMetadata> {
+        let deadline = Instant::now().checked_add(limit);
+        let mut result = self.result.lock();
+        loop {
+            if let Some(result) = result.take() {
+                return result;
+            }
+            match deadline {
+                Some(deadline) => {
+                    if self.filled.wait_until(&mut result, deadline).timed_out() && result.is_none()
+                    {
+                        return Err(Error::Timeout {
+                            op: "delivery.timeout.ms",
+                            timeout: limit,
+                        });
+                    }
+                }
+                None => self.filled.wait(&mut result),
+            }
+        }
+    }
+}
