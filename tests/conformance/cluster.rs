@@ -2,7 +2,7 @@
 //! brokers obey it; a remote cluster refuses it with a typed error, since a
 //! client cannot kill a real broker.
 
-use tidelog::{ProducerConfig, ProducerRecord, Result};
+use tidelog::{Error, ProducerConfig, ProducerRecord, Result};
 
 use crate::target::Target;
 
@@ -26,7 +26,19 @@ fn cluster_failure_injection(t: &Target) -> Result<()> {
     Ok(())
 }
 
+/// Every failure-injection call says it needs the embedded log; the rest
+/// of the log goes on working.
 fn remote_refuses(t: &Target, cluster: &tidelog::Cluster, topic: &str) -> Result<()> {
-    let _ = (t, cluster, topic);
+    let needs_embedded = |what: &str, r: Result<()>| {
+        assert!(
+            matches!(r, Err(Error::NeedsEmbedded(_))),
+            "{what} on a remote log gave {r:?}"
+        );
+    };
+    needs_embedded("broker(0)", cluster.broker(0).map(drop));
+    needs_embedded("partition()", cluster.partition(topic, 0).map(drop));
+    assert!(cluster.brokers().is_empty(), "no simulated brokers remotely");
+    let producer = t.log().producer(ProducerConfig::new())?;
+    producer.send_sync(ProducerRecord::new(topic, "still works"))?;
     Ok(())
 }

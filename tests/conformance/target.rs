@@ -160,6 +160,66 @@ pub(crate) fn text(record: &ConsumerRecord) -> String {
 }
 
 /// Remote targets: `Log::connect` exists with the `kafka-client` feature.
+#[cfg(feature = "kafka-client")]
+mod remote {
+    use tidelog::{KafkaConfig, Log};
+
+    use super::{Kind, Target, Unavailable};
+
+    pub(super) fn open(kind: Kind) -> std::result::Result<Target, Unavailable> {
+        match kind {
+            Kind::Kafka => {
+                let bootstrap = std::env::var("TIDELOG_KAFKA_BOOTSTRAP").map_err(|_| {
+                    Unavailable(
+                        "TIDELOG_KAFKA_BOOTSTRAP is not set (kafka-harness/with-kafka.sh sets it)"
+                            .to_string(),
+                    )
+                })?;
+                Ok(Target {
+                    kind,
+                    log: connect(&bootstrap),
+                    _keep: Vec::new(),
+                })
+            }
+            _ => listener(kind),
+        }
+    }
+
+    fn connect(bootstrap: &str) -> Log {
+        let config = KafkaConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .expect("a valid bootstrap.servers");
+        Log::connect(config).expect("connect to the cluster")
+    }
+
+    /// tidelog's own listener over a fresh embedded log, on loopback.
+    #[cfg(feature = "kafka")]
+    fn listener(kind: Kind) -> std::result::Result<Target, Unavailable> {
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let served = Arc::new(Log::open(dir.path()).expect("open the embedded log"));
+        let server = tidelog::kafka::KafkaServer::start(Arc::clone(&served), "127.0.0.1")
+            .expect("start the listener");
+        let bootstrap: Vec<_> = server.addresses().iter().map(|a| a.to_string()).collect();
+        Ok(Target {
+            kind,
+            log: connect(&bootstrap.join(",")),
+            // Dropped in this order: the listener stops, then the log closes.
+            _keep: vec![Box::new(server), Box::new(served), Box::new(dir)],
+        })
+    }
+
+    #[cfg(not(feature = "kafka"))]
+    fn listener(kind: Kind) -> std::result::Result<Target, Unavailable> {
+        Err(Unavailable(format!(
+            "the {} target needs the cargo feature kafka too",
+            kind.name()
+        )))
+    }
+}
+
+/// Without `Log::connect` there is no remote target to run.
+#[cfg(not(feature = "kafka-client"))]
 mod remote {
     use super::{Kind, Target, Unavailable};
 
