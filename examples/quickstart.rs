@@ -15,7 +15,7 @@ use tidelog::{
     ConsumerConfig, Log, OffsetReset, ProducerConfig, ProducerRecord, TopicConfig, TopicPartition,
 };
 
-const TOPIC: &str = "quickstart";
+pub(crate) const TOPIC: &str = "quickstart";
 const RECORDS: u64 = 1_000;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Sends 1,000 keyed records, a third with each send mode.
-fn produce(log: &Log) -> tidelog::Result<()> {
+pub(crate) fn produce(log: &Log) -> tidelog::Result<()> {
     let producer = log.producer(ProducerConfig::new())?;
     let acknowledged = Arc::new(AtomicU64::new(0));
     for i in 0..RECORDS {
@@ -75,7 +75,11 @@ fn produce(log: &Log) -> tidelog::Result<()> {
 }
 
 /// Reads back what this run produced and prints a line per partition.
-fn consume(log: &Log, partitions: u32, from: &BTreeMap<u32, u64>) -> tidelog::Result<()> {
+pub(crate) fn consume(
+    log: &Log,
+    partitions: u32,
+    from: &BTreeMap<u32, u64>,
+) -> tidelog::Result<()> {
     let mut consumer =
         log.consumer(ConsumerConfig::new().auto_offset_reset(OffsetReset::Earliest))?;
     let assignment: Vec<_> = (0..partitions)
@@ -109,7 +113,7 @@ fn consume(log: &Log, partitions: u32, from: &BTreeMap<u32, u64>) -> tidelog::Re
     Ok(())
 }
 
-fn end_offsets(log: &Log, partitions: u32) -> tidelog::Result<BTreeMap<u32, u64>> {
+pub(crate) fn end_offsets(log: &Log, partitions: u32) -> tidelog::Result<BTreeMap<u32, u64>> {
     let consumer = log.consumer(ConsumerConfig::new())?;
     let tps: Vec<_> = (0..partitions)
         .map(|p| TopicPartition::new(TOPIC, p))

@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["record"],
     &["storage"],
     &["config"],
+    &["remote"],
     &["cluster"],
     &["group"],
     &["producer", "consumer"],

@@ -99,7 +99,7 @@
 //! | compression | works: [`ProducerConfig::compression`] (gzip, snappy, lz4, zstd; [`Compression`]), topic and broker `compression.type`; compressed batches from Kafka clients are stored as sent |
 //! | log compaction | works: `cleanup.policy=compact` and `compact,delete`, a cleaner thread, [`Topic::clean`], [`Topic::cleaner_state`] |
 //! | Kafka wire protocol | works behind the cargo feature `kafka`: `tidelog::kafka::KafkaServer` serves a `Log` to kcat, librdkafka, kafka-python and the Java client |
-//! | a Kafka backend for more than one machine | coming |
+//! | a Kafka backend for more than one machine | works behind the cargo feature `kafka-client`: `Log::connect(KafkaConfig)` returns the same handles over a Kafka cluster, through librdkafka |
 //! | pause/resume, wakeup, regex subscribe, lag | works: [`Consumer::pause`], [`Consumer::resume`], [`Consumer::wakeup_handle`], [`Consumer::subscribe_pattern`], [`Consumer::lag`] |
 //! | topic administration | works: [`Topic::create_partitions`], [`Topic::delete_records`], [`Topic::alter_config`], [`Topic::describe_config`] |
 //! | static membership, metrics | missing, not scheduled |

@@ -8,6 +8,10 @@ mod metadata;
 mod offsets;
 mod partition;
 mod pause;
+#[cfg(feature = "kafka-client")]
+mod remote;
+#[cfg(feature = "kafka-client")]
+mod remote_offsets;
 mod wakeup;
 
 use std::collections::HashMap;
@@ -81,7 +85,7 @@ impl std::fmt::Debug for Consumer {
 pub(crate) enum Backend {
     Embedded(Arc<ClusterCore>),
     #[cfg(feature = "kafka-client")]
-    Kafka(Box<crate::remote::KafkaConsumer>),
+    Kafka(Box<remote::KafkaConsumer>),
 }
 
 impl Backend {
@@ -259,7 +263,7 @@ impl Consumer {
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         #[cfg(feature = "kafka-client")]
         if self.kafka().is_some() {
-            return crate::remote::poll(self, timeout);
+            return remote::poll(self, timeout);
         }
         let deadline = Instant::now().checked_add(timeout);
         self.poll_until(deadline)
@@ -377,7 +381,7 @@ impl Consumer {
         config: ConsumerConfig,
     ) -> Result<Consumer> {
         let wakeup = WakeupState::detached();
-        let kafka = crate::remote::KafkaConsumer::new(log, &config, Arc::clone(&wakeup))?;
+        let kafka = remote::KafkaConsumer::new(log, &config, Arc::clone(&wakeup))?;
         Ok(Consumer {
             backend: Backend::Kafka(Box::new(kafka)),
             config,
@@ -391,14 +395,14 @@ impl Consumer {
     }
 
     /// The Kafka backend, when this consumer reads a Kafka cluster.
-    pub(crate) fn kafka(&self) -> Option<&crate::remote::KafkaConsumer> {
+    pub(crate) fn kafka(&self) -> Option<&remote::KafkaConsumer> {
         match &self.backend {
             Backend::Kafka(kafka) => Some(kafka),
             Backend::Embedded(_) => None,
         }
     }
 
-    pub(crate) fn kafka_mut(&mut self) -> Option<&mut crate::remote::KafkaConsumer> {
+    pub(crate) fn kafka_mut(&mut self) -> Option<&mut remote::KafkaConsumer> {
         match &mut self.backend {
             Backend::Kafka(kafka) => Some(kafka),
             Backend::Embedded(_) => None,

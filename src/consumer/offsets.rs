@@ -157,7 +157,7 @@ impl Consumer {
         if let Some(kafka) = self.kafka() {
             let query: Vec<(TopicPartition, i64)> =
                 query.into_iter().map(|q| q.borrow().clone()).collect();
-            return crate::remote::offsets_for_times(kafka, &query);
+            return super::remote_offsets::offsets_for_times(kafka, &query);
         }
         query
             .into_iter()
@@ -213,7 +213,7 @@ impl Consumer {
     ) -> Result<HashMap<TopicPartition, u64>> {
         #[cfg(feature = "kafka-client")]
         if let Some(kafka) = self.kafka() {
-            return crate::remote::watermark_offsets(kafka, partitions, false);
+            return super::remote_offsets::watermark_offsets(kafka, partitions, false);
         }
         partitions
             .iter()
@@ -251,7 +251,7 @@ impl Consumer {
     ) -> Result<HashMap<TopicPartition, u64>> {
         #[cfg(feature = "kafka-client")]
         if let Some(kafka) = self.kafka() {
-            return crate::remote::watermark_offsets(kafka, partitions, true);
+            return super::remote_offsets::watermark_offsets(kafka, partitions, true);
         }
         partitions
             .iter()

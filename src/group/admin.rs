@@ -94,7 +94,7 @@ pub struct ConsumerGroup {
 enum Backend {
     Embedded(Arc<Groups>),
     #[cfg(feature = "kafka-client")]
-    Kafka(crate::remote::KafkaGroup),
+    Kafka(super::remote::KafkaGroup),
 }
 
 impl std::fmt::Debug for ConsumerGroup {
@@ -117,7 +117,7 @@ impl ConsumerGroup {
     #[cfg(feature = "kafka-client")]
     pub(crate) fn new_kafka(log: Arc<crate::remote::KafkaLog>, name: &str) -> Self {
         ConsumerGroup {
-            backend: Backend::Kafka(crate::remote::KafkaGroup::new(log, name)),
+            backend: Backend::Kafka(super::remote::KafkaGroup::new(log, name)),
             name: name.to_string(),
         }
     }
@@ -133,7 +133,7 @@ impl ConsumerGroup {
     }
 
     #[cfg(feature = "kafka-client")]
-    fn kafka(&self) -> Option<&crate::remote::KafkaGroup> {
+    fn kafka(&self) -> Option<&super::remote::KafkaGroup> {
         match &self.backend {
             Backend::Kafka(kafka) => Some(kafka),
             Backend::Embedded(_) => None,

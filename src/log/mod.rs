@@ -316,7 +316,7 @@ impl Log {
         match &self.backend {
             Backend::Embedded(log) => log.groups.list(),
             #[cfg(feature = "kafka-client")]
-            Backend::Kafka(log) => crate::remote::KafkaGroup::list(log),
+            Backend::Kafka(log) => crate::group::KafkaGroup::list(log),
         }
     }
 

@@ -46,7 +46,7 @@ pub struct Producer {
 enum Inner {
     Embedded(EmbeddedProducer),
     #[cfg(feature = "kafka-client")]
-    Kafka(crate::remote::KafkaProducer),
+    Kafka(super::remote::KafkaProducer),
 }
 
 impl std::fmt::Debug for Producer {
@@ -83,7 +83,7 @@ impl Producer {
         log: &crate::remote::KafkaLog,
         config: ProducerConfig,
     ) -> Result<Producer> {
-        let inner = Inner::Kafka(crate::remote::KafkaProducer::new(log, &config)?);
+        let inner = Inner::Kafka(super::remote::KafkaProducer::new(log, &config)?);
         Ok(Producer { inner })
     }
 

@@ -14,6 +14,8 @@ mod murmur2;
 mod partitioner;
 mod pending;
 mod queue;
+#[cfg(feature = "kafka-client")]
+mod remote;
 mod sender;
 mod shared;
 mod topics;

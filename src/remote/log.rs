@@ -11,7 +11,7 @@ use rdkafka::metadata::Metadata;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::errors::{code_error, kafka_error, Subject};
-use super::{wait, KafkaConfig};
+use super::{non_negative, partition_i32, wait, KafkaConfig};
 use crate::config::TopicConfig;
 use crate::error::{Error, Result};
 use crate::topic::TopicPartition;
@@ -245,12 +245,4 @@ fn first_result(
             retriable: true,
         }),
     }
-}
-
-pub(crate) fn partition_i32(partition: u32) -> i32 {
-    i32::try_from(partition).unwrap_or(i32::MAX)
-}
-
-pub(crate) fn non_negative(offset: i64) -> u64 {
-    u64::try_from(offset).unwrap_or(0)
 }

@@ -1,19 +1,19 @@
 //! The Kafka backend: the same handles over a real Apache Kafka cluster,
 //! through librdkafka (the `rdkafka` crate) used synchronously.
 //!
+//! This module holds the connection a remote `Log` shares (configuration,
+//! admin and metadata clients) and librdkafka's conversions; each handle's
+//! Kafka half lives beside its embedded one (`producer/remote.rs`,
+//! `consumer/remote.rs`, `group/remote.rs`).
+//!
 //! No async runtime: admin requests are futures whose results librdkafka
 //! delivers from its own thread, so [`wait`] parks the caller until the
 //! future is ready; producers run delivery callbacks on one poll thread;
 //! consumers are polled in the caller's thread, where rebalances run too.
 
 mod config;
-mod consumer;
-mod errors;
-mod group;
+pub(crate) mod errors;
 mod log;
-mod lookup;
-mod producer;
-mod translate;
 
 use std::future::Future;
 use std::pin::pin;
@@ -21,12 +21,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
 pub use self::config::KafkaConfig;
-pub(crate) use self::consumer::{close, poll, KafkaConsumer};
-pub(crate) use self::group::KafkaGroup;
+pub(crate) use self::errors::{kafka_error, Subject};
 pub(crate) use self::log::KafkaLog;
-pub(crate) use self::lookup::{offsets_for_times, watermark_offsets};
-pub(crate) use self::producer::KafkaProducer;
+use crate::error::Result;
+use crate::topic::TopicPartition;
 
 /// Wakes the thread that waits in [`wait`].
 struct ThreadWaker(Thread);
@@ -52,4 +53,44 @@ pub(crate) fn wait<F: Future>(future: F) -> F::Output {
         // the park returns at once.
         thread::park();
     }
+}
+
+/// librdkafka's offsets are signed; tidelog's never negative ones.
+pub(crate) fn non_negative(offset: i64) -> u64 {
+    u64::try_from(offset).unwrap_or(0)
+}
+
+pub(crate) fn partition_i32(partition: u32) -> i32 {
+    i32::try_from(partition).unwrap_or(i32::MAX)
+}
+
+pub(crate) fn offset_at(offset: u64) -> Offset {
+    Offset::Offset(i64::try_from(offset).unwrap_or(i64::MAX))
+}
+
+pub(crate) fn tp_of(topic: &str, partition: i32) -> TopicPartition {
+    TopicPartition::new(topic, u32::try_from(partition).unwrap_or_default())
+}
+
+/// Adds `tp` at `offset` to a librdkafka partition list.
+pub(crate) fn add(tpl: &mut TopicPartitionList, tp: &TopicPartition, offset: Offset) -> Result<()> {
+    tpl.add_partition_offset(tp.topic(), partition_i32(tp.partition()), offset)
+        .map_err(|e| kafka_error("partition list", Subject::topic(tp.topic()), &e))
+}
+
+/// `partitions` as a librdkafka list, each without an offset.
+pub(crate) fn tpl_of(partitions: &[TopicPartition]) -> Result<TopicPartitionList> {
+    let mut tpl = TopicPartitionList::new();
+    for tp in partitions {
+        add(&mut tpl, tp, Offset::Invalid)?;
+    }
+    Ok(tpl)
+}
+
+/// The partitions of a librdkafka list.
+pub(crate) fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+    tpl.elements()
+        .iter()
+        .map(|e| tp_of(e.topic(), e.partition()))
+        .collect()
 }

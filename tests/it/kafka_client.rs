@@ -213,3 +213,177 @@ fn what_only_the_embedded_log_has_is_a_typed_error() {
         Err(Error::NeedsEmbedded(_))
     ));
 }
+
+/// Writes what the listener hears, for the test to read after the polls.
+struct Recorder(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tidelog::RebalanceListener for Recorder {
+    fn on_partitions_revoked(
+        &mut self,
+        consumer: &mut tidelog::Consumer,
+        partitions: &[TopicPartition],
+    ) -> tidelog::Result<()> {
+        // Commits still work here: the partitions are not yet given up.
+        consumer.commit_sync()?;
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("revoked {}", partitions.len()));
+        Ok(())
+    }
+
+    fn on_partitions_assigned(
+        &mut self,
+        consumer: &mut tidelog::Consumer,
+        partitions: &[TopicPartition],
+    ) -> tidelog::Result<()> {
+        // Positions are known here: the partitions are taken already.
+        for tp in partitions {
+            consumer.position(tp)?;
+        }
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("assigned {}", partitions.len()));
+        Ok(())
+    }
+}
+
+fn produce_spread(log: &Log, topic: &str, per_partition: u32, partitions: u32) {
+    let producer = log.producer(ProducerConfig::new()).unwrap();
+    for p in 0..partitions {
+        for i in 0..per_partition {
+            producer
+                .send(ProducerRecord::new(topic, format!("{p}-{i}")).partition(p))
+                .unwrap();
+        }
+    }
+    producer.flush_timeout(Duration::from_secs(30)).unwrap();
+}
+
+#[test]
+fn a_group_member_rebalances_through_its_listener_commits_and_is_administered() {
+    let remote = remote();
+    let log = &remote.log;
+    let name = unique("group-topic");
+    let group = unique("group");
+    log.create_topic(&name, TopicConfig::new().partitions(2))
+        .unwrap();
+    produce_spread(log, &name, 2, 2);
+
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let config = earliest().group_id(&group).enable_auto_commit(false);
+    let mut consumer = log.consumer(config).unwrap();
+    consumer
+        .subscribe_with_listener([name.as_str()], Recorder(Arc::clone(&heard)))
+        .unwrap();
+    assert_eq!(consumer.subscription(), std::slice::from_ref(&name));
+    let records = poll_n(&mut consumer, 4);
+    assert_eq!(records.len(), 4);
+    assert_eq!(heard.lock().unwrap().as_slice(), ["assigned 2"]);
+    assert_eq!(consumer.assignment().len(), 2);
+    consumer.commit_sync().unwrap();
+    let tp0 = TopicPartition::new(name.as_str(), 0);
+    assert_eq!(
+        consumer.committed(&tp0).unwrap().map(|c| c.offset()),
+        Some(2)
+    );
+
+    let admin = log.consumer_group(&group);
+    let described = admin.describe().unwrap();
+    assert_eq!(described.state(), tidelog::GroupState::Stable);
+    assert_eq!(described.members().len(), 1);
+    assert_eq!(described.members()[0].assignment().len(), 2);
+    assert_eq!(
+        described.strategy(),
+        Some(tidelog::AssignmentStrategy::Range)
+    );
+    let lag = admin.lag().unwrap();
+    assert_eq!(lag.len(), 2);
+    assert!(lag.iter().all(|p| p.lag() == Some(0)));
+    assert!(matches!(
+        admin.reset_offsets(&name, tidelog::OffsetSpec::Earliest),
+        Err(Error::GroupNotEmpty(_))
+    ));
+
+    consumer.close().unwrap();
+    assert_eq!(
+        heard.lock().unwrap().as_slice(),
+        ["assigned 2", "revoked 2"]
+    );
+    assert_eq!(
+        admin.describe().unwrap().state(),
+        tidelog::GroupState::Empty
+    );
+    let planned = admin
+        .plan_reset_offsets(&name, tidelog::OffsetSpec::ShiftBy(-1))
+        .unwrap();
+    assert_eq!(
+        planned,
+        [(tp0.clone(), 1), (TopicPartition::new(name.as_str(), 1), 1)]
+    );
+    let reset = admin
+        .reset_offsets(&name, tidelog::OffsetSpec::Earliest)
+        .unwrap();
+    assert!(reset.iter().all(|(_, offset)| *offset == 0));
+    assert!(admin.lag().unwrap().iter().all(|p| p.lag() == Some(2)));
+    assert!(log.list_groups().unwrap().contains(&group));
+}
+
+#[test]
+fn pause_seek_to_the_ends_offsets_for_times_and_async_commits() {
+    let remote = remote();
+    let log = &remote.log;
+    let name = unique("positions");
+    log.create_topic(&name, TopicConfig::new().partitions(1))
+        .unwrap();
+    let producer = log.producer(ProducerConfig::new()).unwrap();
+    for (i, timestamp) in [1_000_i64, 2_000, 3_000].into_iter().enumerate() {
+        producer
+            .send_sync(ProducerRecord::new(name.as_str(), format!("r{i}")).timestamp(timestamp))
+            .unwrap();
+    }
+    let group = unique("async");
+    let mut consumer = log
+        .consumer(earliest().group_id(&group).enable_auto_commit(false))
+        .unwrap();
+    let tp = TopicPartition::new(name.as_str(), 0);
+    consumer.assign(std::slice::from_ref(&tp)).unwrap();
+
+    let found = consumer.offsets_for_times([(tp.clone(), 1_500)]).unwrap();
+    let found = found[&tp].unwrap();
+    assert_eq!((found.offset(), found.timestamp()), (1, 2_000));
+    assert!(consumer.offsets_for_times([(tp.clone(), 9_000)]).unwrap()[&tp].is_none());
+    assert_eq!(
+        consumer.end_offsets(std::slice::from_ref(&tp)).unwrap()[&tp],
+        3
+    );
+
+    consumer.seek_to_end(std::slice::from_ref(&tp)).unwrap();
+    assert_eq!(consumer.position(&tp).unwrap(), 3);
+    consumer.seek_to_beginning(&[]).unwrap();
+    consumer.pause(std::slice::from_ref(&tp)).unwrap();
+    assert_eq!(consumer.paused(), std::slice::from_ref(&tp));
+    assert!(consumer
+        .poll(Duration::from_millis(300))
+        .unwrap()
+        .is_empty());
+    consumer.resume(std::slice::from_ref(&tp)).unwrap();
+    assert_eq!(values(&poll_n(&mut consumer, 3)), ["r0", "r1", "r2"]);
+
+    let (tx, rx) = mpsc::channel();
+    consumer
+        .commit_async(move |result| tx.send(result.is_ok()).unwrap())
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut outcome = rx.try_recv();
+    while outcome.is_err() && Instant::now() < deadline {
+        consumer.poll(Duration::from_millis(50)).unwrap();
+        outcome = rx.try_recv();
+    }
+    assert!(outcome.unwrap(), "the asynchronous commit succeeds");
+    assert_eq!(
+        consumer.committed(&tp).unwrap().map(|c| c.offset()),
+        Some(3)
+    );
+}

@@ -15,13 +15,13 @@ use rdkafka::producer::{
 };
 use rdkafka::util::Timeout;
 
-use super::errors::{kafka_error, Subject};
-use super::log::{non_negative, partition_i32};
-use super::translate::producer_properties;
-use super::KafkaLog;
+use rdkafka::config::ClientConfig;
+
+use super::ProducerConfig;
+use crate::config::Acks;
 use crate::error::{Error, Result};
-use crate::producer::ProducerConfig;
-use crate::record::{ProducerRecord, RecordMetadata};
+use crate::record::{Compression, ProducerRecord, RecordMetadata};
+use crate::remote::{kafka_error, non_negative, partition_i32, KafkaLog, Subject};
 
 type Callback = Box<dyn FnOnce(Result<RecordMetadata>) + Send>;
 
@@ -289,4 +289,67 @@ impl SyncSlot {
             }
         }
     }
+}
+
+/// `config` plus the producer's settings.
+fn producer_properties(base: ClientConfig, config: &ProducerConfig) -> Result<ClientConfig> {
+    if config.partitioner.is_some() {
+        return Err(Error::config(
+            "partitioner",
+            "custom",
+            "a Log connected to Kafka places records with librdkafka's murmur2 partitioner \
+             (the Java client's choice for keyed records); a custom Partitioner needs the embedded log",
+        ));
+    }
+    let compression = match config.compression {
+        Compression::None => "none",
+        Compression::Gzip => "gzip",
+        Compression::Snappy => "snappy",
+        Compression::Lz4 => "lz4",
+        Compression::Zstd => {
+            return Err(Error::config(
+                "compression.type",
+                "zstd",
+                "the Kafka client is built without zstd; use gzip, snappy or lz4",
+            ))
+        }
+    };
+    let acks = match config.acks {
+        Acks::None => "0",
+        Acks::Leader => "1",
+        Acks::All => "all",
+    };
+    let mut props = base;
+    props
+        .set("acks", acks)
+        .set("linger.ms", millis(config.linger))
+        .set("batch.size", config.batch_size.to_string())
+        // librdkafka's limit on the producer's queue, in KiB.
+        .set(
+            "queue.buffering.max.kbytes",
+            (config.buffer_memory / 1024)
+                .clamp(1, 2_147_483_647)
+                .to_string(),
+        )
+        // Java's max.request.size bounds one record; librdkafka's
+        // message.max.bytes is the same bound.
+        .set(
+            "message.max.bytes",
+            config.max_request_size.max(1000).to_string(),
+        )
+        .set("delivery.timeout.ms", millis(config.delivery_timeout))
+        .set("request.timeout.ms", millis(config.request_timeout))
+        .set("enable.idempotence", config.enable_idempotence.to_string())
+        .set("retries", config.retries.min(2_147_483_647).to_string())
+        .set("retry.backoff.ms", millis(config.retry_backoff))
+        .set("retry.backoff.max.ms", millis(config.retry_backoff_max))
+        .set("client.id", &config.client_id)
+        .set("compression.type", compression)
+        // The Java client's placement of keyed records.
+        .set("partitioner", "murmur2_random");
+    Ok(props)
+}
+
+fn millis(duration: std::time::Duration) -> String {
+    duration.as_millis().min(2_147_483_647).to_string()
 }

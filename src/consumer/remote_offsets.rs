@@ -7,11 +7,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::{Message, Timestamp};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-use super::errors::{kafka_error, Subject};
-use super::log::partition_i32;
-use super::KafkaConsumer;
-use crate::consumer::OffsetAndTimestamp;
+use super::remote::KafkaConsumer;
+use super::OffsetAndTimestamp;
 use crate::error::{Error, Result};
+use crate::remote::{kafka_error, partition_i32, Subject};
 use crate::topic::TopicPartition;
 
 /// Kafka's `offsetsForTimes`: the first offset at or after each timestamp,
@@ -46,6 +45,8 @@ fn record_timestamp(
         .config()
         .client_config()
         .set("enable.partition.eof", "true")
+        .set("group.id", super::remote::private_group())
+        .set("enable.auto.commit", "false")
         .create()
         .map_err(|e| kafka_error("create consumer", Subject::default(), &e))?;
     let mut tpl = TopicPartitionList::new();

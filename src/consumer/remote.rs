@@ -15,6 +15,7 @@ use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 use rdkafka::client::ClientContext;
+use rdkafka::config::ClientConfig;
 use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer as _, ConsumerContext, RebalanceProtocol,
@@ -24,14 +25,15 @@ use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaRespErr;
 
-use super::errors::{kafka_error, Subject};
-use super::log::{non_negative, partition_i32};
-use super::translate::consumer_properties;
-use super::KafkaLog;
-use crate::consumer::{Consumer, ConsumerConfig, OffsetReset, RebalanceListener, WakeupState};
+use super::{Consumer, ConsumerConfig, OffsetReset, RebalanceListener, WakeupState};
+use crate::config::AssignmentStrategy;
 use crate::error::{CommitRefusal, Error, Result};
 use crate::group::OffsetAndMetadata;
 use crate::record::{ConsumerRecord, Header, TimestampType};
+use crate::remote::{
+    add, kafka_error, non_negative, offset_at, partition_i32, partitions_of, tp_of, tpl_of,
+    KafkaLog, Subject,
+};
 use crate::topic::TopicPartition;
 
 /// Longest a single librdkafka poll blocks, so a wakeup is seen promptly.
@@ -757,34 +759,6 @@ fn commit_list(offsets: &[(TopicPartition, OffsetAndMetadata)]) -> Result<TopicP
     Ok(tpl)
 }
 
-pub(crate) fn offset_at(offset: u64) -> Offset {
-    Offset::Offset(i64::try_from(offset).unwrap_or(i64::MAX))
-}
-
-fn add(tpl: &mut TopicPartitionList, tp: &TopicPartition, offset: Offset) -> Result<()> {
-    tpl.add_partition_offset(tp.topic(), partition_i32(tp.partition()), offset)
-        .map_err(|e| kafka_error("partition list", Subject::topic(tp.topic()), &e))
-}
-
-pub(crate) fn tpl_of(partitions: &[TopicPartition]) -> Result<TopicPartitionList> {
-    let mut tpl = TopicPartitionList::new();
-    for tp in partitions {
-        add(&mut tpl, tp, Offset::Invalid)?;
-    }
-    Ok(tpl)
-}
-
-fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
-    tpl.elements()
-        .iter()
-        .map(|e| tp_of(e.topic(), e.partition()))
-        .collect()
-}
-
-pub(crate) fn tp_of(topic: &str, partition: i32) -> TopicPartition {
-    TopicPartition::new(topic, u32::try_from(partition).unwrap_or_default())
-}
-
 fn record_of(
     message: &BorrowedMessage<'_>,
     names: &mut HashMap<String, Arc<str>>,
@@ -822,4 +796,63 @@ fn record_of(
         timestamp_type,
         leader_epoch: -1,
     }
+}
+
+/// `config` plus the consumer's settings.
+fn consumer_properties(base: ClientConfig, config: &ConsumerConfig) -> ClientConfig {
+    let reset = match config.auto_offset_reset {
+        OffsetReset::Earliest => "earliest",
+        OffsetReset::Latest => "latest",
+        // librdkafka reports a missing offset as an error event.
+        OffsetReset::None => "error",
+    };
+    let strategy = match config.assignment_strategy {
+        AssignmentStrategy::Range => "range",
+        AssignmentStrategy::RoundRobin => "roundrobin",
+        AssignmentStrategy::CooperativeSticky => "cooperative-sticky",
+    };
+    let mut props = base;
+    props
+        .set("client.id", &config.client_id)
+        .set("auto.offset.reset", reset)
+        .set("enable.auto.commit", config.enable_auto_commit.to_string())
+        .set(
+            "auto.commit.interval.ms",
+            millis(config.auto_commit_interval),
+        )
+        .set("fetch.max.bytes", config.fetch_max_bytes.to_string())
+        .set(
+            "max.partition.fetch.bytes",
+            config.max_partition_fetch_bytes.to_string(),
+        )
+        .set("session.timeout.ms", millis(config.session_timeout))
+        .set("heartbeat.interval.ms", millis(config.heartbeat_interval))
+        .set("max.poll.interval.ms", millis(config.max_poll_interval))
+        .set("partition.assignment.strategy", strategy)
+        // End-of-partition events are not records; tidelog has none.
+        .set("enable.partition.eof", "false");
+    match &config.group_id {
+        Some(group) => props.set("group.id", group),
+        // librdkafka's consumer cannot even assign without a group; Kafka's
+        // can. A group of its own that never commits stands in: tidelog
+        // refuses commits without group.id before librdkafka sees them.
+        None => props
+            .set("group.id", private_group())
+            .set("enable.auto.commit", "false"),
+    };
+    props
+}
+
+fn millis(duration: std::time::Duration) -> String {
+    duration.as_millis().min(2_147_483_647).to_string()
+}
+
+/// A group id no other consumer uses.
+pub(super) fn private_group() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("tidelog-assign-{}-{nanos}-{next}", std::process::id())
 }

@@ -8,15 +8,12 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
 use rdkafka::groups::GroupInfo;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
-use super::consumer::tp_of;
-use super::errors::{kafka_error, Subject};
-use super::log::{non_negative, partition_i32};
-use super::KafkaLog;
-use crate::config::AssignmentStrategy;
-use crate::error::{Error, Result};
-use crate::group::{
+use super::{
     GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetSpec, PartitionLag,
 };
+use crate::config::AssignmentStrategy;
+use crate::error::{Error, Result};
+use crate::remote::{kafka_error, non_negative, partition_i32, tp_of, tpl_of, KafkaLog, Subject};
 use crate::topic::TopicPartition;
 
 #[derive(Clone)]
@@ -98,7 +95,7 @@ impl KafkaGroup {
         if partitions.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let tpl = super::consumer::tpl_of(partitions)?;
+        let tpl = tpl_of(partitions)?;
         let found = client
             .committed_offsets(tpl, self.log.timeout())
             .map_err(|e| kafka_error("committed", Subject::group(&self.name), &e))?;
