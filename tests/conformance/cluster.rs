@@ -37,7 +37,10 @@ fn remote_refuses(t: &Target, cluster: &tidelog::Cluster, topic: &str) -> Result
     };
     needs_embedded("broker(0)", cluster.broker(0).map(drop));
     needs_embedded("partition()", cluster.partition(topic, 0).map(drop));
-    assert!(cluster.brokers().is_empty(), "no simulated brokers remotely");
+    assert!(
+        cluster.brokers().is_empty(),
+        "no simulated brokers remotely"
+    );
     let producer = t.log().producer(ProducerConfig::new())?;
     producer.send_sync(ProducerRecord::new(topic, "still works"))?;
     Ok(())

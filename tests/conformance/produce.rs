@@ -211,20 +211,22 @@ fn oversize_records_are_refused(t: &Target) -> Result<()> {
     // Above the topic's max.message.bytes, within the producer's limit: the
     // broker refuses the batch.
     let small = t.unique("small-messages");
-    log.create_topic(
+    t.create_named_topic(
         &small,
         TopicConfig::new()
             .partitions(1)
             .set("max.message.bytes", "2000")?,
     )?;
-    t.eventually("the new topic to be visible", || {
-        Ok(log.topic(&small).is_ok())
-    })?;
     let refused = producer.send_sync(ProducerRecord::new(small.as_str(), vec![1u8; 10_000]));
-    assert!(
-        matches!(refused, Err(Error::RecordTooLarge { .. })),
-        "10 kB gave {refused:?}"
-    );
+    // Known gap of the Kafka backend: it passes the broker's
+    // MESSAGE_TOO_LARGE on as `Error::Kafka` instead of `RecordTooLarge`
+    // (ARCHITECTURE.md, "Embedded and Kafka: where they differ").
+    let typed = match &refused {
+        Err(Error::RecordTooLarge { .. }) => true,
+        Err(Error::Kafka { code, .. }) if !t.is_embedded() => code == "MessageSizeTooLarge",
+        _ => false,
+    };
+    assert!(typed, "10 kB gave {refused:?}");
     // The producer goes on working, and nothing of the refused record was stored.
     producer.send_sync(ProducerRecord::new(small.as_str(), "fits"))?;
     let records = read_all(t, &small, 1)?;
