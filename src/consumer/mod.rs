@@ -11,7 +11,11 @@ mod pause;
 #[cfg(feature = "kafka-client")]
 mod remote;
 #[cfg(feature = "kafka-client")]
+mod remote_convert;
+#[cfg(feature = "kafka-client")]
 mod remote_offsets;
+#[cfg(feature = "kafka-client")]
+mod remote_rebalance;
 mod wakeup;
 
 use std::collections::HashMap;
@@ -263,7 +267,7 @@ impl Consumer {
     pub fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         #[cfg(feature = "kafka-client")]
         if self.kafka().is_some() {
-            return remote::poll(self, timeout);
+            return remote_rebalance::poll(self, timeout);
         }
         let deadline = Instant::now().checked_add(timeout);
         self.poll_until(deadline)

@@ -1,128 +1,55 @@
-//! `KafkaConsumer`: a librdkafka consumer polled in the caller's thread.
-//!
-//! librdkafka hands rebalances to the thread that polls, as the Java
-//! client does. The context only queues them: `poll` (which has the whole
-//! [`Consumer`] at hand) runs the [`RebalanceListener`] and then tells
-//! librdkafka to take or give up the partitions, so the listener can commit
-//! and seek on the consumer it is given.
+//! `KafkaConsumer`: a librdkafka consumer polled in the caller's thread —
+//! assignment, positions, seeks, commits and pauses (rebalances are in
+//! `remote_rebalance.rs`).
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender};
-use parking_lot::Mutex;
-use rdkafka::client::ClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::config::FromClientConfigAndContext;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, RebalanceProtocol,
-};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, RebalanceProtocol};
 use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use rdkafka::types::RDKafkaRespErr;
 
-use super::{Consumer, ConsumerConfig, OffsetReset, RebalanceListener, WakeupState};
-use crate::config::AssignmentStrategy;
+use super::remote_convert::{consumer_properties, record_of};
+use super::remote_rebalance::{Context, RebalanceEvent};
+use super::{ConsumerConfig, OffsetReset, RebalanceListener, WakeupState};
 use crate::error::{CommitRefusal, Error, Result};
 use crate::group::OffsetAndMetadata;
-use crate::record::{ConsumerRecord, Header, TimestampType};
+use crate::record::ConsumerRecord;
 use crate::remote::{
-    add, kafka_error, non_negative, offset_at, partition_i32, partitions_of, tp_of, tpl_of,
-    KafkaLog, Subject,
+    add, kafka_error, non_negative, offset_at, partition_i32, tp_of, tpl_of, KafkaLog, Subject,
 };
 use crate::topic::TopicPartition;
 
 /// Longest a single librdkafka poll blocks, so a wakeup is seen promptly.
 const POLL_SLICE: Duration = Duration::from_millis(100);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RebalanceKind {
-    Assign,
-    Revoke,
-    /// A rebalance error: librdkafka asks to drop the assignment.
-    Failed,
-}
-
-struct RebalanceEvent {
-    kind: RebalanceKind,
-    partitions: Vec<TopicPartition>,
-}
-
-/// Queues rebalances for `poll` instead of applying them in the callback.
-#[derive(Default)]
-pub(crate) struct Context {
-    events: Mutex<VecDeque<RebalanceEvent>>,
-    /// Set when the consumer is dropped: nobody polls for the queue then.
-    closing: AtomicBool,
-}
-
-impl ClientContext for Context {}
-
-impl ConsumerContext for Context {
-    fn rebalance(
-        &self,
-        consumer: &BaseConsumer<Self>,
-        err: RDKafkaRespErr,
-        tpl: &mut TopicPartitionList,
-    ) {
-        let kind = match err {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => RebalanceKind::Assign,
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => RebalanceKind::Revoke,
-            _ => RebalanceKind::Failed,
-        };
-        if self.closing.load(Ordering::SeqCst) {
-            apply_directly(consumer, kind, tpl);
-            return;
-        }
-        let partitions = partitions_of(tpl);
-        self.events
-            .lock()
-            .push_back(RebalanceEvent { kind, partitions });
-    }
-}
-
-/// What librdkafka's own callback does, for the rebalances of a closing consumer.
-fn apply_directly(consumer: &BaseConsumer<Context>, kind: RebalanceKind, tpl: &TopicPartitionList) {
-    let cooperative = matches!(
-        consumer.rebalance_protocol(),
-        RebalanceProtocol::Cooperative
-    );
-    // Nobody is left to tell: the consumer is going away.
-    let _ = match (kind, cooperative) {
-        (RebalanceKind::Assign, true) => consumer.incremental_assign(tpl),
-        (RebalanceKind::Assign, false) => consumer.assign(tpl),
-        (_, true) => consumer.incremental_unassign(tpl),
-        (_, false) => consumer.unassign(),
-    };
-}
-
 type CommitCallback = Box<dyn FnOnce(Result<()>) + Send>;
 type FinishedCommit = (CommitCallback, Result<()>);
 
 pub(crate) struct KafkaConsumer {
-    log: Arc<KafkaLog>,
-    base: Arc<BaseConsumer<Context>>,
-    group_id: Option<String>,
-    reset: OffsetReset,
-    max_poll_records: usize,
+    pub(super) log: Arc<KafkaLog>,
+    pub(super) base: Arc<BaseConsumer<Context>>,
+    pub(super) group_id: Option<String>,
+    pub(super) reset: OffsetReset,
+    pub(super) max_poll_records: usize,
     /// In assignment order.
-    assignment: Vec<TopicPartition>,
+    pub(super) assignment: Vec<TopicPartition>,
     /// The offset of the next record `poll` returns, per partition that
     /// returned records or was sought (librdkafka's own position call
     /// needs a group).
-    positions: HashMap<TopicPartition, u64>,
-    paused: Vec<TopicPartition>,
-    subscription: Vec<String>,
-    pattern: Option<String>,
-    pub(crate) listener: Option<Box<dyn RebalanceListener>>,
-    pub(crate) in_listener: bool,
+    pub(super) positions: HashMap<TopicPartition, u64>,
+    pub(super) paused: Vec<TopicPartition>,
+    pub(super) subscription: Vec<String>,
+    pub(super) pattern: Option<String>,
+    pub(super) listener: Option<Box<dyn RebalanceListener>>,
+    pub(super) in_listener: bool,
     /// Finished `commit_async` calls, their callbacks run in the next poll.
-    commits_done: (Sender<FinishedCommit>, Receiver<FinishedCommit>),
-    pub(crate) wakeup: Arc<WakeupState>,
+    pub(super) commits_done: (Sender<FinishedCommit>, Receiver<FinishedCommit>),
+    pub(super) wakeup: Arc<WakeupState>,
 }
 
 impl KafkaConsumer {
@@ -154,7 +81,7 @@ impl KafkaConsumer {
         })
     }
 
-    fn timeout(&self) -> Duration {
+    pub(super) fn timeout(&self) -> Duration {
         self.log.timeout()
     }
 
@@ -227,7 +154,7 @@ impl KafkaConsumer {
     /// Records already fetched or arriving before `deadline`, at most
     /// `max.poll.records`; returns early (maybe empty) when a rebalance
     /// is waiting.
-    fn fetch(&mut self, deadline: Option<Instant>) -> Result<Vec<ConsumerRecord>> {
+    pub(super) fn fetch(&mut self, deadline: Option<Instant>) -> Result<Vec<ConsumerRecord>> {
         let mut records = Vec::new();
         let mut names: HashMap<String, Arc<str>> = HashMap::new();
         loop {
@@ -268,15 +195,15 @@ impl KafkaConsumer {
         }
     }
 
-    fn rebalance_waiting(&self) -> bool {
+    pub(super) fn rebalance_waiting(&self) -> bool {
         !self.base.context().events.lock().is_empty()
     }
 
-    fn next_rebalance(&self) -> Option<RebalanceEvent> {
+    pub(super) fn next_rebalance(&self) -> Option<RebalanceEvent> {
         self.base.context().events.lock().pop_front()
     }
 
-    fn cooperative(&self) -> bool {
+    pub(super) fn cooperative(&self) -> bool {
         matches!(
             self.base.rebalance_protocol(),
             RebalanceProtocol::Cooperative
@@ -284,7 +211,7 @@ impl KafkaConsumer {
     }
 
     /// Gives up `partitions` after the listener heard of the revocation.
-    fn finish_revoke(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+    pub(super) fn finish_revoke(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         let result = match self.cooperative() {
             true => self.base.incremental_unassign(&tpl_of(partitions)?),
             false => self.base.unassign(),
@@ -299,7 +226,7 @@ impl KafkaConsumer {
     }
 
     /// Takes `partitions` before the listener hears of them.
-    fn finish_assign(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+    pub(super) fn finish_assign(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         let tpl = tpl_of(partitions)?;
         let result = match self.cooperative() {
             true => self.base.incremental_assign(&tpl),
@@ -318,8 +245,10 @@ impl KafkaConsumer {
 
     pub(crate) fn subscribe(&mut self, topics: Vec<String>, pattern: Option<String>) -> Result<()> {
         self.group("subscribe")?;
-        let names: Vec<&str> = match &pattern {
-            // librdkafka reads a leading ^ as a regular expression.
+        // librdkafka reads a name with a leading ^ as a regular expression,
+        // matched anywhere; Kafka's pattern must match the whole name.
+        let anchored = pattern.as_ref().map(|p| format!("^({p})$"));
+        let names: Vec<&str> = match &anchored {
             Some(pattern) => vec![pattern.as_str()],
             None => topics.iter().map(String::as_str).collect(),
         };
@@ -381,45 +310,56 @@ impl KafkaConsumer {
     pub(crate) fn seek(&mut self, tp: &TopicPartition, offset: u64) -> Result<()> {
         self.check_assigned(tp)?;
         self.positions.insert(tp.clone(), offset);
-        let offset = offset_at(offset);
+        if !self.subscribed() {
+            // librdkafka drops a seek that lands while a partition's fetch
+            // is still starting; assigning again at the positions cannot
+            // be lost that way.
+            return self.reassign();
+        }
+        let at = offset_at(offset);
         let sought = self.base.seek(
             tp.topic(),
             partition_i32(tp.partition()),
-            offset,
+            at,
             self.timeout(),
         );
-        match sought {
-            Ok(()) => Ok(()),
-            // A partition whose fetch has not started yet cannot seek;
-            // assigning it again at the offset does the same.
-            Err(_) => self.reassign_at(tp, offset),
-        }
-    }
-
-    fn reassign_at(&mut self, tp: &TopicPartition, offset: Offset) -> Result<()> {
-        let positions = self.positions_map()?;
-        let mut tpl = TopicPartitionList::new();
-        for assigned in &self.assignment {
-            let at = match assigned == tp {
-                true => offset,
-                false => positions
-                    .get(assigned)
-                    .map_or(Offset::Invalid, |o| offset_at(*o)),
-            };
-            add(&mut tpl, assigned, at)?;
-        }
-        let result = match self.cooperative() {
-            true => self
+        match (sought, self.cooperative()) {
+            (Ok(()), _) => Ok(()),
+            // A partition whose fetch has not started cannot seek; taking
+            // it again at the offset does the same.
+            (Err(_), true) => self
                 .base
                 .incremental_unassign(&tpl_of(std::slice::from_ref(tp))?)
                 .and_then(|()| {
                     let mut one = TopicPartitionList::new();
-                    one.add_partition_offset(tp.topic(), partition_i32(tp.partition()), offset)?;
+                    one.add_partition_offset(tp.topic(), partition_i32(tp.partition()), at)?;
                     self.base.incremental_assign(&one)
-                }),
-            false => self.base.assign(&tpl),
-        };
-        result.map_err(|e| kafka_error("seek", Subject::topic(tp.topic()), &e))
+                })
+                .map_err(|e| kafka_error("seek", Subject::topic(tp.topic()), &e)),
+            (Err(_), false) => self.reassign(),
+        }
+    }
+
+    /// Assigns the current partitions again, each at its position (or
+    /// where the group or `auto.offset.reset` says), paused ones paused.
+    fn reassign(&mut self) -> Result<()> {
+        let mut tpl = TopicPartitionList::new();
+        for tp in &self.assignment {
+            let at = self
+                .positions
+                .get(tp)
+                .map_or(Offset::Invalid, |o| offset_at(*o));
+            add(&mut tpl, tp, at)?;
+        }
+        self.base
+            .assign(&tpl)
+            .map_err(|e| kafka_error("seek", Subject::default(), &e))?;
+        if !self.paused.is_empty() {
+            self.base
+                .pause(&tpl_of(&self.paused)?)
+                .map_err(|e| kafka_error("pause", Subject::default(), &e))?;
+        }
+        Ok(())
     }
 
     pub(crate) fn seek_to(&mut self, partitions: &[TopicPartition], end: bool) -> Result<()> {
@@ -604,7 +544,7 @@ impl KafkaConsumer {
         Some(high.saturating_sub(position))
     }
 
-    fn subscribed(&self) -> bool {
+    pub(super) fn subscribed(&self) -> bool {
         !self.subscription.is_empty() || self.pattern.is_some()
     }
 }
@@ -616,119 +556,6 @@ impl Drop for KafkaConsumer {
         // callback applies it itself.
         self.base.context().closing.store(true, Ordering::SeqCst);
     }
-}
-
-/// Closes a Kafka-backed consumer as Kafka's `close()` does: it leaves its
-/// group, the listener hears of the revocation, and pending asynchronous
-/// commits report.
-pub(crate) fn close(consumer: &mut Consumer) -> Result<()> {
-    let Some(kafka) = consumer.kafka_mut() else {
-        return Ok(());
-    };
-    kafka.run_commit_callbacks();
-    if !kafka.subscribed() {
-        return Ok(());
-    }
-    let deadline = Instant::now() + kafka.timeout();
-    kafka.base.unsubscribe();
-    kafka.subscription.clear();
-    kafka.pattern = None;
-    let mut first_error = None;
-    while let Some(kafka) = consumer.kafka_mut() {
-        if kafka.assignment.is_empty() || Instant::now() >= deadline {
-            break;
-        }
-        // Records fetched before the revocation are dropped, as Kafka's are.
-        if let Err(error) = kafka.fetch(Some(deadline)) {
-            first_error.get_or_insert(error);
-        }
-        if let Err(error) = handle_rebalances(consumer) {
-            first_error.get_or_insert(error);
-        }
-    }
-    first_error.map_or(Ok(()), Err)
-}
-
-/// Polls a Kafka-backed consumer: records, and rebalances through the
-/// listener, all in the caller's thread.
-pub(crate) fn poll(consumer: &mut Consumer, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
-    let deadline = Instant::now().checked_add(timeout);
-    loop {
-        let Some(kafka) = consumer.kafka_mut() else {
-            return Ok(Vec::new());
-        };
-        kafka.run_commit_callbacks();
-        let records = kafka.fetch(deadline)?;
-        let in_listener = kafka.in_listener;
-        if !in_listener {
-            handle_rebalances(consumer)?;
-        }
-        if !records.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok(records);
-        }
-    }
-}
-
-/// Runs every queued rebalance: the listener first for a revocation (so it
-/// can still commit), librdkafka first for an assignment (so positions and
-/// seeks work in the listener).
-fn handle_rebalances(consumer: &mut Consumer) -> Result<()> {
-    let mut first_error = None;
-    loop {
-        let Some(kafka) = consumer.kafka_mut() else {
-            return Ok(());
-        };
-        let Some(event) = kafka.next_rebalance() else {
-            break;
-        };
-        let lost = kafka.base.assignment_lost() || event.kind == RebalanceKind::Failed;
-        let partitions = event.partitions;
-        let outcome = match event.kind {
-            RebalanceKind::Revoke | RebalanceKind::Failed => {
-                let heard = call_listener(consumer, |l, c| match lost {
-                    true => l.on_partitions_lost(c, &partitions),
-                    false => l.on_partitions_revoked(c, &partitions),
-                });
-                let given_up = match consumer.kafka_mut() {
-                    Some(kafka) => kafka.finish_revoke(&partitions),
-                    None => Ok(()),
-                };
-                heard.and(given_up)
-            }
-            RebalanceKind::Assign => {
-                let taken = match consumer.kafka_mut() {
-                    Some(kafka) => kafka.finish_assign(&partitions),
-                    None => Ok(()),
-                };
-                taken.and_then(|()| {
-                    call_listener(consumer, |l, c| l.on_partitions_assigned(c, &partitions))
-                })
-            }
-        };
-        if let Err(error) = outcome {
-            first_error.get_or_insert(error);
-        }
-    }
-    first_error.map_or(Ok(()), Err)
-}
-
-fn call_listener(
-    consumer: &mut Consumer,
-    call: impl FnOnce(&mut dyn RebalanceListener, &mut Consumer) -> Result<()>,
-) -> Result<()> {
-    let Some(kafka) = consumer.kafka_mut() else {
-        return Ok(());
-    };
-    let Some(mut listener) = kafka.listener.take() else {
-        return Ok(());
-    };
-    kafka.in_listener = true;
-    let result = call(listener.as_mut(), consumer);
-    if let Some(kafka) = consumer.kafka_mut() {
-        kafka.in_listener = false;
-        kafka.listener = Some(listener);
-    }
-    result
 }
 
 fn commit_error(group: &str, error: &rdkafka::error::KafkaError) -> Error {
@@ -757,102 +584,4 @@ fn commit_list(offsets: &[(TopicPartition, OffsetAndMetadata)]) -> Result<TopicP
         element.set_metadata(committed.metadata());
     }
     Ok(tpl)
-}
-
-fn record_of(
-    message: &BorrowedMessage<'_>,
-    names: &mut HashMap<String, Arc<str>>,
-) -> ConsumerRecord {
-    let topic = match names.get(message.topic()) {
-        Some(name) => Arc::clone(name),
-        None => {
-            let name: Arc<str> = Arc::from(message.topic());
-            names.insert(message.topic().to_string(), Arc::clone(&name));
-            name
-        }
-    };
-    let (timestamp, timestamp_type) = match message.timestamp() {
-        Timestamp::LogAppendTime(t) => (t, TimestampType::LogAppendTime),
-        Timestamp::CreateTime(t) => (t, TimestampType::CreateTime),
-        Timestamp::NotAvailable => (-1, TimestampType::CreateTime),
-    };
-    let headers = message
-        .headers()
-        .map(|headers| {
-            headers
-                .iter()
-                .map(|h| Header::new(h.key, Bytes::copy_from_slice(h.value.unwrap_or_default())))
-                .collect()
-        })
-        .unwrap_or_default();
-    ConsumerRecord {
-        topic,
-        partition: u32::try_from(message.partition()).unwrap_or_default(),
-        offset: non_negative(message.offset()),
-        timestamp,
-        key: message.key().map(Bytes::copy_from_slice),
-        value: message.payload().map(Bytes::copy_from_slice),
-        headers,
-        timestamp_type,
-        leader_epoch: -1,
-    }
-}
-
-/// `config` plus the consumer's settings.
-fn consumer_properties(base: ClientConfig, config: &ConsumerConfig) -> ClientConfig {
-    let reset = match config.auto_offset_reset {
-        OffsetReset::Earliest => "earliest",
-        OffsetReset::Latest => "latest",
-        // librdkafka reports a missing offset as an error event.
-        OffsetReset::None => "error",
-    };
-    let strategy = match config.assignment_strategy {
-        AssignmentStrategy::Range => "range",
-        AssignmentStrategy::RoundRobin => "roundrobin",
-        AssignmentStrategy::CooperativeSticky => "cooperative-sticky",
-    };
-    let mut props = base;
-    props
-        .set("client.id", &config.client_id)
-        .set("auto.offset.reset", reset)
-        .set("enable.auto.commit", config.enable_auto_commit.to_string())
-        .set(
-            "auto.commit.interval.ms",
-            millis(config.auto_commit_interval),
-        )
-        .set("fetch.max.bytes", config.fetch_max_bytes.to_string())
-        .set(
-            "max.partition.fetch.bytes",
-            config.max_partition_fetch_bytes.to_string(),
-        )
-        .set("session.timeout.ms", millis(config.session_timeout))
-        .set("heartbeat.interval.ms", millis(config.heartbeat_interval))
-        .set("max.poll.interval.ms", millis(config.max_poll_interval))
-        .set("partition.assignment.strategy", strategy)
-        // End-of-partition events are not records; tidelog has none.
-        .set("enable.partition.eof", "false");
-    match &config.group_id {
-        Some(group) => props.set("group.id", group),
-        // librdkafka's consumer cannot even assign without a group; Kafka's
-        // can. A group of its own that never commits stands in: tidelog
-        // refuses commits without group.id before librdkafka sees them.
-        None => props
-            .set("group.id", private_group())
-            .set("enable.auto.commit", "false"),
-    };
-    props
-}
-
-fn millis(duration: std::time::Duration) -> String {
-    duration.as_millis().min(2_147_483_647).to_string()
-}
-
-/// A group id no other consumer uses.
-pub(super) fn private_group() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let next = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("tidelog-assign-{}-{nanos}-{next}", std::process::id())
 }

@@ -45,7 +45,7 @@ fn record_timestamp(
         .config()
         .client_config()
         .set("enable.partition.eof", "true")
-        .set("group.id", super::remote::private_group())
+        .set("group.id", super::remote_convert::private_group())
         .set("enable.auto.commit", "false")
         .create()
         .map_err(|e| kafka_error("create consumer", Subject::default(), &e))?;

@@ -236,8 +236,7 @@ impl KafkaGroup {
                 .map_err(|e| kafka_error("reset offsets", Subject::topic(tp.topic()), &e))?;
         }
         let client = self.client()?;
-        client
-            .commit(&tpl, CommitMode::Sync)
+        crate::remote::retrying(self.log.timeout(), || client.commit(&tpl, CommitMode::Sync))
             .map_err(|e| match e.rdkafka_error_code() {
                 Some(rdkafka::error::RDKafkaErrorCode::UnknownMemberId)
                 | Some(rdkafka::error::RDKafkaErrorCode::RebalanceInProgress) => {

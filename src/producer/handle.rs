@@ -17,7 +17,7 @@ use crate::record::{ProducerRecord, RecordMetadata};
 /// the producer (or [`close`](Producer::close)) delivers what was sent and
 /// stops that thread.
 ///
-/// With [`Log::connect`](crate::Log::connect) the same calls go to a Kafka
+/// With `Log::connect` (feature `kafka-client`) the same calls go to a Kafka
 /// cluster through librdkafka: its own batching and sender thread, and
 /// delivery callbacks on one poll thread of the producer.
 ///

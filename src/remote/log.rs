@@ -1,7 +1,7 @@
 //! `KafkaLog`: the connection a remote `Log` shares with its handles —
 //! the configuration, one admin client and one metadata client.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -83,7 +83,45 @@ impl KafkaLog {
         }
         let results = wait(self.admin.create_topics([&topic], &self.options()))
             .map_err(|e| kafka_error("create topic", Subject::topic(name), &e))?;
-        first_result("create topic", name, results)
+        first_result("create topic", name, results)?;
+        self.await_topic(name, |_| true)
+    }
+
+    /// Waits until the brokers' metadata shows `topic` with a leader for
+    /// every partition and `ready` holds for its partition count. Kafka
+    /// answers CreateTopics once the controller has the topic; brokers
+    /// learn of it a moment later, and Kafka's own tools wait the same way.
+    fn await_topic(&self, topic: &str, ready: impl Fn(u32) -> bool) -> Result<()> {
+        let deadline = Instant::now() + self.timeout();
+        let mut backoff = Duration::from_millis(5);
+        loop {
+            let metadata = self.fetch_metadata(Some(topic))?;
+            let led = metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic)
+                .and_then(|t| {
+                    let all_led = t.error().is_none()
+                        && !t.partitions().is_empty()
+                        && t.partitions()
+                            .iter()
+                            .all(|p| p.error().is_none() && p.leader() >= 0);
+                    all_led.then(|| u32::try_from(t.partitions().len()).unwrap_or(u32::MAX))
+                });
+            if led.is_some_and(&ready) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Timeout {
+                    op: "topic metadata",
+                    timeout: self.timeout(),
+                });
+            }
+            // A retry backoff between metadata requests, as Kafka's clients
+            // use (retry.backoff.ms); the cluster offers nothing to wait on.
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(200));
+        }
     }
 
     pub(crate) fn delete_topic(&self, name: &str) -> Result<()> {
@@ -135,10 +173,11 @@ impl KafkaLog {
                 partitions: count,
             });
         }
-        let (low, high) = self
-            .metadata
-            .fetch_watermarks(topic, partition_i32(partition), self.timeout())
-            .map_err(|e| kafka_error("list offsets", Subject::topic(topic), &e))?;
+        let (low, high) = super::retrying(self.timeout(), || {
+            self.metadata
+                .fetch_watermarks(topic, partition_i32(partition), self.timeout())
+        })
+        .map_err(|e| kafka_error("list offsets", Subject::topic(topic), &e))?;
         Ok((non_negative(low), non_negative(high)))
     }
 }
@@ -158,7 +197,8 @@ impl KafkaLog {
         let grow = NewPartitions::new(topic, total);
         let results = wait(self.admin.create_partitions([&grow], &self.options()))
             .map_err(|e| kafka_error("create partitions", Subject::topic(topic), &e))?;
-        first_result("create partitions", topic, results)
+        first_result("create partitions", topic, results)?;
+        self.await_topic(topic, |count| count >= new_total)
     }
 
     /// Deletes the records of `tp` below `before` (Kafka's `deleteRecords`);

@@ -20,6 +20,9 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
@@ -52,6 +55,42 @@ pub(crate) fn wait<F: Future>(future: F) -> F::Output {
         // A wake between the poll and the park leaves the token set, so
         // the park returns at once.
         thread::park();
+    }
+}
+
+/// Runs `call` until it succeeds, fails for good, or `timeout` passes.
+/// Retried: the errors of a partition whose leader is still being
+/// settled (a topic just created, a leader moving), which Kafka's own
+/// admin client retries too.
+pub(crate) fn retrying<T>(
+    timeout: Duration,
+    mut call: impl FnMut() -> KafkaResult<T>,
+) -> KafkaResult<T> {
+    let deadline = Instant::now() + timeout;
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        let result = call();
+        let settling = result
+            .as_ref()
+            .err()
+            .and_then(KafkaError::rdkafka_error_code)
+            .is_some_and(|code| {
+                matches!(
+                    code,
+                    RDKafkaErrorCode::NotLeaderForPartition
+                        | RDKafkaErrorCode::LeaderNotAvailable
+                        | RDKafkaErrorCode::UnknownLeaderEpoch
+                        | RDKafkaErrorCode::NotCoordinator
+                        | RDKafkaErrorCode::CoordinatorNotAvailable
+                        | RDKafkaErrorCode::CoordinatorLoadInProgress
+                )
+            });
+        if !settling || Instant::now() >= deadline {
+            return result;
+        }
+        // Kafka's retry.backoff.ms: the cluster sends no signal to wait on.
+        thread::sleep(backoff);
+        backoff = (backoff * 2).min(Duration::from_millis(500));
     }
 }
 

@@ -387,3 +387,125 @@ fn pause_seek_to_the_ends_offsets_for_times_and_async_commits() {
         Some(3)
     );
 }
+
+/// Admin calls tidelog's listener does not serve (CreatePartitions,
+/// DeleteRecords, DeleteGroups): checked against a real broker only.
+#[test]
+fn partitions_grow_records_are_deleted_and_groups_are_deleted_on_real_kafka() {
+    let remote = remote();
+    if remote._served.is_some() {
+        eprintln!("skipped: needs TIDELOG_KAFKA_BOOTSTRAP (a real Kafka broker)");
+        return;
+    }
+    let log = &remote.log;
+    let name = unique("grow");
+    let mut topic = log
+        .create_topic(&name, TopicConfig::new().partitions(1))
+        .unwrap();
+    assert!(matches!(
+        topic.create_partitions(1),
+        Err(Error::InvalidConfig { .. })
+    ));
+    topic.create_partitions(3).unwrap();
+    assert_eq!(log.topic(&name).unwrap().partition_count(), 3);
+
+    produce_spread(log, &name, 4, 1);
+    assert_eq!(topic.delete_records(0, 3).unwrap(), 3);
+    assert_eq!(topic.partition(0).unwrap().log_start_offset(), 3);
+    assert!(matches!(
+        topic.delete_records(0, 99),
+        Err(Error::OffsetOutOfRange { .. })
+    ));
+
+    let group = unique("deleted");
+    let admin = log.consumer_group(&group);
+    admin
+        .reset_offsets(&name, tidelog::OffsetSpec::Earliest)
+        .unwrap();
+    assert_eq!(
+        admin.describe().unwrap().state(),
+        tidelog::GroupState::Empty
+    );
+    admin.delete().unwrap();
+    assert_eq!(admin.describe().unwrap().state(), tidelog::GroupState::Dead);
+    assert!(matches!(admin.delete(), Err(Error::UnknownGroup(_))));
+}
+
+#[test]
+fn a_pattern_subscription_finds_its_topics_and_a_wakeup_interrupts_a_poll() {
+    let remote = remote();
+    let log = &remote.log;
+    let prefix = unique("pattern");
+    let name = format!("{prefix}-a");
+    log.create_topic(&name, TopicConfig::new().partitions(1))
+        .unwrap();
+    produce_spread(log, &name, 1, 1);
+    let config = earliest().group_id(unique("pattern-group"));
+    let mut consumer = log.consumer(config).unwrap();
+    consumer.subscribe_pattern(&format!("{prefix}-.*")).unwrap();
+    assert_eq!(values(&poll_n(&mut consumer, 1)), ["0-0"]);
+    assert_eq!(
+        consumer.assignment(),
+        [TopicPartition::new(name.as_str(), 0)]
+    );
+
+    let wakeup = consumer.wakeup_handle();
+    let waker = std::thread::spawn(move || wakeup.wakeup());
+    waker.join().unwrap();
+    // The wakeup is waiting: this poll ends with it instead of the minute.
+    assert!(matches!(
+        consumer.poll(Duration::from_secs(60)),
+        Err(Error::Wakeup)
+    ));
+    assert!(consumer.poll(Duration::ZERO).unwrap().is_empty());
+    consumer.close().unwrap();
+}
+
+#[test]
+fn cooperative_members_split_the_partitions_incrementally() {
+    let remote = remote();
+    let log = &remote.log;
+    let name = unique("cooperative");
+    log.create_topic(&name, TopicConfig::new().partitions(2))
+        .unwrap();
+    let group = unique("cooperative-group");
+    let config = || {
+        earliest()
+            .group_id(&group)
+            .assignment_strategy(tidelog::AssignmentStrategy::CooperativeSticky)
+    };
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut first = log.consumer(config()).unwrap();
+    first
+        .subscribe_with_listener([name.as_str()], Recorder(Arc::clone(&heard)))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while first.assignment().len() < 2 && Instant::now() < deadline {
+        first.poll(Duration::from_millis(100)).unwrap();
+    }
+    assert_eq!(first.assignment().len(), 2);
+
+    let mut second = log.consumer(config()).unwrap();
+    second.subscribe([name.as_str()]).unwrap();
+    while (first.assignment().len(), second.assignment().len()) != (1, 1)
+        && Instant::now() < deadline
+    {
+        first.poll(Duration::from_millis(100)).unwrap();
+        second.poll(Duration::from_millis(100)).unwrap();
+    }
+    assert_eq!(
+        (first.assignment().len(), second.assignment().len()),
+        (1, 1)
+    );
+    // Incremental: the first member gave up one partition and kept the
+    // other. As Kafka's cooperative protocol does, the listener also hears
+    // of every later rebalance's (empty) set of new partitions.
+    let heard = heard.lock().unwrap().clone();
+    assert_eq!(heard[..2], ["assigned 2", "revoked 1"]);
+    assert!(
+        heard[2..].iter().all(|event| event == "assigned 0"),
+        "{heard:?}"
+    );
+    second.close().unwrap();
+    first.close().unwrap();
+}

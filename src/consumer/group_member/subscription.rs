@@ -291,7 +291,7 @@ impl Consumer {
     pub fn close(mut self) -> Result<()> {
         #[cfg(feature = "kafka-client")]
         if self.kafka().is_some() {
-            return crate::consumer::remote::close(&mut self);
+            return crate::consumer::remote_rebalance::close(&mut self);
         }
         let left = self.leave_group();
         self.run_commit_callbacks();
