@@ -112,18 +112,8 @@ impl Target {
     }
 
     /// Creates topic `name` and waits until the log knows it.
-    ///
-    /// Known gap of the Kafka backend: its `create_topic` reads the new
-    /// topic's metadata right after Kafka's CreateTopics answered, before the
-    /// broker it asks may know the topic, and then reports `UnknownTopic`
-    /// although the topic was created. Only that answer, only remotely, is
-    /// taken as success here; the wait below proves the topic exists.
     pub(crate) fn create_named_topic(&self, name: &str, config: TopicConfig) -> Result<()> {
-        match self.log.create_topic(name, config) {
-            Ok(_) => {}
-            Err(tidelog::Error::UnknownTopic(n)) if !self.is_embedded() && n == name => {}
-            Err(e) => return Err(e),
-        }
+        self.log.create_topic(name, config)?;
         self.eventually("the new topic to be visible", || {
             Ok(self.log.topic(name).is_ok())
         })
@@ -177,9 +167,9 @@ pub(crate) fn poll_records(consumer: &mut Consumer, count: usize) -> Result<Vec<
 
 /// A poll's result, with a retriable error (`Error::is_retriable`: the same
 /// call may succeed later) turned into "nothing yet", as a polling loop
-/// should treat it. The Kafka backend's poll reports what librdkafka
-/// reports, such as `NOT_COORDINATOR` while a fresh cluster creates
-/// `__consumer_offsets`; Kafka's Java consumer retries those inside poll.
+/// should treat it. Known gap of the Kafka backend: its poll can report
+/// `NOT_COORDINATOR` while a fresh cluster creates `__consumer_offsets`,
+/// which Kafka's Java consumer retries inside poll.
 pub(crate) fn retrying(polled: Result<Vec<ConsumerRecord>>) -> Result<Vec<ConsumerRecord>> {
     match polled {
         Err(e) if e.is_retriable() => Ok(Vec::new()),
