@@ -1,5 +1,4 @@
-//! The targets the suite runs against, and the waiting helpers every test
-//! shares.
+//! The targets the suite runs against, and the waits every test shares.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
