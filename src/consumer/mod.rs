@@ -146,8 +146,8 @@ impl Consumer {
     /// ```
     pub fn assign(&mut self, partitions: &[TopicPartition]) -> Result<()> {
         #[cfg(feature = "kafka-client")]
-        if let Some(kafka) = self.kafka_mut() {
-            return kafka.assign(partitions);
+        if self.kafka().is_some() {
+            return remote_rebalance::assign(self, partitions);
         }
         for tp in partitions {
             let count = self.backend.core()?.partition_count(tp.topic())?;

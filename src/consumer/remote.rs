@@ -90,7 +90,7 @@ impl KafkaConsumer {
     }
 
     /// Checks that every partition exists, as the embedded consumer does.
-    fn check_exist(&self, partitions: &[TopicPartition]) -> Result<()> {
+    pub(super) fn check_exist(&self, partitions: &[TopicPartition]) -> Result<()> {
         let mut counts: HashMap<&str, u32> = HashMap::new();
         for tp in partitions {
             let count = match counts.get(tp.topic()) {

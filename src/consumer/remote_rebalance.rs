@@ -87,10 +87,32 @@ fn apply_directly(consumer: &BaseConsumer<Context>, kind: RebalanceKind, tpl: &T
 /// group, the listener hears of the revocation, and pending asynchronous
 /// commits report.
 pub(crate) fn close(consumer: &mut Consumer) -> Result<()> {
+    if let Some(kafka) = consumer.kafka_mut() {
+        kafka.run_commit_callbacks();
+    }
+    leave(consumer)
+}
+
+/// `assign` of a Kafka-backed consumer: a subscription ends first, the
+/// listener hearing of the revocation (its error comes back once the new
+/// assignment is in place, as the embedded consumer reports it).
+pub(crate) fn assign(consumer: &mut Consumer, partitions: &[TopicPartition]) -> Result<()> {
     let Some(kafka) = consumer.kafka_mut() else {
         return Ok(());
     };
-    kafka.run_commit_callbacks();
+    kafka.check_exist(partitions)?;
+    let left = leave(consumer);
+    match consumer.kafka_mut() {
+        Some(kafka) => kafka.assign(partitions).and(left),
+        None => left,
+    }
+}
+
+/// Leaves the group, running the revocation through the listener.
+fn leave(consumer: &mut Consumer) -> Result<()> {
+    let Some(kafka) = consumer.kafka_mut() else {
+        return Ok(());
+    };
     if !kafka.subscribed() {
         return Ok(());
     }

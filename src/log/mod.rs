@@ -1,4 +1,4 @@
-//! The front door: [`Log`] opens a data directory and hands out handles.
+//! The front door: [`Log`] opens a data directory or connects to Kafka, and hands out handles.
 
 use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};

@@ -101,9 +101,7 @@ impl Producer {
     /// - [`Error::InvalidPartition`](crate::Error::InvalidPartition) for an explicit partition the topic lacks;
     /// - [`Error::RecordTooLarge`](crate::Error::RecordTooLarge) above `max.request.size`,
     ///   `message.max.bytes` or `buffer.memory`;
-    /// - [`Error::Timeout`](crate::Error::Timeout) (`max.block.ms`) when `buffer.memory` stayed full
-    ///   (a Kafka-backed producer does not block: librdkafka refuses at once
-    ///   with [`Error::Kafka`](crate::Error::Kafka) `QueueFull`).
+    /// - [`Error::Timeout`](crate::Error::Timeout) (`max.block.ms`) when `buffer.memory` stayed full.
     ///
     /// # Examples
     /// ```
@@ -121,6 +119,9 @@ impl Producer {
     }
 
     /// Sends `record` and waits until it is acknowledged (per `acks`).
+    /// The embedded producer sends the record's batch at once; a producer of
+    /// a Kafka cluster waits out `linger.ms` first, as Kafka's
+    /// `send(record).get()` does.
     ///
     /// # Errors
     /// Everything [`send`](Producer::send) returns, plus the delivery's

@@ -89,6 +89,8 @@ pub(crate) struct KafkaProducer {
     /// How long `send_sync` waits at most: librdkafka ends every delivery
     /// within `delivery.timeout.ms`.
     sync_limit: Duration,
+    /// How long a send waits for room in librdkafka's queue (`max.block.ms`).
+    max_block: Duration,
     client_id: String,
 }
 
@@ -117,6 +119,7 @@ impl KafkaProducer {
             sync_limit: config
                 .delivery_timeout
                 .saturating_add(config.request_timeout),
+            max_block: config.max_block,
             client_id: config.client_id.clone(),
         })
     }
@@ -195,12 +198,33 @@ impl KafkaProducer {
             }
             base = base.headers(headers);
         }
-        self.producer.send(base).map_err(|(error, base)| {
-            (
-                refused(topic, record.partition, &error),
-                base.delivery_opaque,
-            )
-        })
+        // Kafka's send blocks up to max.block.ms while the buffer is full;
+        // librdkafka refuses at once, so the record is offered again as
+        // the poll thread's deliveries free room.
+        let deadline = Instant::now().checked_add(self.max_block);
+        let mut backoff = Duration::from_millis(1);
+        loop {
+            match self.producer.send(base) {
+                Ok(()) => return Ok(()),
+                Err((error, returned)) => {
+                    let full = error.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull);
+                    if !full || deadline.is_some_and(|d| Instant::now() >= d) {
+                        let error = match full {
+                            true => Error::Timeout {
+                                op: "max.block.ms",
+                                timeout: self.max_block,
+                            },
+                            false => refused(topic, record.partition, &error),
+                        };
+                        return Err((error, returned.delivery_opaque));
+                    }
+                    base = returned;
+                    // librdkafka signals no room: a short backoff stands in.
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_millis(50));
+                }
+            }
+        }
     }
 
     pub(crate) fn flush(&self) {

@@ -509,3 +509,72 @@ fn cooperative_members_split_the_partitions_incrementally() {
     second.close().unwrap();
     first.close().unwrap();
 }
+
+#[test]
+fn assigning_ends_a_subscription_through_the_listener() {
+    let remote = remote();
+    let log = &remote.log;
+    let name = unique("switch");
+    log.create_topic(&name, TopicConfig::new().partitions(2))
+        .unwrap();
+    produce_spread(log, &name, 1, 2);
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let config = earliest().group_id(unique("switch-group"));
+    let mut consumer = log.consumer(config).unwrap();
+    consumer
+        .subscribe_with_listener([name.as_str()], Recorder(Arc::clone(&heard)))
+        .unwrap();
+    assert_eq!(poll_n(&mut consumer, 2).len(), 2);
+
+    let tp1 = TopicPartition::new(name.as_str(), 1);
+    consumer.assign(std::slice::from_ref(&tp1)).unwrap();
+    assert_eq!(
+        heard.lock().unwrap().as_slice(),
+        ["assigned 2", "revoked 2"]
+    );
+    assert!(consumer.subscription().is_empty());
+    assert_eq!(consumer.assignment(), std::slice::from_ref(&tp1));
+    // The group's committed offset (from the listener's commit) is where it starts.
+    assert_eq!(consumer.position(&tp1).unwrap(), 1);
+    consumer.seek(&tp1, 0).unwrap();
+    assert_eq!(values(&poll_n(&mut consumer, 1)), ["1-0"]);
+}
+
+#[test]
+fn a_full_buffer_blocks_up_to_max_block_ms_then_refuses() {
+    let remote = remote();
+    let log = &remote.log;
+    let name = unique("full");
+    log.create_topic(&name, TopicConfig::new().partitions(1))
+        .unwrap();
+    // One KiB of buffer that nothing drains for a minute.
+    let config = ProducerConfig::new()
+        .set("buffer.memory", "1024")
+        .unwrap()
+        .set("linger.ms", "60000")
+        .unwrap()
+        .set("max.block.ms", "20")
+        .unwrap();
+    let producer = log.producer(config).unwrap();
+    let refused = (0..1000)
+        .map(|_| producer.send(ProducerRecord::new(name.as_str(), vec![7u8; 100])))
+        .find_map(Result::err);
+    assert!(
+        matches!(
+            refused,
+            Some(Error::Timeout {
+                op: "max.block.ms",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(producer.failed_sends(), 1);
+    // Room again once the queue is sent (flush does not wait out linger.ms).
+    producer.flush_timeout(Duration::from_secs(30)).unwrap();
+    producer
+        .send(ProducerRecord::new(name.as_str(), "after"))
+        .unwrap();
+    producer.flush_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(producer.failed_sends(), 1);
+}
