@@ -197,13 +197,32 @@ mod remote {
                             .to_string(),
                     )
                 })?;
+                let log = connect(&bootstrap);
+                await_group_coordinator(&log);
                 Ok(Target {
                     kind,
-                    log: connect(&bootstrap),
+                    log,
                     _keep: Vec::new(),
                 })
             }
             _ => listener(kind),
+        }
+    }
+
+    /// A fresh broker creates `__consumer_offsets` on the first group
+    /// request and answers `NOT_COORDINATOR` or `COORDINATOR_LOAD_IN_PROGRESS`
+    /// until it is ready. Known gap of the Kafka backend: a group-less
+    /// consumer assigned then may never deliver (ARCHITECTURE.md), so the
+    /// kafka target waits, through the API, until a coordinator answers.
+    fn await_group_coordinator(log: &Log) {
+        let deadline = std::time::Instant::now() + super::PATIENCE;
+        let probe = log.consumer_group("conformance-coordinator-probe");
+        loop {
+            match probe.describe() {
+                Ok(_) | Err(tidelog::Error::UnknownGroup(_)) => return,
+                Err(e) if e.is_retriable() && std::time::Instant::now() < deadline => {}
+                Err(e) => panic!("[kafka target] no group coordinator: {e:?}"),
+            }
         }
     }
 
