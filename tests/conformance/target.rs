@@ -211,9 +211,8 @@ mod remote {
 
     /// A fresh broker creates `__consumer_offsets` on the first group
     /// request and answers `NOT_COORDINATOR` or `COORDINATOR_LOAD_IN_PROGRESS`
-    /// until it is ready. Known gap of the Kafka backend: a group-less
-    /// consumer assigned then may never deliver (ARCHITECTURE.md), so the
-    /// kafka target waits, through the API, until a coordinator answers.
+    /// until it is ready; the kafka target waits, through the API, until a
+    /// coordinator answers, so no test depends on that start-up.
     fn await_group_coordinator(log: &Log) {
         let deadline = std::time::Instant::now() + super::PATIENCE;
         let probe = log.consumer_group("conformance-coordinator-probe");
