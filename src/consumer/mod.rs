@@ -133,14 +133,17 @@ impl Consumer {
 
     /// Reads exactly these partitions from now on (replacing the previous
     /// assignment). Partitions kept from the previous assignment keep their
-    /// position; new ones start per `auto.offset.reset` unless sought.
+    /// position; new ones start at the group's committed offset when
+    /// `group.id` is set and it has one (as in Kafka), else per
+    /// `auto.offset.reset`, unless sought.
     ///
     /// # Errors
     /// [`Error::UnknownTopic`] or [`Error::InvalidPartition`] for a
     /// partition that does not exist; the assignment is then unchanged.
     /// After [`subscribe`](Consumer::subscribe), the subscription ends
     /// first (the consumer leaves its group): the error of that leave, if
-    /// any, comes back once the new assignment is in place.
+    /// any, comes back once the new assignment is in place, as does a
+    /// failure to read the group's committed offsets.
     ///
     /// # Examples
     /// ```
@@ -171,7 +174,8 @@ impl Consumer {
         // A subscription ends first: its group sees this consumer leave.
         let left = self.leave_group();
         self.set_assignment(partitions);
-        left
+        let resumed = self.resume_from_committed(partitions);
+        left.and(resumed)
     }
 
     /// Replaces the assignment without checking it (the group membership

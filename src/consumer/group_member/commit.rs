@@ -161,6 +161,26 @@ impl Consumer {
         Ok(())
     }
 
+    /// Starts manually assigned partitions that have no position yet at
+    /// the group's committed offset, as Kafka's consumers do when
+    /// `group.id` is set; the others keep following `auto.offset.reset`.
+    /// Without a `group.id` there is nothing to resume from.
+    pub(crate) fn resume_from_committed(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        if self.config.group_id.is_none() {
+            return Ok(());
+        }
+        for tp in partitions {
+            let unset = self
+                .partitions
+                .iter()
+                .any(|p| &p.tp == tp && p.position.is_none());
+            if let (true, Some(committed)) = (unset, self.committed(tp)?) {
+                self.assigned_mut(tp)?.seek(committed.offset());
+            }
+        }
+        Ok(())
+    }
+
     /// The group's committed offset for `tp` (whether or not this consumer
     /// reads it); `None` when the group has not committed one.
     ///
