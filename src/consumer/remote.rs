@@ -123,7 +123,9 @@ impl KafkaConsumer {
             if assignment.contains(tp) {
                 continue;
             }
-            let offset = positions.get(tp).map_or(Offset::Invalid, |o| offset_at(*o));
+            let offset = positions
+                .get(tp)
+                .map_or(self.start_offset(), |o| offset_at(*o));
             add(&mut tpl, tp, offset)?;
             assignment.push(tp.clone());
         }
@@ -134,6 +136,20 @@ impl KafkaConsumer {
         self.assignment = assignment;
         self.retain_positions();
         left
+    }
+
+    /// Where a partition without a known position starts. A consumer in a
+    /// group asks the group (librdkafka looks the committed offset up and
+    /// falls back to `auto.offset.reset`); a group-less one has nothing to
+    /// ask, so it names the log's start or end directly rather than making
+    /// librdkafka look committed offsets up under its private group id,
+    /// which waits on a group coordinator the consumer has no use for.
+    fn start_offset(&self) -> Offset {
+        match (&self.group_id, self.reset) {
+            (None, OffsetReset::Earliest) => Offset::Beginning,
+            (None, OffsetReset::Latest) => Offset::End,
+            _ => Offset::Invalid,
+        }
     }
 
     pub(crate) fn assignment(&self) -> Vec<TopicPartition> {
@@ -348,7 +364,7 @@ impl KafkaConsumer {
             let at = self
                 .positions
                 .get(tp)
-                .map_or(Offset::Invalid, |o| offset_at(*o));
+                .map_or(self.start_offset(), |o| offset_at(*o));
             add(&mut tpl, tp, at)?;
         }
         self.base
@@ -384,6 +400,18 @@ impl KafkaConsumer {
             return Ok(*offset);
         }
         // Not fetched yet: where the fetch will start, as Java's position() tells.
+        let offset = self.resolve_position(tp)?;
+        if !self.subscribed() {
+            // Java's position() also fixes the position it reports: a later
+            // "latest" must not move past records produced in between.
+            self.positions.insert(tp.clone(), offset);
+            self.reassign()?;
+        }
+        Ok(offset)
+    }
+
+    /// The committed offset, else the one `auto.offset.reset` names.
+    fn resolve_position(&self, tp: &TopicPartition) -> Result<u64> {
         if self.group_id.is_some() {
             if let Some(committed) = self.committed(tp)? {
                 return Ok(committed.offset());

@@ -1,14 +1,12 @@
 //! Consuming assigned partitions: positions, seeks, offsets by time,
 //! commits that outlive the consumer, and `auto.offset.reset`.
 
-use std::time::Duration;
-
 use tidelog::{
     ConsumerConfig, OffsetAndMetadata, OffsetReset, ProducerConfig, ProducerRecord, Result,
     TopicPartition,
 };
 
-use crate::target::{poll_records, text, Kind, Target};
+use crate::target::{poll_records, text, Target};
 
 conformance!(
     assign_poll_seek_position,
@@ -47,14 +45,7 @@ fn assign_poll_seek_position(t: &Target) -> Result<()> {
     consumer.assign(std::slice::from_ref(&tp))?;
     assert_eq!(consumer.assignment(), std::slice::from_ref(&tp));
     // As with Kafka's Java client, position() applies the reset policy.
-    // Open gap of the Kafka backend against a real broker: a group-less
-    // assigned partition sometimes never delivers, every time after this
-    // call before the first poll in one experiment (ARCHITECTURE.md,
-    // "Embedded and Kafka: where they differ"), so the kafka target checks
-    // positions only once records have arrived.
-    if t.kind() != Kind::Kafka {
-        assert_eq!(consumer.position(&tp)?, 0);
-    }
+    assert_eq!(consumer.position(&tp)?, 0);
 
     let records = poll_records(&mut consumer, 10)?;
     let offsets: Vec<_> = records.iter().map(|r| r.offset()).collect();
@@ -151,30 +142,13 @@ fn auto_offset_reset_earliest_and_latest(t: &Target) -> Result<()> {
     earliest.assign(std::slice::from_ref(&tp))?;
     let mut latest = t.consumer(ConsumerConfig::new().set("auto.offset.reset", "latest")?)?;
     latest.assign(std::slice::from_ref(&tp))?;
-    if t.is_embedded() {
-        // Resolving the position before producing more pins "latest" at 3.
-        assert_eq!(latest.position(&tp)?, 3);
-        assert_eq!(earliest.position(&tp)?, 0);
-        fill(t, &topic, 0, 1, recent())?;
-        let from_end = poll_records(&mut latest, 1)?;
-        assert_eq!(from_end[0].offset(), 3);
-    } else {
-        // Known gap of the Kafka backend (ARCHITECTURE.md): position() does
-        // not pin the position, so "latest" starts wherever the end is when it
-        // first fetches, so records keep coming until it reads one; none
-        // of the three sent before may be among them.
-        let deadline = std::time::Instant::now() + crate::target::PATIENCE;
-        let first = loop {
-            assert!(std::time::Instant::now() < deadline, "latest never read");
-            fill(t, &topic, 0, 1, recent())?;
-            if let Some(r) =
-                crate::target::retrying(latest.poll(Duration::from_millis(200)))?.first()
-            {
-                break r.offset();
-            }
-        };
-        assert!(first >= 3, "latest read offset {first}");
-    }
+    // Resolving the position before producing more pins "latest" at 3, as
+    // Java's position() does.
+    assert_eq!(latest.position(&tp)?, 3);
+    assert_eq!(earliest.position(&tp)?, 0);
+    fill(t, &topic, 0, 1, recent())?;
+    let from_end = poll_records(&mut latest, 1)?;
+    assert_eq!(from_end[0].offset(), 3);
     let from_start = poll_records(&mut earliest, 4)?;
     assert_eq!(from_start[0].offset(), 0);
 

@@ -77,10 +77,6 @@ impl Target {
         &self.log
     }
 
-    pub(crate) fn kind(&self) -> Kind {
-        self.kind
-    }
-
     pub(crate) fn is_embedded(&self) -> bool {
         self.kind == Kind::Embedded
     }
