@@ -401,9 +401,12 @@ impl KafkaConsumer {
         }
         // Not fetched yet: where the fetch will start, as Java's position() tells.
         let offset = self.resolve_position(tp)?;
-        if !self.subscribed() {
+        if self.group_id.is_none() && self.reset == OffsetReset::Latest {
             // Java's position() also fixes the position it reports: a later
-            // "latest" must not move past records produced in between.
+            // "latest" must not move past records produced in between. The
+            // other starts (the log's start, a committed offset) stay put
+            // without it, and assigning again is kept to where it matters:
+            // librdkafka can trip over a partition stopped before it started.
             self.positions.insert(tp.clone(), offset);
             self.reassign()?;
         }
