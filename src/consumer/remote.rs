@@ -20,7 +20,8 @@ use crate::error::{CommitRefusal, Error, Result};
 use crate::group::OffsetAndMetadata;
 use crate::record::ConsumerRecord;
 use crate::remote::{
-    add, kafka_error, non_negative, offset_at, partition_i32, tp_of, tpl_of, KafkaLog, Subject,
+    add, found_offsets, kafka_error, non_negative, offset_at, partition_i32, tpl_of, KafkaLog,
+    Subject,
 };
 use crate::topic::TopicPartition;
 
@@ -551,17 +552,7 @@ impl KafkaConsumer {
             .base
             .offsets_for_times(tpl, self.timeout())
             .map_err(|e| kafka_error("offsets_for_times", Subject::default(), &e))?;
-        Ok(found
-            .elements()
-            .iter()
-            .map(|e| {
-                let offset = match e.offset() {
-                    Offset::Offset(o) if o >= 0 => Some(non_negative(o)),
-                    _ => None,
-                };
-                (tp_of(e.topic(), e.partition()), offset)
-            })
-            .collect())
+        Ok(found_offsets(&found).collect())
     }
 
     pub(crate) fn log(&self) -> &Arc<KafkaLog> {

@@ -13,7 +13,9 @@ use super::{
 };
 use crate::config::AssignmentStrategy;
 use crate::error::{Error, Result};
-use crate::remote::{kafka_error, non_negative, partition_i32, tp_of, tpl_of, KafkaLog, Subject};
+use crate::remote::{
+    found_offsets, kafka_error, non_negative, partition_i32, tp_of, tpl_of, KafkaLog, Subject,
+};
 use crate::topic::TopicPartition;
 
 #[derive(Clone)]
@@ -205,17 +207,7 @@ impl KafkaGroup {
         let found = client
             .offsets_for_times(tpl, self.log.timeout())
             .map_err(|e| kafka_error("reset offsets", Subject::group(&self.name), &e))?;
-        Ok(found
-            .elements()
-            .iter()
-            .map(|e| {
-                let offset = match e.offset() {
-                    Offset::Offset(o) if o >= 0 => Some(non_negative(o)),
-                    _ => None,
-                };
-                (tp_of(e.topic(), e.partition()), offset)
-            })
-            .collect())
+        Ok(found_offsets(&found).collect())
     }
 
     /// Commits the planned offsets as an admin tool does; Kafka refuses

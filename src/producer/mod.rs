@@ -485,20 +485,21 @@ impl Drop for EmbeddedProducer {
     }
 }
 
-/// Where `send_sync` waits for its record's outcome.
+/// Where `send_sync` waits for its record's outcome (the embedded and the
+/// Kafka-backed producer alike).
 #[derive(Default)]
-struct SyncSlot {
+pub(crate) struct SyncSlot {
     result: Mutex<Option<Result<RecordMetadata>>>,
     filled: Condvar,
 }
 
 impl SyncSlot {
-    fn fill(&self, result: Result<RecordMetadata>) {
+    pub(crate) fn fill(&self, result: Result<RecordMetadata>) {
         *self.result.lock() = Some(result);
         self.filled.notify_one();
     }
 
-    fn wait(&self, limit: Duration) -> Result<RecordMetadata> {
+    pub(crate) fn wait(&self, limit: Duration) -> Result<RecordMetadata> {
         let deadline = Instant::now().checked_add(limit);
         let mut result = self.result.lock();
         loop {

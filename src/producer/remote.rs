@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use rdkafka::client::ClientContext;
 use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::error::RDKafkaErrorCode;
@@ -17,7 +17,7 @@ use rdkafka::util::Timeout;
 
 use rdkafka::config::ClientConfig;
 
-use super::ProducerConfig;
+use super::{ProducerConfig, SyncSlot};
 use crate::config::Acks;
 use crate::error::{Error, Result};
 use crate::record::{Compression, ProducerRecord, RecordMetadata};
@@ -276,42 +276,6 @@ fn refused(topic: &str, partition: Option<u32>, error: &rdkafka::error::KafkaErr
             limit: "message.max.bytes",
         },
         _ => kafka_error("send", Subject::topic(topic), error),
-    }
-}
-
-/// Where `send_sync` waits for its record's outcome.
-#[derive(Default)]
-struct SyncSlot {
-    result: Mutex<Option<Result<RecordMetadata>>>,
-    filled: Condvar,
-}
-
-impl SyncSlot {
-    fn fill(&self, result: Result<RecordMetadata>) {
-        *self.result.lock() = Some(result);
-        self.filled.notify_one();
-    }
-
-    fn wait(&self, limit: Duration) -> Result<RecordMetadata> {
-        let deadline = Instant::now().checked_add(limit);
-        let mut result = self.result.lock();
-        loop {
-            if let Some(result) = result.take() {
-                return result;
-            }
-            match deadline {
-                Some(deadline) => {
-                    if self.filled.wait_until(&mut result, deadline).timed_out() && result.is_none()
-                    {
-                        return Err(Error::Timeout {
-                            op: "delivery.timeout.ms",
-                            timeout: limit,
-                        });
-                    }
-                }
-                None => self.filled.wait(&mut result),
-            }
-        }
     }
 }
 

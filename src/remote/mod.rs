@@ -111,6 +111,20 @@ pub(crate) fn tp_of(topic: &str, partition: i32) -> TopicPartition {
     TopicPartition::new(topic, u32::try_from(partition).unwrap_or_default())
 }
 
+/// The offsets an offsets-for-times answer found, `None` where the
+/// partition has no record at or after the timestamp.
+pub(crate) fn found_offsets(
+    found: &TopicPartitionList,
+) -> impl Iterator<Item = (TopicPartition, Option<u64>)> + '_ {
+    found.elements().into_iter().map(|e| {
+        let offset = match e.offset() {
+            Offset::Offset(o) if o >= 0 => Some(non_negative(o)),
+            _ => None,
+        };
+        (tp_of(e.topic(), e.partition()), offset)
+    })
+}
+
 /// Adds `tp` at `offset` to a librdkafka partition list.
 pub(crate) fn add(tpl: &mut TopicPartitionList, tp: &TopicPartition, offset: Offset) -> Result<()> {
     tpl.add_partition_offset(tp.topic(), partition_i32(tp.partition()), offset)
