@@ -7,6 +7,7 @@
 mod accumulator;
 mod batch;
 mod callbacks;
+mod clock;
 pub(crate) mod config;
 mod handle;
 mod identity;
@@ -19,11 +20,13 @@ mod queue;
 mod remote;
 mod sender;
 mod shared;
+mod spin;
 mod topics;
 
 #[cfg(test)]
 mod tests;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -35,7 +38,7 @@ use self::callbacks::run_callback;
 use self::partitioner::{choose, Placement};
 use self::sender::Sender;
 use self::shared::Shared;
-use crate::cluster::{now_ms, ClusterCore, PartitionReplicas};
+use crate::cluster::{ClusterCore, PartitionReplicas};
 use crate::error::{Error, Result};
 use crate::record::{fields_size, ProducerRecord, RecordMetadata, HEADER_LEN, RECORD_FIXED_BOUND};
 
@@ -141,7 +144,7 @@ impl EmbeddedProducer {
         let limit = config
             .delivery_timeout
             .saturating_add(config.request_timeout);
-        slot.wait(limit)
+        slot.wait(limit, true)
     }
 
     /// Sends `record` and runs `callback` with the outcome.
@@ -447,7 +450,7 @@ impl EmbeddedProducer {
                     partitions: topic.partition_count(),
                 })?;
         let append = Append {
-            timestamp: record.timestamp.unwrap_or_else(now_ms),
+            timestamp: record.timestamp.unwrap_or_else(clock::create_time_ms),
             key,
             value,
             headers: &record.headers,
@@ -491,16 +494,26 @@ impl Drop for EmbeddedProducer {
 pub(crate) struct SyncSlot {
     result: Mutex<Option<Result<RecordMetadata>>>,
     filled: Condvar,
+    /// Set once `result` is: the waiter spins on it before it sleeps.
+    done: AtomicBool,
 }
 
 impl SyncSlot {
     pub(crate) fn fill(&self, result: Result<RecordMetadata>) {
         *self.result.lock() = Some(result);
+        self.done.store(true, Ordering::Release);
         self.filled.notify_one();
     }
 
-    pub(crate) fn wait(&self, limit: Duration) -> Result<RecordMetadata> {
+    /// Waits up to `limit`; with `spin` (an embedded acknowledgement, which
+    /// usually comes within microseconds) it spins briefly first.
+    pub(crate) fn wait(&self, limit: Duration, spin: bool) -> Result<RecordMetadata> {
         let deadline = Instant::now().checked_add(limit);
+        if spin {
+            spin::spin_until(spin::SPIN_BUDGET, deadline, || {
+                self.done.load(Ordering::Acquire)
+            });
+        }
         let mut result = self.result.lock();
         loop {
             if let Some(result) = result.take() {

@@ -6,15 +6,19 @@
 //! deadline, and callers only signal it when it may be asleep past the
 //! moment they care about, so a steady stream of sends costs one lock per
 //! batch and at most one wake-up per batch (none while the sender is busy).
+//! Right after work the sender spins for a few microseconds before it
+//! sleeps (`spin`), so a batch that follows soon after costs no wake-up.
 
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::accumulator::PartitionAccumulator;
 use super::batch::ProducerBatch;
+use super::spin::{spin_until, SPIN_BUDGET};
 use crate::cluster::AppendInfo;
 use crate::error::Result;
 
@@ -83,6 +87,9 @@ struct QueueState {
 pub(crate) struct SenderQueue {
     state: Mutex<QueueState>,
     wake: Condvar,
+    /// Set under the lock with anything a spinning sender should look at;
+    /// read without it, so the spin ends as soon as there is work.
+    posted: AtomicBool,
 }
 
 impl Default for SenderQueue {
@@ -97,6 +104,7 @@ impl Default for SenderQueue {
                 sleep: Sleep::Awake,
             }),
             wake: Condvar::new(),
+            posted: AtomicBool::new(false),
         }
     }
 }
@@ -105,9 +113,7 @@ impl SenderQueue {
     pub(crate) fn push_ready(&self, batch: ProducerBatch) {
         let mut state = self.state.lock();
         state.ready.push(batch);
-        if state.sleep != Sleep::Awake {
-            self.wake.notify_one();
-        }
+        self.post(&state);
     }
 
     pub(crate) fn linger(&self, partition: Arc<PartitionAccumulator>, deadline: Instant) {
@@ -121,7 +127,16 @@ impl SenderQueue {
             Sleep::Until(until) => until > deadline,
             Sleep::Forever => true,
         };
+        self.posted.store(true, Ordering::Release);
         if sleeps_past {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Tells a spinning sender there is work, and wakes a sleeping one.
+    fn post(&self, state: &MutexGuard<'_, QueueState>) {
+        self.posted.store(true, Ordering::Release);
+        if state.sleep != Sleep::Awake {
             self.wake.notify_one();
         }
     }
@@ -129,29 +144,38 @@ impl SenderQueue {
     pub(crate) fn complete(&self, batch: ProducerBatch, result: Result<AppendInfo>) {
         let mut state = self.state.lock();
         state.completions.push((batch, result));
-        if state.sleep != Sleep::Awake {
-            self.wake.notify_one();
-        }
+        self.post(&state);
     }
 
     /// Asks the sender to finish what is queued and stop.
     pub(crate) fn close(&self) {
         self.state.lock().closing = true;
+        self.posted.store(true, Ordering::Release);
         self.wake.notify_one();
     }
 
     pub(crate) fn wake(&self) {
         self.state.lock().kicked = true;
+        self.posted.store(true, Ordering::Release);
         self.wake.notify_one();
     }
 
     /// Blocks until there is work, `own_deadline` passes, or (when the
-    /// sender is `idle`) the producer is closing with nothing left. It
-    /// sleeps rather than spins: on a machine with few cores a spinning
-    /// sender takes the core the callers and the brokers need.
-    pub(crate) fn take_work(&self, work: &mut Work, own_deadline: Option<Instant>, idle: bool) {
+    /// sender is `idle`) the producer is closing with nothing left. With
+    /// `spin` (the sender just did work) it first spins for at most
+    /// `SPIN_BUDGET`; otherwise, and after that, it sleeps: on a machine
+    /// with few cores a sender spinning for long takes the core the callers
+    /// and the brokers need.
+    pub(crate) fn take_work(
+        &self,
+        work: &mut Work,
+        own_deadline: Option<Instant>,
+        idle: bool,
+        mut spin: bool,
+    ) {
         let mut state = self.state.lock();
         loop {
+            self.posted.store(false, Ordering::Relaxed);
             let now = Instant::now();
             let closing = state.closing;
             while let Some(front) = state.lingering.peek() {
@@ -175,6 +199,12 @@ impl SenderQueue {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            if std::mem::take(&mut spin) {
+                // Still `Awake` to callers: they post without waking.
+                let posted = || self.posted.load(Ordering::Acquire);
+                MutexGuard::unlocked(&mut state, || spin_until(SPIN_BUDGET, deadline, posted));
+                continue;
+            }
             state.sleep = deadline.map_or(Sleep::Forever, Sleep::Until);
             match deadline {
                 Some(deadline) => {

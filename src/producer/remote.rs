@@ -135,7 +135,7 @@ impl KafkaProducer {
         self.enqueue(&record, Delivery::Sync(Arc::clone(&slot)))
             .map_err(|(e, _)| e)
             .inspect_err(|e| self.count_refused(e))?;
-        slot.wait(self.sync_limit)
+        slot.wait(self.sync_limit, false)
     }
 
     pub(crate) fn send_with_callback(

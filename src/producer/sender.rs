@@ -70,10 +70,14 @@ impl Sender {
     /// batch has completed.
     pub(crate) fn run(mut self) {
         let mut work = Work::default();
+        let mut worked = false;
         loop {
             let idle = self.is_idle();
             let deadline = self.next_deadline();
-            self.shared.queue.take_work(&mut work, deadline, idle);
+            self.shared
+                .queue
+                .take_work(&mut work, deadline, idle, worked);
+            worked = !work.is_empty();
             if work.closing && work.is_empty() && self.is_idle() {
                 return;
             }
