@@ -18,7 +18,7 @@ use super::runtime::brokers::{Brokers, Commit};
 use super::runtime::cleaner::{clean_brokers, Cleaning};
 use super::runtime::effects::ProduceCallback;
 use super::runtime::now_ms;
-use super::runtime::replica_host::Partition;
+use super::runtime::replica_host::{Origin, Partition};
 use super::runtime::retention::Retention;
 use super::runtime::signal::Signal;
 use crate::config::{
@@ -243,9 +243,11 @@ impl ClusterCore {
             .collect()
     }
 
-    /// Appends one batch (built by `BatchBuilder`) to the partition's leader.
-    /// `on_complete` runs exactly once: at once for errors and `acks` 0/1,
-    /// or when the high watermark passes the batch for `acks=all`.
+    /// Appends one batch (a Kafka client's, or any other whose bytes this
+    /// process did not encode: its CRC is checked) to the partition's
+    /// leader. `on_complete` runs exactly once: at once for errors and
+    /// `acks` 0/1, or when the high watermark passes the batch for
+    /// `acks=all`.
     pub(crate) fn produce(
         &self,
         tp: &TopicPartition,
@@ -254,11 +256,13 @@ impl ClusterCore {
         timeout: Duration,
         on_complete: ProduceCallback,
     ) {
-        self.produce_in_place(tp, &mut batch, acks, timeout, on_complete);
+        self.append(tp, &mut batch, Origin::Foreign, acks, timeout, on_complete);
     }
 
-    /// As `produce`, leaving the bytes with the caller (the producer's
-    /// sender keeps them for a retry instead of handing over a copy).
+    /// As `produce`, for a batch the embedded producer encoded (so the
+    /// leader does not compute its CRC again), leaving the bytes with the
+    /// caller: the producer's sender keeps them for a retry instead of
+    /// handing over a copy. Only the sender calls this.
     pub(crate) fn produce_in_place(
         &self,
         tp: &TopicPartition,
@@ -267,11 +271,23 @@ impl ClusterCore {
         timeout: Duration,
         on_complete: ProduceCallback,
     ) {
+        self.append(tp, batch, Origin::Built, acks, timeout, on_complete);
+    }
+
+    fn append(
+        &self,
+        tp: &TopicPartition,
+        batch: &mut [u8],
+        origin: Origin,
+        acks: Acks,
+        timeout: Duration,
+        on_complete: ProduceCallback,
+    ) {
         let leader = match self.leader(tp) {
             Ok(leader) => leader,
             Err(e) => return on_complete(Err(e)),
         };
-        let effects = leader.produce_in_place(batch, acks, timeout, on_complete);
+        let effects = leader.produce_in_place(batch, origin, acks, timeout, on_complete);
         self.brokers.replication_signal().notify();
         self.brokers.finish(effects);
     }

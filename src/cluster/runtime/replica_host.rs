@@ -31,6 +31,18 @@ use crate::topic::TopicPartition;
 /// moves in large sequential chunks.
 pub(crate) const REPLICA_FETCH_MAX_BYTES: usize = 1 << 20;
 
+/// Where a produced batch was encoded, which decides whether the leader
+/// checks its CRC again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// By this process's own producer (`BatchBuilder`, through the
+    /// sender): its CRC was computed over these very bytes.
+    Built,
+    /// Anywhere else (a Kafka client through the listener): every byte is
+    /// checked.
+    Foreign,
+}
+
 /// A produce request parked until the high watermark passes it.
 pub(crate) struct Waiter {
     callback: ProduceCallback,
@@ -160,6 +172,7 @@ impl Partition {
     pub(crate) fn produce_in_place(
         &self,
         batch: &mut [u8],
+        origin: Origin,
         acks: Acks,
         timeout: Duration,
         callback: ProduceCallback,
@@ -178,8 +191,8 @@ impl Partition {
         // A converted batch is the leader's own copy; the caller's bytes are
         // then left unstamped, and a retry converts again.
         let appended = match converted {
-            Some(mut owned) => self.append_locked(&mut inner, &mut owned, acks),
-            None => self.append_locked(&mut inner, batch, acks),
+            Some(mut owned) => self.append_locked(&mut inner, &mut owned, Origin::Built, acks),
+            None => self.append_locked(&mut inner, batch, origin, acks),
         };
         let info = match appended {
             Ok(info) => info,
@@ -211,7 +224,13 @@ impl Partition {
         effects
     }
 
-    fn append_locked(&self, inner: &mut Inner, batch: &mut [u8], acks: Acks) -> Result<AppendInfo> {
+    fn append_locked(
+        &self,
+        inner: &mut Inner,
+        batch: &mut [u8],
+        origin: Origin,
+        acks: Acks,
+    ) -> Result<AppendInfo> {
         if self.stopped.load(Ordering::Acquire) {
             return Err(self.not_leader());
         }
@@ -252,7 +271,10 @@ impl Partition {
                 }
             }
         }
-        let info = self.log.append_as_leader(batch, epoch, false)?;
+        let info = match origin {
+            Origin::Built => self.log.append_built_as_leader(batch, epoch)?,
+            Origin::Foreign => self.log.append_as_leader(batch, epoch, false)?,
+        };
         if let Some(seq) = &sequenced {
             inner
                 .producers
