@@ -288,7 +288,8 @@ impl ClusterCore {
             Err(e) => return on_complete(Err(e)),
         };
         let effects = leader.produce_in_place(batch, origin, acks, timeout, on_complete);
-        self.brokers.replication_signal().notify();
+        // Wakes the partition's followers (none for a lone replica), then
+        // runs what completed.
         self.brokers.finish(effects);
     }
 
@@ -456,5 +457,60 @@ fn unknown_topic(name: &str) -> Error {
     match TopicName::any(name) {
         Err(invalid) => invalid,
         Ok(_) => Error::UnknownTopic(name.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::cluster::protocol::leader::BrokerId;
+    use crate::record::{BatchBuilder, ProducerStamp};
+
+    /// Which brokers' fetchers one `acks=1` append to a fresh topic with
+    /// `replicas` replicas on `brokers` brokers woke, and its leader.
+    fn woken_by_one_append(brokers: u32, replicas: u32) -> (Vec<bool>, BrokerId) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            brokers,
+            ..LogConfig::default()
+        };
+        let core = ClusterCore::open(dir.path(), config).unwrap();
+        let topic = TopicConfig::new()
+            .partitions(1)
+            .replication_factor(replicas);
+        core.create_topic(&TopicName::new("t").unwrap(), topic)
+            .unwrap();
+        let tp = TopicPartition::new("t", 0);
+        let leader = core.partition_state(&tp).unwrap().leader.unwrap();
+        let signal = |id| core.brokers().replication_signal(id).unwrap().current();
+        let before: Vec<u64> = (0..brokers).map(signal).collect();
+        let mut builder = BatchBuilder::new(64);
+        builder.push(0, None, Some(b"v".as_slice()), &[]);
+        let (done, outcome) = mpsc::channel();
+        core.produce_in_place(
+            &tp,
+            &mut builder.finish(ProducerStamp::NONE),
+            Acks::Leader,
+            Duration::from_secs(30),
+            Box::new(move |r| done.send(r.is_ok()).unwrap()),
+        );
+        assert!(outcome.recv().unwrap());
+        let woken = (0..brokers).map(|id| signal(id) != before[id as usize]);
+        let woken = woken.collect();
+        core.shutdown().unwrap();
+        (woken, leader)
+    }
+
+    #[test]
+    fn an_append_wakes_the_fetchers_of_its_followers_only() {
+        let (woken, leader) = woken_by_one_append(3, 3);
+        let followers: Vec<bool> = (0..3).map(|id| id != leader).collect();
+        assert_eq!(woken, followers);
+        let (woken, _) = woken_by_one_append(3, 1);
+        assert_eq!(woken, [false, false, false]);
+        let (woken, _) = woken_by_one_append(1, 1);
+        assert_eq!(woken, [false]);
     }
 }

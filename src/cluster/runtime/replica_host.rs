@@ -169,6 +169,7 @@ impl Partition {
     /// The bytes stay with the caller, with the base offset and leader
     /// epoch stamped in (unless the leader converted them to the topic's
     /// codec), so a retry needs no copy.
+    /// Every follower's fetcher is named in the effects, to be woken.
     pub(crate) fn produce_in_place(
         &self,
         batch: &mut [u8],
@@ -205,6 +206,9 @@ impl Partition {
             effects.deliver(&self.deliveries, callback, Err(self.not_leader()));
             return effects;
         };
+        for follower in state.followers() {
+            effects.fetchers.add(follower);
+        }
         let mut progress = state.on_append(info.last_offset + 1);
         if acks == Acks::All {
             let waiter = Waiter {
