@@ -18,7 +18,7 @@ use super::runtime::brokers::{Brokers, Commit};
 use super::runtime::cleaner::{clean_brokers, Cleaning};
 use super::runtime::effects::ProduceCallback;
 use super::runtime::now_ms;
-use super::runtime::replica_host::Partition;
+use super::runtime::replica_host::{Origin, Partition};
 use super::runtime::retention::Retention;
 use super::runtime::signal::Signal;
 use crate::config::{
@@ -243,9 +243,11 @@ impl ClusterCore {
             .collect()
     }
 
-    /// Appends one batch (built by `BatchBuilder`) to the partition's leader.
-    /// `on_complete` runs exactly once: at once for errors and `acks` 0/1,
-    /// or when the high watermark passes the batch for `acks=all`.
+    /// Appends one batch (a Kafka client's, or any other whose bytes this
+    /// process did not encode: its CRC is checked) to the partition's
+    /// leader. `on_complete` runs exactly once: at once for errors and
+    /// `acks` 0/1, or when the high watermark passes the batch for
+    /// `acks=all`.
     pub(crate) fn produce(
         &self,
         tp: &TopicPartition,
@@ -254,11 +256,13 @@ impl ClusterCore {
         timeout: Duration,
         on_complete: ProduceCallback,
     ) {
-        self.produce_in_place(tp, &mut batch, acks, timeout, on_complete);
+        self.append(tp, &mut batch, Origin::Foreign, acks, timeout, on_complete);
     }
 
-    /// As `produce`, leaving the bytes with the caller (the producer's
-    /// sender keeps them for a retry instead of handing over a copy).
+    /// As `produce`, for a batch the embedded producer encoded (so the
+    /// leader does not compute its CRC again), leaving the bytes with the
+    /// caller: the producer's sender keeps them for a retry instead of
+    /// handing over a copy. Only the sender calls this.
     pub(crate) fn produce_in_place(
         &self,
         tp: &TopicPartition,
@@ -267,12 +271,25 @@ impl ClusterCore {
         timeout: Duration,
         on_complete: ProduceCallback,
     ) {
+        self.append(tp, batch, Origin::Built, acks, timeout, on_complete);
+    }
+
+    fn append(
+        &self,
+        tp: &TopicPartition,
+        batch: &mut [u8],
+        origin: Origin,
+        acks: Acks,
+        timeout: Duration,
+        on_complete: ProduceCallback,
+    ) {
         let leader = match self.leader(tp) {
             Ok(leader) => leader,
             Err(e) => return on_complete(Err(e)),
         };
-        let effects = leader.produce_in_place(batch, acks, timeout, on_complete);
-        self.brokers.replication_signal().notify();
+        let effects = leader.produce_in_place(batch, origin, acks, timeout, on_complete);
+        // Wakes the partition's followers (none for a lone replica), then
+        // runs what completed.
         self.brokers.finish(effects);
     }
 
@@ -440,5 +457,60 @@ fn unknown_topic(name: &str) -> Error {
     match TopicName::any(name) {
         Err(invalid) => invalid,
         Ok(_) => Error::UnknownTopic(name.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::cluster::protocol::leader::BrokerId;
+    use crate::record::{BatchBuilder, ProducerStamp};
+
+    /// Which brokers' fetchers one `acks=1` append to a fresh topic with
+    /// `replicas` replicas on `brokers` brokers woke, and its leader.
+    fn woken_by_one_append(brokers: u32, replicas: u32) -> (Vec<bool>, BrokerId) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            brokers,
+            ..LogConfig::default()
+        };
+        let core = ClusterCore::open(dir.path(), config).unwrap();
+        let topic = TopicConfig::new()
+            .partitions(1)
+            .replication_factor(replicas);
+        core.create_topic(&TopicName::new("t").unwrap(), topic)
+            .unwrap();
+        let tp = TopicPartition::new("t", 0);
+        let leader = core.partition_state(&tp).unwrap().leader.unwrap();
+        let signal = |id| core.brokers().replication_signal(id).unwrap().current();
+        let before: Vec<u64> = (0..brokers).map(signal).collect();
+        let mut builder = BatchBuilder::new(64);
+        builder.push(0, None, Some(b"v".as_slice()), &[]);
+        let (done, outcome) = mpsc::channel();
+        core.produce_in_place(
+            &tp,
+            &mut builder.finish(ProducerStamp::NONE),
+            Acks::Leader,
+            Duration::from_secs(30),
+            Box::new(move |r| done.send(r.is_ok()).unwrap()),
+        );
+        assert!(outcome.recv().unwrap());
+        let woken = (0..brokers).map(|id| signal(id) != before[id as usize]);
+        let woken = woken.collect();
+        core.shutdown().unwrap();
+        (woken, leader)
+    }
+
+    #[test]
+    fn an_append_wakes_the_fetchers_of_its_followers_only() {
+        let (woken, leader) = woken_by_one_append(3, 3);
+        let followers: Vec<bool> = (0..3).map(|id| id != leader).collect();
+        assert_eq!(woken, followers);
+        let (woken, _) = woken_by_one_append(3, 1);
+        assert_eq!(woken, [false, false, false]);
+        let (woken, _) = woken_by_one_append(1, 1);
+        assert_eq!(woken, [false]);
     }
 }

@@ -6,7 +6,8 @@ use bytes::{Bytes, BytesMut};
 
 use super::partition_log::PartitionLog;
 use crate::error::{CorruptionKind, Error, Result};
-use crate::record::{recompress_batch, BatchHeader, DecodedRecord, RecordBatch};
+use crate::record::{recompress_batch, verify, BatchHeader, DecodedRecord, RecordBatch};
+use crate::storage::AppendInfo;
 
 impl PartitionLog {
     /// `batch` as this partition stores it: `None` when it is stored as it
@@ -39,6 +40,26 @@ impl PartitionLog {
             });
         }
         Ok(convert_to.map(|codec| recompress_batch(&header, &records, codec)))
+    }
+
+    /// [`append_as_leader`](Self::append_as_leader) of a batch this process
+    /// encoded itself (the embedded producer's, or the leader's own codec
+    /// conversion), without a second CRC pass: its CRC was computed over
+    /// these bytes in this address space, and the only later writes to them
+    /// (base offset, leader epoch) lie outside it or recompute it
+    /// (LogAppendTime, a producer identity). The header is still checked,
+    /// and debug builds check the CRC too, so a producer bug shows in the
+    /// tests. Bytes from outside the process go through `append_as_leader`.
+    pub(crate) fn append_built_as_leader(
+        &self,
+        batch: &mut [u8],
+        leader_epoch: i32,
+    ) -> Result<AppendInfo> {
+        debug_assert!(
+            !matches!(verify(batch), Err(CorruptionKind::ChecksumMismatch { .. })),
+            "an in-process batch with a bad CRC"
+        );
+        self.append_leader_batch(batch, leader_epoch, false, BatchHeader::parse)
     }
 }
 

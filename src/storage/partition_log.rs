@@ -167,8 +167,20 @@ impl PartitionLog {
         leader_epoch: i32,
         sync: bool,
     ) -> Result<AppendInfo> {
+        self.append_leader_batch(batch, leader_epoch, sync, verify)
+    }
+
+    /// [`append_as_leader`](Self::append_as_leader) with `check` for the
+    /// batch's header (and its CRC, unless the caller knows the bytes).
+    pub(super) fn append_leader_batch(
+        &self,
+        batch: &mut [u8],
+        leader_epoch: i32,
+        sync: bool,
+        check: fn(&[u8]) -> std::result::Result<BatchHeader, CorruptionKind>,
+    ) -> Result<AppendInfo> {
         self.check_size(batch.len())?;
-        let header = verify(batch).map_err(bad_input)?;
+        let header = check(batch).map_err(bad_input)?;
         if header.size() != batch.len() {
             return Err(bad_input(CorruptionKind::Malformed(
                 "bytes after the end of the batch",

@@ -94,6 +94,34 @@ fn appends_are_readable_and_survive_reopen() {
 }
 
 #[test]
+fn only_batches_from_outside_the_process_get_a_second_crc_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), config());
+    let info = log
+        .append_built_as_leader(&mut batch("a", 2, 0), 3)
+        .unwrap();
+    assert_eq!((info.base_offset, info.last_offset), (0, 1));
+    let mut damaged = batch("b", 1, 0);
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0xff;
+    let refused = log.append_as_leader(&mut damaged, 3, false);
+    assert!(
+        matches!(refused, Err(Error::InvalidBatch { .. })),
+        "{refused:?}"
+    );
+    // The header and the length are checked either way.
+    let mut whole = batch("c", 1, 0);
+    let cut = whole.len() - 1;
+    let refused = log.append_built_as_leader(&mut whole[..cut], 3);
+    assert!(
+        matches!(refused, Err(Error::InvalidBatch { .. })),
+        "{refused:?}"
+    );
+    let values: Vec<_> = read_all(&log, 0).into_iter().map(|(_, v)| v).collect();
+    assert_eq!(values, ["a-0", "a-1"]);
+}
+
+#[test]
 fn reads_outside_the_log_are_out_of_range() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path(), config());

@@ -161,6 +161,12 @@ impl<T> LeaderState<T> {
         &self.isr
     }
 
+    /// Every other replica of the partition, in sync or not: the brokers
+    /// that fetch what this leader appends.
+    pub(crate) fn followers(&self) -> impl Iterator<Item = BrokerId> + '_ {
+        self.followers.keys().copied()
+    }
+
     #[cfg(test)]
     pub(crate) fn high_watermark(&self) -> u64 {
         self.high_watermark

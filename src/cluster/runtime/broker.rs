@@ -15,6 +15,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::effects::Effects;
 use super::replica_host::Partition;
+use super::signal::Signal;
 use crate::cluster::protocol::leader::BrokerId;
 use crate::config::{LogConfig, TopicCompression, TopicConfig};
 use crate::error::{Error, Result};
@@ -27,9 +28,11 @@ use crate::topic::TopicPartition;
 /// Per-broker file of high watermarks, in Kafka's layout.
 const HW_CHECKPOINT: &str = "replication-offset-checkpoint";
 
-/// A running broker's fetcher thread and the flag that stops it.
+/// A running broker's fetcher thread, the flag that stops it and the
+/// signal it waits on.
 pub(crate) struct Worker {
     pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) signal: Arc<Signal>,
     pub(crate) handle: JoinHandle<()>,
 }
 

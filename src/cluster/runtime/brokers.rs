@@ -14,7 +14,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::broker::{log_config, BrokerNode};
 use super::controller_thread::ControllerThread;
-use super::effects::Effects;
+use super::effects::{Effects, Fetchers};
 use super::faults::Faults;
 use super::fetcher;
 use super::metadata_file;
@@ -50,8 +50,9 @@ pub(crate) struct Brokers {
     faults: Faults,
     /// Bumped when a high watermark advances or the metadata changes.
     signal: Signal,
-    /// Bumped on every leader append: wakes the fetcher threads.
-    replication: Arc<Signal>,
+    /// One per broker, bumped when a leader appends to a partition that
+    /// broker follows: wakes its fetcher thread, and only it.
+    replication: Vec<Arc<Signal>>,
     closed: AtomicBool,
     controller_thread: Mutex<Option<ControllerThread>>,
     this: Weak<Brokers>,
@@ -96,6 +97,7 @@ impl Brokers {
             })
             .collect();
         let routes = RwLock::new(Arc::new(controller.metadata().clone()));
+        let replication = (0..config.brokers).map(|_| Arc::default()).collect();
         let core = Arc::new_cyclic(|this| Brokers {
             config,
             root: root.to_path_buf(),
@@ -104,7 +106,7 @@ impl Brokers {
             routes,
             faults: Faults::default(),
             signal: Signal::default(),
-            replication: Arc::new(Signal::default()),
+            replication,
             closed: AtomicBool::new(false),
             controller_thread: Mutex::new(None),
             this: this.clone(),
@@ -138,9 +140,9 @@ impl Brokers {
         &self.faults
     }
 
-    /// Bumped on every leader append.
-    pub(crate) fn replication_signal(&self) -> &Arc<Signal> {
-        &self.replication
+    /// What broker `id`'s fetcher waits on.
+    pub(crate) fn replication_signal(&self, id: BrokerId) -> Option<&Arc<Signal>> {
+        self.replication.get(id as usize)
     }
 
     /// Bumped on every high-watermark advance and metadata change.
@@ -282,9 +284,11 @@ impl Brokers {
         )
     }
 
-    /// Runs what partitions asked for once no lock is held: ISR proposals
-    /// to the controller, produce callbacks, consumer wake-ups.
+    /// Runs what partitions asked for once no lock is held: fetcher
+    /// wake-ups (first, so followers start while the rest runs), ISR
+    /// proposals to the controller, produce callbacks, consumer wake-ups.
     pub(crate) fn finish(&self, mut effects: Effects) {
+        std::mem::take(&mut effects.fetchers).wake(&self.replication);
         for proposal in std::mem::take(&mut effects.isr) {
             if self.faults.is_isolated(proposal.leader) {
                 continue; // the proposal never reaches the controller
@@ -439,7 +443,7 @@ impl Brokers {
         // would bring the broker back to life.
         node.set_running(false);
         if let Some(worker) = lifecycle.take() {
-            fetcher::stop(worker, &self.replication);
+            fetcher::stop(worker);
         }
         if !power_loss {
             match self.change(Commit::Always, |c| Ok(((), c.fence(id)))) {
@@ -492,7 +496,8 @@ impl Brokers {
             self.finish(effects);
             self.heartbeat(id);
         }
-        self.replication.notify();
+        // Its fetcher and those following its partitions resume at once.
+        Fetchers::ALL.wake(&self.replication);
         self.signal.notify();
         Ok(())
     }
@@ -545,7 +550,7 @@ impl Brokers {
             let mut lifecycle = node.lifecycle.lock();
             node.set_running(false);
             if let Some(worker) = lifecycle.take() {
-                fetcher::stop(worker, &self.replication);
+                fetcher::stop(worker);
             }
             guards.push(lifecycle);
         }

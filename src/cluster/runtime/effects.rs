@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::signal::Signal;
 use crate::cluster::protocol::leader::BrokerId;
 use crate::error::Result;
 use crate::storage::AppendInfo;
@@ -82,6 +83,47 @@ pub(crate) struct Effects {
     pub(crate) isr: Vec<IsrProposal>,
     /// Some high watermark moved: wake consumers.
     pub(crate) high_watermark_moved: bool,
+    /// Brokers whose fetchers have new data to fetch (a leader appended):
+    /// see [`Fetchers`].
+    pub(crate) fetchers: Fetchers,
+}
+
+/// A set of brokers whose fetcher threads to wake: bit `i` for broker `i`.
+/// An id past the bits stands for every broker, which only costs wake-ups.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fetchers(u64);
+
+impl Fetchers {
+    pub(crate) const ALL: Fetchers = Fetchers(u64::MAX);
+
+    pub(crate) fn add(&mut self, id: BrokerId) {
+        self.0 |= bit(id);
+    }
+
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Notifies the signal of every broker in the set; `signals[i]` is
+    /// broker `i`'s.
+    pub(crate) fn wake(self, signals: &[Arc<Signal>]) {
+        if self.is_empty() {
+            return;
+        }
+        for (id, signal) in (0..).zip(signals) {
+            if self.0 & bit(id) != 0 {
+                signal.notify();
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Fetchers) {
+        self.0 |= other.0;
+    }
+}
+
+fn bit(id: BrokerId) -> u64 {
+    1u64.checked_shl(id).unwrap_or(u64::MAX)
 }
 
 impl Effects {
@@ -106,6 +148,15 @@ impl Effects {
         }
         self.isr.extend(other.isr);
         self.high_watermark_moved |= other.high_watermark_moved;
+        self.fetchers.merge(other.fetchers);
+    }
+
+    /// Whether there is nothing to do.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.deliveries.is_empty()
+            && self.isr.is_empty()
+            && !self.high_watermark_moved
+            && self.fetchers.is_empty()
     }
 
     /// Runs the queued callbacks.

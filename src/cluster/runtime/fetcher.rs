@@ -2,9 +2,10 @@
 //! broker follows, and on the side sends heartbeats, runs leader
 //! housekeeping and checkpoints high watermarks.
 //!
-//! It never sleep-polls: when a round brings nothing it waits on the
-//! replication signal, which every leader append bumps, with a deadline at
-//! the next heartbeat or housekeeping time.
+//! It never sleep-polls: when a round brings nothing it waits on its
+//! broker's replication signal, which a leader bumps when it appends to a
+//! partition this broker follows, with a deadline at the next heartbeat or
+//! housekeeping time.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -15,7 +16,7 @@ use super::brokers::Brokers;
 use super::effects::Effects;
 use super::replica_host::Partition;
 use super::signal::Signal;
-use crate::cluster::protocol::follower::{self, OutOfRange};
+use crate::cluster::protocol::follower::{self, FollowTarget, OutOfRange};
 use crate::cluster::protocol::leader::BrokerId;
 use crate::error::{Error, Result};
 
@@ -26,20 +27,27 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(1000);
 pub(crate) fn spawn(core: &Arc<Brokers>, id: BrokerId) -> Result<Worker> {
     let stop = Arc::new(AtomicBool::new(false));
     let weak = Arc::downgrade(core);
-    let signal = Arc::clone(core.replication_signal());
-    let flag = Arc::clone(&stop);
+    let signal = core
+        .replication_signal(id)
+        .cloned()
+        .ok_or(Error::UnknownBroker(id))?;
+    let (flag, waits_on) = (Arc::clone(&stop), Arc::clone(&signal));
     let name = format!("tidelog-broker-{id}-fetcher");
     let handle = std::thread::Builder::new()
         .name(name.clone())
-        .spawn(move || run(&weak, &signal, id, &flag))
+        .spawn(move || run(&weak, &waits_on, id, &flag))
         .map_err(|e| Error::spawn(name, e))?;
-    Ok(Worker { stop, handle })
+    Ok(Worker {
+        stop,
+        signal,
+        handle,
+    })
 }
 
 /// Stops the thread and waits for it.
-pub(crate) fn stop(worker: Worker, signal: &Signal) {
+pub(crate) fn stop(worker: Worker) {
     worker.stop.store(true, Ordering::Release);
-    signal.notify();
+    worker.signal.notify();
     let _ = worker.handle.join();
 }
 
@@ -93,8 +101,12 @@ fn fetch_round(core: &Brokers, id: BrokerId) -> bool {
     let mut effects = Effects::default();
     for partition in node.partitions() {
         busy |= fetch_one(core, id, &partition, &mut effects);
+        // At once, not after the round: an acknowledgement the fetch
+        // released should not wait for the other partitions' fetches.
+        if !effects.is_empty() {
+            core.finish(std::mem::take(&mut effects));
+        }
     }
-    core.finish(effects);
     busy
 }
 
@@ -119,6 +131,25 @@ fn fetch_one(core: &Brokers, id: BrokerId, partition: &Partition, effects: &mut 
     if partition.idle_against(&leader, target, fetch_offset) {
         return false;
     }
+    let moved = fetch_from(&leader, id, partition, target, fetch_offset, effects);
+    let end = partition.log().log_end_offset();
+    if moved && end > fetch_offset {
+        // Reported now rather than in the next round: this report is what
+        // moves the leader's high watermark, and acknowledgements wait on it.
+        fetch_from(&leader, id, partition, target, end, effects);
+    }
+    moved
+}
+
+/// One fetch at `fetch_offset`, its data appended; whether anything moved.
+fn fetch_from(
+    leader: &Partition,
+    id: BrokerId,
+    partition: &Partition,
+    target: FollowTarget,
+    fetch_offset: u64,
+    effects: &mut Effects,
+) -> bool {
     match leader.serve_fetch(id, target.leader_epoch, fetch_offset, effects) {
         Ok((data, leader_hw, leader_log_start)) => {
             partition.reported(fetch_offset);

@@ -31,6 +31,18 @@ use crate::topic::TopicPartition;
 /// moves in large sequential chunks.
 pub(crate) const REPLICA_FETCH_MAX_BYTES: usize = 1 << 20;
 
+/// Where a produced batch was encoded, which decides whether the leader
+/// checks its CRC again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// By this process's own producer (`BatchBuilder`, through the
+    /// sender): its CRC was computed over these very bytes.
+    Built,
+    /// Anywhere else (a Kafka client through the listener): every byte is
+    /// checked.
+    Foreign,
+}
+
 /// A produce request parked until the high watermark passes it.
 pub(crate) struct Waiter {
     callback: ProduceCallback,
@@ -157,9 +169,11 @@ impl Partition {
     /// The bytes stay with the caller, with the base offset and leader
     /// epoch stamped in (unless the leader converted them to the topic's
     /// codec), so a retry needs no copy.
+    /// Every follower's fetcher is named in the effects, to be woken.
     pub(crate) fn produce_in_place(
         &self,
         batch: &mut [u8],
+        origin: Origin,
         acks: Acks,
         timeout: Duration,
         callback: ProduceCallback,
@@ -178,8 +192,8 @@ impl Partition {
         // A converted batch is the leader's own copy; the caller's bytes are
         // then left unstamped, and a retry converts again.
         let appended = match converted {
-            Some(mut owned) => self.append_locked(&mut inner, &mut owned, acks),
-            None => self.append_locked(&mut inner, batch, acks),
+            Some(mut owned) => self.append_locked(&mut inner, &mut owned, Origin::Built, acks),
+            None => self.append_locked(&mut inner, batch, origin, acks),
         };
         let info = match appended {
             Ok(info) => info,
@@ -192,6 +206,9 @@ impl Partition {
             effects.deliver(&self.deliveries, callback, Err(self.not_leader()));
             return effects;
         };
+        for follower in state.followers() {
+            effects.fetchers.add(follower);
+        }
         let mut progress = state.on_append(info.last_offset + 1);
         if acks == Acks::All {
             let waiter = Waiter {
@@ -211,7 +228,13 @@ impl Partition {
         effects
     }
 
-    fn append_locked(&self, inner: &mut Inner, batch: &mut [u8], acks: Acks) -> Result<AppendInfo> {
+    fn append_locked(
+        &self,
+        inner: &mut Inner,
+        batch: &mut [u8],
+        origin: Origin,
+        acks: Acks,
+    ) -> Result<AppendInfo> {
         if self.stopped.load(Ordering::Acquire) {
             return Err(self.not_leader());
         }
@@ -252,7 +275,10 @@ impl Partition {
                 }
             }
         }
-        let info = self.log.append_as_leader(batch, epoch, false)?;
+        let info = match origin {
+            Origin::Built => self.log.append_built_as_leader(batch, epoch)?,
+            Origin::Foreign => self.log.append_as_leader(batch, epoch, false)?,
+        };
         if let Some(seq) = &sequenced {
             inner
                 .producers
