@@ -81,7 +81,7 @@ impl FetchBuffer {
                 continue;
             };
             if open.left > 0 {
-                if let Err(kind) = open.lend_next(out, cursor.position) {
+                if let Err(kind) = open.lend(out, max, cursor.position) {
                     // The rest of this chunk is not trusted: the next poll
                     // fetches again from the first record not returned.
                     self.clear();
@@ -148,50 +148,77 @@ impl OpenBatch {
         })
     }
 
-    /// Decodes the next record and lends it to `out` unless it lies below
-    /// the position.
-    #[inline]
-    fn lend_next(
+    /// Decodes records and lends each one at or after the position to
+    /// `out`, until `out` holds `max` or the batch has no records left.
+    ///
+    /// This loop is a poll's cost per record, so the batch's fields and
+    /// the cursor live in locals for its length instead of being reloaded
+    /// through `self` on every record.
+    fn lend(
         &mut self,
         out: &mut Lent,
+        max: usize,
         position: &mut u64,
     ) -> std::result::Result<(), CorruptionKind> {
-        let spans = decode_spans(&self.body, &mut self.pos, self.header.last_offset_delta)?;
-        self.left -= 1;
+        let header = self.header;
         // `parse` checked the base offset is not negative.
-        let offset = self.header.base_offset as u64 + spans.offset_delta as u64;
-        if offset < *position {
-            return Ok(());
-        }
-        let batch = match self.lent_as {
-            Some(index) => index,
-            None => {
-                let index = out.push_batch(LentBatch {
-                    body: self.body.clone(),
-                    timestamp_type: self.header.timestamp_type(),
-                    leader_epoch: self.header.leader_epoch,
-                });
-                self.lent_as = Some(index);
-                index
+        let base_offset = header.base_offset as u64;
+        let log_append_time = header.timestamp_type() == TimestampType::LogAppendTime;
+        let body: &[u8] = &self.body;
+        let mut pos = self.pos;
+        let mut left = self.left;
+        let mut next = *position;
+        let mut lent_as = self.lent_as;
+        let mut room = max.saturating_sub(out.len());
+        out.records
+            .reserve(room.min(usize::try_from(left).unwrap_or(0)));
+        let result = loop {
+            if left <= 0 || room == 0 {
+                break Ok(());
             }
+            let spans = match decode_spans(body, &mut pos, header.last_offset_delta) {
+                Ok(spans) => spans,
+                Err(kind) => break Err(kind),
+            };
+            left -= 1;
+            let offset = base_offset + spans.offset_delta as u64;
+            if offset < next {
+                continue;
+            }
+            let batch = match lent_as {
+                Some(index) => index,
+                None => {
+                    let index = out.push_batch(LentBatch {
+                        body: self.body.clone(),
+                        timestamp_type: header.timestamp_type(),
+                        leader_epoch: header.leader_epoch,
+                    });
+                    lent_as = Some(index);
+                    index
+                }
+            };
+            let timestamp = if log_append_time {
+                header.max_timestamp
+            } else {
+                header.first_timestamp.wrapping_add(spans.timestamp_delta)
+            };
+            out.push(LentRecord {
+                batch,
+                offset,
+                timestamp,
+                key: spans.key,
+                value: spans.value,
+                headers: spans.headers,
+            });
+            next = offset + 1;
+            room -= 1;
         };
-        let timestamp = match self.header.timestamp_type() {
-            TimestampType::LogAppendTime => self.header.max_timestamp,
-            TimestampType::CreateTime => self
-                .header
-                .first_timestamp
-                .wrapping_add(spans.timestamp_delta),
-        };
-        out.push(LentRecord {
-            batch,
-            offset,
-            timestamp,
-            key: spans.key,
-            value: spans.value,
-            headers: spans.headers,
-        });
-        *position = offset + 1;
-        Ok(())
+        // Records lent before an error stay lent: the position is past them.
+        self.pos = pos;
+        self.left = left;
+        self.lent_as = lent_as;
+        *position = next;
+        result
     }
 
     /// After the last record: checks nothing follows it and moves the

@@ -392,41 +392,82 @@ impl Consumer {
     /// One pass over the assigned partitions: buffered records first, then
     /// a fetch for each partition whose buffer ran dry, within
     /// `fetch.max.bytes` overall and `max.partition.fetch.bytes` each.
+    ///
+    /// A poll that fills up from a partition's fetched chunk leaves the
+    /// next poll starting there, so a chunk is decoded in consecutive polls
+    /// while its bytes are still in cache (visiting the partitions in turn,
+    /// each chunk was left for several others' and fell out of it). As in
+    /// Kafka's consumer, which drains one fetched partition before the
+    /// next, no partition starves: one whose chunk runs out in a poll is
+    /// fetched again only after the others had their turn.
     fn collect(&mut self, out: &mut Lent, max: usize) -> Result<()> {
         let count = self.partitions.len();
         if count == 0 {
             return Ok(());
         }
-        let reset = self.config.auto_offset_reset;
-        let per_partition = self.config.max_partition_fetch_bytes as usize;
         let mut budget = self.config.fetch_max_bytes as usize;
         let start = self.next_partition % count;
         self.next_partition = (start + 1) % count;
+        let mut ran_out = None;
         for i in 0..count {
             if out.len() >= max {
                 break;
             }
-            let Some(partition) = self.partitions.get_mut((start + i) % count) else {
+            let index = (start + i) % count;
+            let Some(partition) = self.partitions.get_mut(index) else {
                 continue;
             };
             if partition.paused {
                 continue;
             }
+            let buffered = !partition.buffer.is_empty();
             partition.drain_into(out, max)?;
-            if out.len() >= max || !partition.buffer.is_empty() || budget == 0 {
+            if !partition.buffer.is_empty() {
+                self.next_partition = index;
                 continue;
             }
-            if let Fetched::Bytes(bytes) = partition.fetch(
-                self.backend.core()?,
-                reset,
-                per_partition.min(budget),
-                &mut self.read_pool,
-            )? {
-                budget = budget.saturating_sub(bytes);
-                partition.drain_into(out, max)?;
+            if out.len() >= max || budget == 0 {
+                continue;
+            }
+            if buffered && ran_out.is_none() && !out.is_empty() {
+                ran_out = Some(index);
+                continue;
+            }
+            budget = self.fetch_and_drain(index, out, max, budget)?;
+        }
+        if let Some(index) = ran_out {
+            if out.len() < max && budget > 0 {
+                self.fetch_and_drain(index, out, max, budget)?;
             }
         }
         Ok(())
+    }
+
+    /// Fetches partition `index` within `budget` bytes and lends what it
+    /// got to `out`; returns the budget left.
+    fn fetch_and_drain(
+        &mut self,
+        index: usize,
+        out: &mut Lent,
+        max: usize,
+        budget: usize,
+    ) -> Result<usize> {
+        let reset = self.config.auto_offset_reset;
+        let per_partition = self.config.max_partition_fetch_bytes as usize;
+        let core = self.backend.core()?;
+        let Some(partition) = self.partitions.get_mut(index) else {
+            return Ok(budget);
+        };
+        let Fetched::Bytes(bytes) =
+            partition.fetch(core, reset, per_partition.min(budget), &mut self.read_pool)?
+        else {
+            return Ok(budget);
+        };
+        partition.drain_into(out, max)?;
+        if !partition.buffer.is_empty() {
+            self.next_partition = index;
+        }
+        Ok(budget.saturating_sub(bytes))
     }
 
     fn topic_name(&mut self, topic: &str) -> Arc<str> {

@@ -63,15 +63,17 @@ pub(crate) struct RecordSpans {
 /// past it.
 ///
 /// Written against plain indexes rather than [`Cursor`]: this runs once
-/// per consumed record, and small records keep every varint to one byte.
+/// per consumed record, and small records keep every varint to one or two
+/// bytes. The helpers take and return the index by value, so it stays in
+/// a register: taken by reference, it went through the stack on every
+/// field, its address having escaped into the out-of-line slow paths.
 #[inline]
 pub(crate) fn decode_spans(
     data: &[u8],
     pos: &mut usize,
     last_offset_delta: i32,
 ) -> Result<RecordSpans, CorruptionKind> {
-    let mut at = *pos;
-    let length = varint(data, &mut at)?;
+    let (length, at) = varint(data, *pos)?;
     let length = usize::try_from(length).map_err(|_| CorruptionKind::BadLength(length.into()))?;
     let end = at.checked_add(length).ok_or(CorruptionKind::Truncated)?;
     // Spans are u32: a record ending past that cannot come from a batch,
@@ -81,32 +83,28 @@ pub(crate) fn decode_spans(
     }
     let body = data.get(..end).ok_or(CorruptionKind::Truncated)?;
     // The attributes byte (unused in format 2).
-    at += 1;
-    let timestamp_delta = varlong(body, &mut at)?;
-    let offset_delta = varint(body, &mut at)?;
+    let at = at + 1;
+    let (timestamp_delta, at) = varlong(body, at)?;
+    let (offset_delta, at) = varint(body, at)?;
     if offset_delta < 0 || offset_delta > last_offset_delta {
         return Err(CorruptionKind::Malformed(
             "record offset delta outside the batch",
         ));
     }
-    let key = nullable(body, &mut at)?;
-    let value = nullable(body, &mut at)?;
-    let headers = match body.get(at) {
+    let (key, at) = nullable(body, at)?;
+    let (value, at) = nullable(body, at)?;
+    let (headers, at) = match body.get(at) {
         // No headers, the common case.
         Some(0) => {
-            at += 1;
-            HeaderSpans {
-                start: at as u32,
-                end: at as u32,
+            let after = at as u32 + 1;
+            let none = HeaderSpans {
+                start: after,
+                end: after,
                 count: 0,
-            }
+            };
+            (none, at + 1)
         }
-        _ => {
-            let mut cursor = Cursor::at(body, at);
-            let headers = header_spans(&mut cursor)?;
-            at = cursor.position();
-            headers
-        }
+        _ => headers_at(body, at)?,
     };
     if at != end {
         return Err(CorruptionKind::Malformed(
@@ -123,74 +121,87 @@ pub(crate) fn decode_spans(
     })
 }
 
-/// The unsigned LEB128 value at `*at` when it takes one or two bytes (a
-/// 100-byte value's length takes two), without a loop; `None` otherwise.
+/// The unsigned LEB128 value at `at` when it takes one or two bytes (a
+/// 100-byte value's length takes two), without a loop, with the index
+/// after it; `None` otherwise.
 #[inline(always)]
-fn short_unsigned(data: &[u8], at: &mut usize) -> Option<u32> {
-    let first = *data.get(*at)?;
+fn short_unsigned(data: &[u8], at: usize) -> Option<(u32, usize)> {
+    let first = *data.get(at)?;
     if first < 0x80 {
-        *at += 1;
-        return Some(u32::from(first));
+        return Some((u32::from(first), at + 1));
     }
-    let second = *data.get(*at + 1)?;
+    let second = *data.get(at + 1)?;
     if second < 0x80 {
-        *at += 2;
-        return Some(u32::from(first & 0x7f) | (u32::from(second) << 7));
+        return Some((u32::from(first & 0x7f) | (u32::from(second) << 7), at + 2));
     }
     None
 }
 
-/// A zig-zag varint at `*at`.
+/// A zig-zag varint at `at`, and the index after it.
 #[inline(always)]
-fn varint(data: &[u8], at: &mut usize) -> Result<i32, CorruptionKind> {
+fn varint(data: &[u8], at: usize) -> Result<(i32, usize), CorruptionKind> {
     match short_unsigned(data, at) {
         // At most 14 bits: fits an i32.
-        Some(raw) => Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32)),
+        Some((raw, at)) => Ok((((raw >> 1) as i32) ^ -((raw & 1) as i32), at)),
         None => long_varint(data, at),
     }
 }
 
 #[cold]
-fn long_varint(data: &[u8], at: &mut usize) -> Result<i32, CorruptionKind> {
-    let mut cursor = Cursor::at(data, *at);
+#[inline(never)]
+fn long_varint(data: &[u8], at: usize) -> Result<(i32, usize), CorruptionKind> {
+    let mut cursor = Cursor::at(data, at);
     let value = cursor.varint()?;
-    *at = cursor.position();
-    Ok(value)
+    Ok((value, cursor.position()))
 }
 
-/// A zig-zag varlong at `*at`.
+/// A zig-zag varlong at `at`, and the index after it.
 #[inline(always)]
-fn varlong(data: &[u8], at: &mut usize) -> Result<i64, CorruptionKind> {
+fn varlong(data: &[u8], at: usize) -> Result<(i64, usize), CorruptionKind> {
     match short_unsigned(data, at) {
-        Some(raw) => Ok(i64::from(raw >> 1) ^ -i64::from(raw & 1)),
+        Some((raw, at)) => Ok((i64::from(raw >> 1) ^ -i64::from(raw & 1), at)),
         None => long_varlong(data, at),
     }
 }
 
 #[cold]
-fn long_varlong(data: &[u8], at: &mut usize) -> Result<i64, CorruptionKind> {
-    let mut cursor = Cursor::at(data, *at);
+#[inline(never)]
+fn long_varlong(data: &[u8], at: usize) -> Result<(i64, usize), CorruptionKind> {
+    let mut cursor = Cursor::at(data, at);
     let value = cursor.varlong()?;
-    *at = cursor.position();
-    Ok(value)
+    Ok((value, cursor.position()))
 }
 
-/// A length-prefixed byte string (-1 = null) at `*at`, skipped over.
+/// A length-prefixed byte string (-1 = null) at `at`, and the index after
+/// it.
 #[inline(always)]
-fn nullable(body: &[u8], at: &mut usize) -> Result<Span, CorruptionKind> {
-    let len = varint(body, at)?;
+fn nullable(body: &[u8], at: usize) -> Result<(Span, usize), CorruptionKind> {
+    let (len, at) = varint(body, at)?;
     // Fits: `decode_spans` checked the record ends below `u32::MAX`.
-    let start = *at as u32;
+    let span = Span {
+        start: at as u32,
+        len,
+    };
     if len >= 0 {
-        let end = *at + len as usize;
+        let end = at + len as usize;
         if end > body.len() {
             return Err(CorruptionKind::Truncated);
         }
-        *at = end;
-    } else if len != -1 {
+        return Ok((span, end));
+    }
+    if len != -1 {
         return Err(CorruptionKind::BadLength(len.into()));
     }
-    Ok(Span { start, len })
+    Ok((span, at))
+}
+
+/// A record's headers at `at` (not the common empty case), and the index
+/// after them; out of line, so the per-record loop stays small.
+#[inline(never)]
+fn headers_at(body: &[u8], at: usize) -> Result<(HeaderSpans, usize), CorruptionKind> {
+    let mut cursor = Cursor::at(body, at);
+    let headers = header_spans(&mut cursor)?;
+    Ok((headers, cursor.position()))
 }
 
 /// Checks the headers (count, lengths, UTF-8 names) and returns where they lie.
@@ -345,19 +356,15 @@ mod tests {
         ] {
             let mut buf = Vec::new();
             put_varlong(&mut buf, value);
-            let mut at = 0;
-            assert_eq!(varlong(&buf, &mut at), Ok(value));
-            assert_eq!(at, buf.len());
+            assert_eq!(varlong(&buf, 0), Ok((value, buf.len())));
             if let Ok(small) = i32::try_from(value) {
                 let mut buf = Vec::new();
                 put_varint(&mut buf, small);
-                let mut at = 0;
-                assert_eq!(varint(&buf, &mut at), Ok(small));
-                assert_eq!(at, buf.len());
+                assert_eq!(varint(&buf, 0), Ok((small, buf.len())));
             }
         }
-        assert!(varint(&[0x80], &mut 0).is_err());
-        assert!(varint(&[], &mut 0).is_err());
+        assert!(varint(&[0x80], 0).is_err());
+        assert!(varint(&[], 0).is_err());
     }
 
     #[test]

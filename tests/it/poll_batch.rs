@@ -390,3 +390,88 @@ fn records_kept_across_polls_stay_intact_while_read_buffers_are_reused() -> Resu
     }
     Ok(())
 }
+
+/// `count` records on each of `partitions` partitions of `topic` (values
+/// `p-i`), in small batches.
+fn produce_per_partition(log: &Log, topic: &str, partitions: u32, count: usize) -> Result<()> {
+    let producer = log.producer(ProducerConfig::new().batch_size(256))?;
+    for i in 0..count {
+        for p in 0..partitions {
+            producer.send(ProducerRecord::new(topic, format!("{p}-{i}")).partition(p))?;
+        }
+    }
+    producer.flush();
+    assert_eq!(producer.failed_sends(), 0);
+    producer.close();
+    Ok(())
+}
+
+/// (partition, offset) of every record of one `poll_batch`.
+fn poll_places(consumer: &mut Consumer) -> Result<Vec<(u32, u64)>> {
+    Ok(consumer
+        .poll_batch(Duration::from_secs(5))?
+        .iter()
+        .map(|r| (r.partition(), r.offset()))
+        .collect())
+}
+
+#[test]
+fn a_poll_resumes_the_partition_whose_fetched_records_the_last_one_stopped_in() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(2))?;
+    produce_per_partition(&log, "orders", 2, 100)?;
+    let mut consumer = log.consumer(
+        ConsumerConfig::new()
+            .auto_offset_reset(OffsetReset::Earliest)
+            .max_poll_records(30),
+    )?;
+    consumer.assign(&[
+        TopicPartition::new("orders", 0),
+        TopicPartition::new("orders", 1),
+    ])?;
+    // One fetch holds all 100 records of a partition: the second poll
+    // goes on with them instead of fetching the other partition.
+    let first = poll_places(&mut consumer)?;
+    let second = poll_places(&mut consumer)?;
+    let partition = first[0].0;
+    let expected: Vec<_> = (0..60).map(|o| (partition, o)).collect();
+    assert_eq!([first, second].concat(), expected);
+    Ok(())
+}
+
+#[test]
+fn a_partition_with_a_backlog_does_not_starve_the_others() -> Result<()> {
+    let (_dir, log) = open_log();
+    log.create_topic("orders", TopicConfig::new().partitions(3))?;
+    produce_per_partition(&log, "orders", 3, 400)?;
+    // Small fetches: each partition's backlog takes many of them.
+    let mut consumer = log.consumer(
+        ConsumerConfig::new()
+            .auto_offset_reset(OffsetReset::Earliest)
+            .max_poll_records(25)
+            .set("max.partition.fetch.bytes", "2048")?,
+    )?;
+    let partitions: Vec<_> = (0..3).map(|p| TopicPartition::new("orders", p)).collect();
+    consumer.assign(&partitions)?;
+    let mut next = [0u64; 3];
+    let mut first_done = None;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while next.iter().any(|&n| n < 400) && Instant::now() < deadline {
+        for (partition, offset) in poll_places(&mut consumer)? {
+            let expected = &mut next[partition as usize];
+            assert_eq!(offset, *expected, "partition {partition} out of order");
+            *expected += 1;
+        }
+        if first_done.is_none() && next.contains(&400) {
+            first_done = Some(next);
+        }
+    }
+    assert_eq!(next, [400; 3]);
+    // When the first partition is done, the others are well under way.
+    let when = first_done.unwrap_or_default();
+    assert!(
+        when.iter().all(|&n| n >= 200),
+        "partitions at {when:?} when the first was done"
+    );
+    Ok(())
+}
