@@ -26,3 +26,4 @@ pub use handle::{Broker, Cluster, PartitionReplicas};
 pub(crate) use runtime::cleaner::CleanerThread;
 pub(crate) use runtime::now_ms;
 pub(crate) use runtime::retention::RetentionThread;
+pub(crate) use runtime::spin;

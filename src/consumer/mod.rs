@@ -32,7 +32,7 @@ use self::partition::{AssignedPartition, Fetched};
 pub use self::records::{BorrowedRecord, ConsumerRecords, RecordHeaders, Records};
 pub use self::wakeup::WakeupHandle;
 pub(crate) use self::wakeup::WakeupState;
-use crate::cluster::{ClusterCore, ReadPool};
+use crate::cluster::{spin, ClusterCore, ReadPool};
 use crate::error::{Error, Result};
 use crate::record::ConsumerRecord;
 use crate::topic::TopicPartition;
@@ -84,6 +84,9 @@ pub struct Consumer {
     /// Read buffers of earlier fetches, reused once every record from them
     /// is dropped (the chunk, `lent` and any record the user kept).
     read_pool: ReadPool,
+    /// The last poll returned records: the next wait for data spins briefly
+    /// before it sleeps, as more are likely within microseconds.
+    recently_fed: bool,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -128,6 +131,7 @@ impl Consumer {
             pending_error: None,
             lent: Lent::default(),
             read_pool: ReadPool::new(),
+            recently_fed: false,
         })
     }
 
@@ -369,6 +373,7 @@ impl Consumer {
                 self.pending_error = Some(error);
             }
             if !records.is_empty() {
+                self.recently_fed = true;
                 return Ok(());
             }
             let now = Instant::now();
@@ -381,10 +386,14 @@ impl Consumer {
             // A group change also notifies the signal; it is handled at the
             // top of the loop instead of waiting.
             if !self.group_needs_attention() {
-                self.backend
-                    .core()?
-                    .data_signal()
-                    .wait_past(seen, wait_until);
+                let signal = self.backend.core()?.data_signal();
+                let moved = || signal.moved_past(seen);
+                if std::mem::take(&mut self.recently_fed)
+                    && spin::spin_until(spin::SPIN_BUDGET, Some(wait_until), moved)
+                {
+                    continue;
+                }
+                signal.wait_past(seen, wait_until);
             }
         }
     }
@@ -509,6 +518,7 @@ impl Consumer {
             wakeup,
             lent: Lent::default(),
             read_pool: ReadPool::new(),
+            recently_fed: false,
         })
     }
 

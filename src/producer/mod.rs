@@ -20,7 +20,6 @@ mod queue;
 mod remote;
 mod sender;
 mod shared;
-mod spin;
 mod topics;
 
 #[cfg(test)]
@@ -38,7 +37,7 @@ use self::callbacks::run_callback;
 use self::partitioner::{choose, Placement};
 use self::sender::Sender;
 use self::shared::Shared;
-use crate::cluster::{ClusterCore, PartitionReplicas};
+use crate::cluster::{spin, ClusterCore, PartitionReplicas};
 use crate::error::{Error, Result};
 use crate::record::{fields_size, ProducerRecord, RecordMetadata, HEADER_LEN, RECORD_FIXED_BOUND};
 

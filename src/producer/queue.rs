@@ -18,7 +18,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::accumulator::PartitionAccumulator;
 use super::batch::ProducerBatch;
-use super::spin::{spin_until, SPIN_BUDGET};
+use crate::cluster::spin::{spin_until, SPIN_BUDGET};
 use crate::cluster::AppendInfo;
 use crate::error::Result;
 

@@ -17,6 +17,7 @@ use super::brokers::Brokers;
 use super::effects::Effects;
 use super::replica_host::Partition;
 use super::signal::Signal;
+use super::spin::spin_until;
 use crate::cluster::protocol::follower::{self, FollowTarget, OutOfRange};
 use crate::cluster::protocol::leader::BrokerId;
 use crate::error::{Error, Result};
@@ -104,24 +105,14 @@ fn run(core: &Weak<Brokers>, signal: &Signal, id: BrokerId, stop: &AtomicBool) {
         if stop.load(Ordering::Acquire) {
             continue;
         }
-        if std::mem::take(&mut worked) && spin_past(signal, seen, SPIN_AFTER_WORK) {
+        if std::mem::take(&mut worked)
+            && spin_until(SPIN_AFTER_WORK, None, || signal.moved_past(seen))
+        {
             continue;
         }
         let deadline = next_heartbeat.min(next_tick).min(next_checkpoint);
         signal.wait_past(seen, deadline);
     }
-}
-
-/// Watches `signal` for up to `bound`; whether it moved past `seen`.
-fn spin_past(signal: &Signal, seen: u64, bound: Duration) -> bool {
-    let until = Instant::now() + bound;
-    while Instant::now() < until {
-        if signal.moved_past(seen) {
-            return true;
-        }
-        std::thread::yield_now();
-    }
-    signal.moved_past(seen)
 }
 
 /// Housekeeping often enough to notice lag well within the lag limit.
@@ -221,9 +212,10 @@ mod tests {
     fn a_spin_ends_at_a_notify_or_at_its_bound() {
         let signal = Signal::default();
         let seen = signal.current();
-        assert!(!spin_past(&signal, seen, Duration::from_micros(50)));
+        let spin_past = |seen: u64, bound| spin_until(bound, None, || signal.moved_past(seen));
+        assert!(!spin_past(seen, Duration::from_micros(50)));
         signal.notify();
-        assert!(spin_past(&signal, seen, Duration::from_secs(60)));
-        assert!(!spin_past(&signal, signal.current(), Duration::ZERO));
+        assert!(spin_past(seen, Duration::from_secs(60)));
+        assert!(!spin_past(signal.current(), Duration::ZERO));
     }
 }

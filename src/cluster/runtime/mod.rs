@@ -10,7 +10,8 @@
 //! - `effects`: what runs once no lock is held (produce callbacks, ISR proposals).
 //! - `fetcher`, `controller_thread`, `retention`, `cleaner`: the threads;
 //!   the last three are `periodic` jobs.
-//! - `faults`: which brokers are cut off. `signal`: wake-ups.
+//! - `faults`: which brokers are cut off. `signal`: wake-ups; `spin`: the
+//!   bounded spin before a thread sleeps.
 //! - `metadata_file`: the controller's state on disk.
 
 pub(crate) mod broker;
@@ -25,6 +26,7 @@ mod periodic;
 pub(crate) mod replica_host;
 pub(crate) mod retention;
 pub(crate) mod signal;
+pub(crate) mod spin;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -4,14 +4,18 @@
 //! (its vCPU has halted and must be woken by an interrupt; a park and
 //! unpark round trip between two threads measured 14.5 µs at the median,
 //! the same round trip between two spinning threads 0.1 µs). `send_sync`
-//! crosses two such hand-offs (caller to sender, sender to caller), so a
-//! thread that expects its answer within microseconds spins for a bounded
-//! while first, and sleeps only if the answer is slower than that.
+//! crosses such hand-offs (caller to the producer's sender and back, and
+//! with `acks=all` to the followers and back), so a thread that expects
+//! work or an answer within microseconds spins for a bounded while first,
+//! and sleeps only if it is slower than that.
 //!
-//! The bound is [`SPIN_BUDGET`]; a thread spins only right after real work
-//! (the sender after a batch, a `send_sync` caller for its own record), so
-//! an idle producer spins at most once per burst of sends, never
-//! periodically, and it does not spin at all where there is one core.
+//! Users: the producer's sender after a batch, a `send_sync` caller for its
+//! own record, a consumer right after a poll that returned records, a
+//! fetcher after a round that replicated data. Each spins only right after
+//! real work, never on a timer, so an idle `Log` does not spin; nothing
+//! spins where there is one core, and a spinner yields the core between
+//! rounds, so with more threads than cores the one with work still runs
+//! (spinning followers that did not yield doubled `acks=all` latency).
 
 use std::sync::OnceLock;
 use std::thread;
@@ -22,8 +26,8 @@ use std::time::{Duration, Instant};
 pub(crate) const SPIN_BUDGET: Duration = Duration::from_micros(50);
 
 /// Spins until `done()` holds or `budget` has passed (at most until
-/// `deadline`); returns `done()`'s last answer. Yields the core between
-/// rounds after the first few, so a thread that has work on this core
+/// `deadline`); returns `done()`'s last answer. Yields the core after each
+/// round of a few microseconds, so a thread that has work on this core
 /// still gets it.
 pub(crate) fn spin_until(
     budget: Duration,
@@ -38,7 +42,6 @@ pub(crate) fn spin_until(
         (Some(end), Some(deadline)) => end.min(deadline),
         (end, deadline) => end.or(deadline).unwrap_or(start),
     };
-    let mut rounds = 0u32;
     loop {
         for _ in 0..64 {
             if done() {
@@ -49,10 +52,7 @@ pub(crate) fn spin_until(
         if Instant::now() >= end {
             return done();
         }
-        rounds += 1;
-        if rounds > 8 {
-            thread::yield_now();
-        }
+        thread::yield_now();
     }
 }
 
