@@ -21,6 +21,7 @@ use super::spin::spin_until;
 use crate::cluster::protocol::follower::{self, FollowTarget, OutOfRange};
 use crate::cluster::protocol::leader::BrokerId;
 use crate::error::{Error, Result};
+use crate::storage::ReadPool;
 
 /// How often high watermarks are written to disk (Kafka: 5 s).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(1000);
@@ -73,6 +74,9 @@ fn run(core: &Weak<Brokers>, signal: &Signal, id: BrokerId, stop: &AtomicBool) {
     let mut next_checkpoint = Instant::now() + CHECKPOINT_INTERVAL;
     // Whether the rounds since the last wait moved data.
     let mut worked = false;
+    // Fetched chunks are appended and dropped within a round, so their
+    // buffers come back: no fresh, zeroed buffer per fetch.
+    let mut pool = ReadPool::new();
     loop {
         if stop.load(Ordering::Acquire) {
             return;
@@ -96,7 +100,7 @@ fn run(core: &Weak<Brokers>, signal: &Signal, id: BrokerId, stop: &AtomicBool) {
             let _ = core.checkpoint_broker(id);
             next_checkpoint = now + CHECKPOINT_INTERVAL;
         }
-        let busy = fetch_round(&core, id);
+        let busy = fetch_round(&core, id, &mut pool);
         drop(core);
         if busy {
             worked = true;
@@ -121,14 +125,14 @@ fn tick_interval(lag_time_max: Duration) -> Duration {
 }
 
 /// One fetch from the leader of every followed partition; whether any moved.
-fn fetch_round(core: &Brokers, id: BrokerId) -> bool {
+fn fetch_round(core: &Brokers, id: BrokerId, pool: &mut ReadPool) -> bool {
     let Some(node) = core.node(id) else {
         return false;
     };
     let mut busy = false;
     let mut effects = Effects::default();
     for partition in node.partitions() {
-        busy |= fetch_one(core, id, &partition, &mut effects);
+        busy |= fetch_one(core, id, &partition, &mut effects, pool);
         // At once, not after the round: an acknowledgement the fetch
         // released should not wait for the other partitions' fetches.
         if !effects.is_empty() {
@@ -138,7 +142,13 @@ fn fetch_round(core: &Brokers, id: BrokerId) -> bool {
     busy
 }
 
-fn fetch_one(core: &Brokers, id: BrokerId, partition: &Partition, effects: &mut Effects) -> bool {
+fn fetch_one(
+    core: &Brokers,
+    id: BrokerId,
+    partition: &Partition,
+    effects: &mut Effects,
+    pool: &mut ReadPool,
+) -> bool {
     let Some(target) = partition.follow_target() else {
         return false;
     };
@@ -159,12 +169,12 @@ fn fetch_one(core: &Brokers, id: BrokerId, partition: &Partition, effects: &mut 
     if partition.idle_against(&leader, target, fetch_offset) {
         return false;
     }
-    let moved = fetch_from(&leader, id, partition, target, fetch_offset, effects);
+    let moved = fetch_from(&leader, id, partition, target, fetch_offset, effects, pool);
     let end = partition.log().log_end_offset();
     if moved && end > fetch_offset {
         // Reported now rather than in the next round: this report is what
         // moves the leader's high watermark, and acknowledgements wait on it.
-        fetch_from(&leader, id, partition, target, end, effects);
+        fetch_from(&leader, id, partition, target, end, effects, pool);
     }
     moved
 }
@@ -177,8 +187,9 @@ fn fetch_from(
     target: FollowTarget,
     fetch_offset: u64,
     effects: &mut Effects,
+    pool: &mut ReadPool,
 ) -> bool {
-    match leader.serve_fetch(id, target.leader_epoch, fetch_offset, effects) {
+    match leader.serve_fetch(id, target.leader_epoch, fetch_offset, effects, pool) {
         Ok((data, leader_hw, leader_log_start)) => {
             partition.reported(fetch_offset);
             let moved = !data.is_empty();

@@ -24,7 +24,9 @@ use crate::cluster::protocol::role::{Role, Transition};
 use crate::config::Acks;
 use crate::error::{Error, Result};
 use crate::record::BatchHeader;
-use crate::storage::{AppendInfo, LeaderEpochCheckpoint, PartitionLog, PartitionLogConfig};
+use crate::storage::{
+    AppendInfo, LeaderEpochCheckpoint, PartitionLog, PartitionLogConfig, ReadPool,
+};
 use crate::topic::TopicPartition;
 
 /// Follower fetches ask for up to this much per partition, so replication
@@ -330,6 +332,7 @@ impl Partition {
         leader_epoch: i32,
         fetch_offset: u64,
         effects: &mut Effects,
+        pool: &mut ReadPool,
     ) -> Result<(Bytes, u64, u64)> {
         {
             let mut inner = self.inner.lock();
@@ -354,7 +357,7 @@ impl Partition {
         }
         let data = if fetch_offset < self.log.log_end_offset() {
             self.log
-                .read(fetch_offset, REPLICA_FETCH_MAX_BYTES, u64::MAX)?
+                .read_pooled(fetch_offset, REPLICA_FETCH_MAX_BYTES, u64::MAX, pool)?
         } else {
             Bytes::new()
         };
