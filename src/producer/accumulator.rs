@@ -17,6 +17,7 @@ use super::callbacks::BatchCallbacks;
 use super::identity::next_sequence;
 use super::shared::Shared;
 use super::topics::TopicShared;
+use super::SyncSlot;
 use crate::error::{Error, Result};
 use crate::record::{BatchBuilder, Header, ProducerStamp, RecordMetadata, HEADER_LEN};
 use crate::topic::TopicPartition;
@@ -81,13 +82,14 @@ impl PartitionAccumulator {
     /// Encodes `record` into this partition's open batch, opening a new one
     /// (and reserving its memory, possibly blocking) when needed. Takes the
     /// callback only once the record is in a batch; on error it stays with
-    /// the caller. `force` seals the batch at once (`send_sync`).
+    /// the caller. A `send_sync` caller's `sync` slot is filled with the
+    /// outcome, and seals the batch at once.
     pub(crate) fn append<F>(
         self: &Arc<Self>,
         shared: &Shared,
         record: &Append<'_>,
         callback: &mut Option<F>,
-        force: bool,
+        sync: Option<&Arc<SyncSlot>>,
     ) -> Result<()>
     where
         F: FnOnce(Result<RecordMetadata>) + Send + 'static,
@@ -104,7 +106,7 @@ impl PartitionAccumulator {
                 b.record_count() == 0 || b.size_in_bytes() + record.bound <= open.capacity
             });
             if fits {
-                self.push(shared, &mut open, record, callback, force);
+                self.push(shared, &mut open, record, callback, sync);
                 drop(open);
                 if reserved > 0 {
                     // Another thread opened a batch while this one waited.
@@ -117,7 +119,7 @@ impl PartitionAccumulator {
                     shared.queue.push_ready(batch);
                 }
                 self.start_batch(shared, &mut open, reserved);
-                self.push(shared, &mut open, record, callback, force);
+                self.push(shared, &mut open, record, callback, sync);
                 return Ok(());
             }
             drop(open);
@@ -141,7 +143,7 @@ impl PartitionAccumulator {
         open: &mut OpenBatch,
         record: &Append<'_>,
         callback: &mut Option<F>,
-        force: bool,
+        sync: Option<&Arc<SyncSlot>>,
     ) where
         F: FnOnce(Result<RecordMetadata>) + Send + 'static,
     {
@@ -164,7 +166,11 @@ impl PartitionAccumulator {
             open.callbacks
                 .push(delta, record.timestamp, callback, expected);
         }
-        if full || force {
+        if let Some(slot) = sync {
+            open.callbacks
+                .push_sync(delta, record.timestamp, Arc::clone(slot));
+        }
+        if full || sync.is_some() {
             if let Some(batch) = self.seal(shared, open) {
                 shared.queue.push_ready(batch);
             }

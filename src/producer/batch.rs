@@ -45,18 +45,39 @@ impl ProducerBatch {
         }
         let topic = &self.partition.topic.name;
         let partition = self.partition.tp.partition();
-        self.callbacks.run_all(&|offset_delta, timestamp| {
-            Ok(RecordMetadata {
-                topic: Arc::clone(topic),
-                partition,
-                offset: info.base_offset.saturating_add(u64::from(offset_delta)),
-                timestamp: info.log_append_time.unwrap_or(timestamp),
-            })
-        });
+        self.callbacks
+            .run_all(&|delta, timestamp| Ok(metadata(topic, partition, info, delta, timestamp)));
     }
 
-    /// Runs every callback with a copy of `error`.
+    /// Hands the `send_sync` callers their metadata at once, on the thread
+    /// that learnt of the acknowledgement; the callbacks wait for the
+    /// sender thread.
+    pub(crate) fn release_sync(&mut self, info: &AppendInfo) {
+        let topic = &self.partition.topic.name;
+        let partition = self.partition.tp.partition();
+        self.callbacks
+            .fill_sync(&|delta, timestamp| Ok(metadata(topic, partition, info, delta, timestamp)));
+    }
+
+    /// Runs every callback (and fills every `send_sync` slot) with a copy
+    /// of `error`.
     pub(crate) fn fail(&mut self, error: &Error) {
         self.callbacks.run_all(&|_, _| Err(error.clone()));
+    }
+}
+
+/// The metadata of the record at `offset_delta` of a batch appended as `info`.
+fn metadata(
+    topic: &Arc<str>,
+    partition: u32,
+    info: &AppendInfo,
+    offset_delta: u32,
+    timestamp: i64,
+) -> RecordMetadata {
+    RecordMetadata {
+        topic: Arc::clone(topic),
+        partition,
+        offset: info.base_offset.saturating_add(u64::from(offset_delta)),
+        timestamp: info.log_append_time.unwrap_or(timestamp),
     }
 }

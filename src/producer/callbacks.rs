@@ -6,10 +6,20 @@
 //! A callback of any other type is boxed, as before, in a second list.
 //! Both lists are in offset order, and completing a batch runs the two
 //! merged, so one partition's callbacks still run in offset order.
+//!
+//! `send_sync` callers wait on a `SyncSlot` instead, kept in a third list
+//! and filled as soon as the batch is acknowledged, by whichever thread
+//! learns it (with `acks=all`, the follower whose report moved the high
+//! watermark), before the sender thread runs the batch's callbacks: as in
+//! Kafka's producer, a record's future completes before the callbacks of
+//! its batch run.
 
 use std::any::Any;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use super::SyncSlot;
 
 use crate::error::Result;
 use crate::record::RecordMetadata;
@@ -80,6 +90,8 @@ where
 pub(crate) struct BatchCallbacks {
     typed: Option<Box<dyn TypedList>>,
     boxed: VecDeque<Pending<BoxedCallback>>,
+    /// `send_sync` callers of this batch, filled before the callbacks run.
+    sync: Vec<Pending<Arc<SyncSlot>>>,
     len: usize,
 }
 
@@ -123,13 +135,35 @@ impl BatchCallbacks {
         }
     }
 
+    /// Adds the `send_sync` caller of the record at `offset_delta`.
+    pub(crate) fn push_sync(&mut self, offset_delta: u32, timestamp: i64, slot: Arc<SyncSlot>) {
+        self.len += 1;
+        self.sync.push(Pending {
+            offset_delta,
+            timestamp,
+            callback: slot,
+        });
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Fills every `send_sync` caller's slot with the result `outcome`
+    /// gives for its record; the other callbacks stay.
+    pub(crate) fn fill_sync(&mut self, outcome: &dyn Fn(u32, i64) -> Result<RecordMetadata>) {
+        self.len -= self.sync.len();
+        for pending in self.sync.drain(..) {
+            pending
+                .callback
+                .fill(outcome(pending.offset_delta, pending.timestamp));
+        }
     }
 
     /// Runs every callback, in offset order, with the result `outcome`
     /// gives for its record's offset delta and timestamp.
     pub(crate) fn run_all(&mut self, outcome: &dyn Fn(u32, i64) -> Result<RecordMetadata>) {
+        self.fill_sync(outcome);
         // Typed callbacks run in stretches up to the next boxed one, so a
         // batch without boxed callbacks makes one call for all of them.
         while let Some(pending) = self.boxed.pop_front() {
@@ -212,5 +246,32 @@ mod tests {
         );
         callbacks.run_all(&|_, _| Err(Error::Closed("producer")));
         assert_eq!(*ran.lock().unwrap(), 1);
+    }
+
+    #[test]
+    fn sync_slots_are_filled_first_and_once() {
+        let ran = Arc::new(Mutex::new(0));
+        let mut callbacks = BatchCallbacks::default();
+        let counter = Arc::clone(&ran);
+        callbacks.push(
+            0,
+            0,
+            move |_: Result<RecordMetadata>| *counter.lock().unwrap() += 1,
+            || 2,
+        );
+        let slot = Arc::new(SyncSlot::default());
+        callbacks.push_sync(1, 7, Arc::clone(&slot));
+        callbacks.fill_sync(&metadata);
+        let filled = slot.wait(std::time::Duration::ZERO, false).expect("filled");
+        assert_eq!((filled.offset(), filled.timestamp()), (1, 7));
+        assert_eq!(*ran.lock().unwrap(), 0, "the callback waits for run_all");
+        assert!(!callbacks.is_empty());
+        callbacks.run_all(&|_, _| Err(Error::Closed("producer")));
+        assert_eq!(*ran.lock().unwrap(), 1);
+        assert!(callbacks.is_empty());
+        assert!(
+            slot.wait(std::time::Duration::ZERO, false).is_err(),
+            "not filled a second time"
+        );
     }
 }

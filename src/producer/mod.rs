@@ -110,7 +110,7 @@ impl EmbeddedProducer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn send(&self, record: ProducerRecord) -> Result<()> {
-        self.append(&record, &mut None::<NoCallback>, false)
+        self.append(&record, &mut None::<NoCallback>, None)
     }
 
     /// Sends `record` and waits until it is acknowledged (per `acks`).
@@ -134,9 +134,7 @@ impl EmbeddedProducer {
     /// ```
     pub fn send_sync(&self, record: ProducerRecord) -> Result<RecordMetadata> {
         let slot = Arc::new(SyncSlot::default());
-        let filler = Arc::clone(&slot);
-        let mut callback = Some(move |result| filler.fill(result));
-        self.append(&record, &mut callback, true)?;
+        self.append(&record, &mut None::<NoCallback>, Some(&slot))?;
         let config = &self.shared.config;
         // The sender completes every batch within delivery.timeout.ms; the
         // margin only guards against a sender that died.
@@ -184,7 +182,7 @@ impl EmbeddedProducer {
     where
         F: FnOnce(Result<RecordMetadata>) + Send + 'static,
     {
-        self.append(&record, &mut Some(callback), false)
+        self.append(&record, &mut Some(callback), None)
     }
 
     /// Sends every batch now and blocks until each record sent before this
@@ -377,12 +375,12 @@ impl EmbeddedProducer {
         &self,
         record: &ProducerRecord,
         callback: &mut Option<F>,
-        force: bool,
+        sync: Option<&Arc<SyncSlot>>,
     ) -> Result<()>
     where
         F: FnOnce(Result<RecordMetadata>) + Send + 'static,
     {
-        let Err(error) = self.try_append(record, callback, force) else {
+        let Err(error) = self.try_append(record, callback, sync) else {
             return Ok(());
         };
         if matches!(error, Error::Closed(_)) {
@@ -402,7 +400,7 @@ impl EmbeddedProducer {
         &self,
         record: &ProducerRecord,
         callback: &mut Option<F>,
-        force: bool,
+        sync: Option<&Arc<SyncSlot>>,
     ) -> Result<()>
     where
         F: FnOnce(Result<RecordMetadata>) + Send + 'static,
@@ -456,7 +454,7 @@ impl EmbeddedProducer {
             fields,
             bound,
         };
-        accumulator.append(shared, &append, callback, force)
+        accumulator.append(shared, &append, callback, sync)
     }
 
     /// A record that could never be sent fails before it is queued.

@@ -220,7 +220,12 @@ impl Sender {
             &mut bytes,
             config.acks,
             timeout,
-            Box::new(move |result| shared.queue.complete(batch, result)),
+            Box::new(move |result| {
+                if let Ok(info) = &result {
+                    batch.release_sync(info);
+                }
+                shared.queue.complete(batch, result);
+            }),
         );
         self.sent_data.insert(id, bytes);
     }
