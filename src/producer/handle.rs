@@ -123,6 +123,11 @@ impl Producer {
     /// a Kafka cluster waits out `linger.ms` first, as Kafka's
     /// `send(record).get()` does.
     ///
+    /// It returns as soon as the record is acknowledged, which may be before
+    /// the callbacks of records sent earlier into the same batch have run
+    /// (they run on the sender thread, in offset order), as with Kafka's
+    /// `send(record).get()`; [`flush`](Producer::flush) waits for those.
+    ///
     /// # Errors
     /// Everything [`send`](Producer::send) returns, plus the delivery's
     /// failure: the leader's error, or [`Error::Timeout`](crate::Error::Timeout)
